@@ -1,6 +1,5 @@
 """Resources and executor (资源与执行器): the only Definitions object under defs/ besides the assets."""
 
-
 from pathlib import Path
 
 import dagster as dg

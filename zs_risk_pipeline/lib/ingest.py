@@ -75,8 +75,12 @@ class DeliveryReport:
         return all(f.balanced for f in self.files)
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "month": self.month, "files": [asdict(f) for f in self.files],
-                "quarantine": self.quarantine}
+        return {
+            "source": self.source,
+            "month": self.month,
+            "files": [asdict(f) for f in self.files],
+            "quarantine": self.quarantine,
+        }
 
 
 def month_start(month: str) -> dt.date:
@@ -186,9 +190,15 @@ def _land_file(
         hit = run_sql(conn, "ingest/landing_file_seen.sql", {**p, "sha256": f.sha256})
         earlier = f"{hit[0][2]} ({hit[0][0]}, {hit[0][1]})" if hit else None
     if earlier is not None:
-        return FileReport(f.relative, f.sha256, "duplicate_file", format=f.format, error_code="duplicate_file",
-                          error_message=f"{f.relative}: same bytes (SHA-256 {f.sha256[:12]}…) already ingested as "
-                          f"{earlier}; a corrected file must be a new file")
+        return FileReport(
+            f.relative,
+            f.sha256,
+            "duplicate_file",
+            format=f.format,
+            error_code="duplicate_file",
+            error_message=f"{f.relative}: same bytes (SHA-256 {f.sha256[:12]}…) already ingested as "
+            f"{earlier}; a corrected file must be a new file",
+        )
     seen[f.sha256] = f.relative
     try:
         result = landing.read_file(f, src)
@@ -203,11 +213,16 @@ def _land_file(
     for col in src.columns:
         if col.type == "pii":
             run_sql(conn, "ingest/hash_pii.sql", identifiers={"column": col.name})
-    run_sql(conn, "ingest/raw_insert.sql", {**p, "file": f.relative, "sha256": f.sha256, "ingested_at": at},
-            {"source": src.name})
+    run_sql(
+        conn,
+        "ingest/raw_insert.sql",
+        {**p, "file": f.relative, "sha256": f.sha256, "ingested_at": at},
+        {"source": src.name},
+    )
     conn.execute("DROP TABLE _landed")
-    return FileReport(f.relative, f.sha256, "ingested", rows_read=table.num_rows, format=f.format,
-                      encoding=result.encoding)
+    return FileReport(
+        f.relative, f.sha256, "ingested", rows_read=table.num_rows, format=f.format, encoding=result.encoding
+    )
 
 
 def _log_file(conn, src: Source, p: dict, f: landing.LandingFile, r: FileReport, at: dt.datetime) -> None:
@@ -241,8 +256,12 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
         run_sql(conn, f"staging/{src.name}.sql", p)
         run_sql(conn, "ingest/judge_duplicates.sql", {"key_columns": ", ".join(src.key)})
         if src.unique_across_deliveries:
-            run_sql(conn, "ingest/judge_redelivered.sql", {**p, "key_columns": ", ".join(src.key)},
-                    {"source": src.name, "key": src.key[0]})
+            run_sql(
+                conn,
+                "ingest/judge_redelivered.sql",
+                {**p, "key_columns": ", ".join(src.key)},
+                {"source": src.name, "key": src.key[0]},
+            )
         run_sql(conn, "ingest/split.sql", p, ident)
         if src.name == "registry":
             run_sql(conn, "staging/registry_history.sql")
@@ -253,6 +272,13 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
         conn.execute("ROLLBACK")
         raise
     return report(conn, src.name, month)
+
+
+def files(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> list[FileReport]:
+    """What happened to each landing file of one delivery."""
+    src = source(source_name)
+    rows = run_sql(conn, "ingest/landing_files_of_month.sql", {"source": src.name, "month": month_start(month)})
+    return [FileReport(*r) for r in rows]
 
 
 def report(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> DeliveryReport:

@@ -107,9 +107,7 @@ def _decode(f: LandingFile, data: bytes) -> tuple[bytes, str]:
         # GB18030 is a superset of GBK and GB2312, the encodings of most government exports.
         return data.decode("gb18030").encode("utf-8"), "gb18030"
     except UnicodeDecodeError as e:
-        raise FileRejected(
-            "unreadable_encoding", f"{f.relative}: neither UTF-8 nor GB18030 (byte {e.start})"
-        ) from None
+        raise FileRejected("unreadable_encoding", f"{f.relative}: neither UTF-8 nor GB18030 (byte {e.start})") from None
 
 
 def _map_header(f: LandingFile, source: Source, header: list[str]) -> list[str]:
@@ -181,7 +179,9 @@ def _read_csv(f: LandingFile, source: Source) -> ReadResult:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as e:
@@ -244,7 +244,9 @@ def _read_jsonl_slowly(f: LandingFile, source: Source, data: bytes) -> ReadResul
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError
-            good.append({k: None if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()})
+            good.append(
+                {k: None if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()}
+            )
             good_lines.append(i)
         except ValueError:
             bad.append(line)
@@ -295,7 +297,9 @@ def _struct_to_json(struct: pa.StructArray) -> list[str]:
     return [json.dumps(v, ensure_ascii=False) for v in struct.to_pylist()]
 
 
-def _malformed_rows(source: Source, schema: pa.Schema, rows: np.ndarray, lines: np.ndarray, texts: list[str]) -> pa.Table:
+def _malformed_rows(
+    source: Source, schema: pa.Schema, rows: np.ndarray, lines: np.ndarray, texts: list[str]
+) -> pa.Table:
     n = len(texts)
     cols = {c.name: pa.nulls(n, pa.string()) for c in source.columns}
     cols["_extra"] = pa.nulls(n, pa.string())

@@ -7,7 +7,7 @@ table identifier, and only one that the caller validated against a fixed list.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_sql(name: str) -> str:
     path = SQL_DIR / name
     if not path.is_file():

@@ -4,7 +4,6 @@ raw/<source>      the month's landing files, row by row as read, with lineage (�
 staging/<source>  typed, normalised, de-duplicated rows; the rest in quarantine.rows (标准层 / 隔离区)
 """
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -50,7 +49,9 @@ def build_raw_asset(src: Source) -> dg.AssetsDefinition:
         key = pii.key_bytes()
         with warehouse.get_connection() as conn:
             ingest.prepare(conn, key)
-            files = ingest.land(conn, src.name, context.partition_key, zs_home.paths().landing, progress=context.log.info)
+            files = ingest.land(
+                conn, src.name, context.partition_key, zs_home.paths().landing, progress=context.log.info
+            )
             md = table_metadata(conn, "raw", src.name, ingest.month_start(context.partition_key), "_delivery_month")
         problems = [f for f in files if f.status != "ingested"]
         for f in problems:
@@ -98,8 +99,9 @@ def build_staging_asset(src: Source) -> dg.AssetsDefinition:
                 "quarantined_rows": rep.quarantined_rows,
                 "quarantine_by_reason": dg.MetadataValue.md(
                     "| reason | column | rows | example |\n|---|---|---|---|\n"
-                    + "\n".join(f"| {q['reason_code']} | {q['column']} | {q['rows']} | {q['example']} |"
-                                for q in rep.quarantine)
+                    + "\n".join(
+                        f"| {q['reason_code']} | {q['column']} | {q['rows']} | {q['example']} |" for q in rep.quarantine
+                    )
                     if rep.quarantine
                     else "_nothing quarantined_"
                 ),
@@ -157,12 +159,12 @@ def build_files_check(src: Source) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:
             ingest.prepare(conn)
-            rep = ingest.report(conn, src.name, context.partition_key)
-        bad = [f for f in rep.files if f.status != "ingested"]
+            delivered = ingest.files(conn, src.name, context.partition_key)
+        bad = [f for f in delivered if f.status != "ingested"]
         return dg.AssetCheckResult(
             passed=not bad,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rejected_files": [f"{f.file}: {f.status}" for f in bad]},
+            metadata={"files": len(delivered), "rejected_files": [f.error_message or f.file for f in bad]},
         )
 
     return _check

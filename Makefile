@@ -1,0 +1,38 @@
+# Two set-up commands for a fresh clone: `make demo` and `make test`. Both need only python3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: install demo test lint ui bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/zs-risk demo
+
+test: $(STAMP)
+	$(BIN)/ruff check zs_risk_pipeline zs_risk_pipeline_tests bench
+	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check zs_risk_pipeline zs_risk_pipeline_tests bench
+
+# The UI on the demo home; the demo's throw-away PII key is used unless ZS_RISK_PII_KEY is set.
+ui: $(STAMP)
+	ZS_RISK_PII_KEY="$${ZS_RISK_PII_KEY:-$$(cat $${ZS_RISK_HOME:-.zs_risk}/demo_pii_key 2>/dev/null)}" $(BIN)/zs-risk ui
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_synth.py
+	$(BIN)/python bench/bench_ingest.py
+
+clean:
+	rm -rf .zs_risk

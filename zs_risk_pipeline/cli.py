@@ -1,0 +1,269 @@
+"""The `zs-risk` command (命令行): generate the synthetic city, run months through Dagster, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from zs_risk_pipeline.lib import settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO = {"enterprises": 20_000, "months": 12, "start": "2023-01", "seed": 20240601, "defect_rate": 0.002}
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _months(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    ly, lm = int(last[:4]), int(last[5:7])
+    if (y, m) > (ly, lm):
+        raise SystemExit(f"--from {first} lies after --to {last}")
+    out = []
+    while (y, m) <= (ly, lm):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _month_arg(value: str) -> str:
+    if len(value) != 7 or value[4] != "-" or not (value[:4] + value[5:]).isdigit() or not 1 <= int(value[5:]) <= 12:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
+    return value
+
+
+def _use_home(home: str | None) -> settings.Paths:
+    """Point this process (and the Dagster code it loads) at one ZS_RISK_HOME."""
+    if home:
+        os.environ[settings.HOME_ENV] = str(Path(home).resolve())
+    paths = settings.home().ensure()
+    os.environ[settings.HOME_ENV] = str(paths.home)
+    os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    instance_yaml = paths.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", instance_yaml)
+    return paths
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from zs_risk_pipeline.lib import synth
+
+    paths = _use_home(args.home)
+    landing = Path(args.landing) if args.landing else paths.landing
+    truth = Path(args.truth) if args.truth else paths.ground_truth
+    t0 = time.perf_counter()
+    summary = synth.generate(
+        landing,
+        truth,
+        enterprises=args.enterprises,
+        months=args.months,
+        start=args.start,
+        seed=args.seed,
+        encoding=args.encoding,
+        chinese_headers=args.chinese_headers,
+        defect_rate=args.defect_rate,
+        progress=_say,
+    )
+    _say(f"synthetic Zhongshan written to {landing} (ground truth in {truth}) in {time.perf_counter() - t0:.1f} s")
+    rows = summary.get("rows", {}) if isinstance(summary, dict) else {}
+    for name, n in sorted(rows.items()):
+        _say(f"  {name:<16} {n:>12,} rows")
+    return 0
+
+
+def run_months(months: list[str]) -> bool:
+    """Materialise the monthly chain for each month, in order, through the Dagster job the UI uses."""
+    import dagster as dg
+
+    from zs_risk_pipeline.definitions import build_defs
+
+    settings.pii_key()  # refuse before doing anything when the key is missing
+    defs = build_defs()
+    job = defs.resolve_job_def("monthly_chain")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    ok = True
+    with dg.DagsterInstance.get() as instance:
+        for i, month in enumerate(months, start=1):
+            t0 = time.perf_counter()
+            result = job.execute_in_process(
+                partition_key=f"{month}-01", instance=instance, run_config=quiet, raise_on_error=False
+            )
+            checks = result.get_asset_check_evaluations()
+            failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
+            mats = result.get_asset_materialization_events()
+            staged = sum(_md_int(m, "staged_rows") for m in mats)
+            quarantined = sum(_md_int(m, "quarantined_rows") for m in mats)
+            rejected = sum(_md_int(m, "files_rejected") for m in mats)
+            status = "ok" if result.success else "FAILED"
+            _say(
+                f"[{i}/{len(months)}] {month}: {status}, {len(mats)} assets, "
+                f"{len(checks) - len(failed)}/{len(checks)} checks passed, {staged:,} rows staged, "
+                f"{quarantined:,} quarantined, {rejected} files rejected ({time.perf_counter() - t0:.1f} s)"
+            )
+            for name in failed:
+                _say(f"    check not passed: {name}")
+            for ev in result.get_step_failure_events():
+                _say(f"    step failed: {ev.step_key}: {ev.event_specific_data.error.message.strip()}")
+            ok = ok and result.success
+            if not result.success:
+                break
+    return ok
+
+
+def _md_int(event, key: str) -> int:
+    value = event.materialization.metadata.get(key)
+    return int(value.value) if value is not None else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _use_home(args.home)
+    return 0 if run_months([args.month]) else 1
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    _use_home(args.home)
+    return 0 if run_months(_months(args.from_month, args.to_month)) else 1
+
+
+def _demo_key(paths: settings.Paths) -> str:
+    """A throw-away key for the synthetic city only, kept in ZS_RISK_HOME, never in the repository."""
+    if not paths.demo_key_file.exists():
+        paths.demo_key_file.write_text(secrets.token_hex(32), encoding="ascii")
+        paths.demo_key_file.chmod(0o600)
+    return paths.demo_key_file.read_text(encoding="ascii").strip()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    paths = _use_home(args.home)
+    os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
+    first = DEMO["start"]
+    months = _months(first, _months(first, "2099-12")[args.months - 1])
+    if not any(paths.landing.glob("*/*/*")):
+        _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
+        ns = argparse.Namespace(
+            home=None,
+            landing=None,
+            truth=None,
+            enterprises=args.enterprises,
+            months=args.months,
+            start=first,
+            seed=DEMO["seed"],
+            encoding="utf-8",
+            chinese_headers=False,
+            defect_rate=DEMO["defect_rate"],
+        )
+        cmd_synth(ns)
+    else:
+        _say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
+    _say(f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]})")
+    ok = run_months(months)
+    print_summary(paths)
+    return 0 if ok else 1
+
+
+def print_summary(paths: settings.Paths) -> None:
+    import duckdb
+
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    _say("\n== results")
+    _say(f"warehouse (DuckDB, pipeline-owned): {paths.warehouse}")
+    if paths.warehouse.exists():
+        with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+            for source, files, raw, staged, quarantined, rejected in run_sql(conn, "ingest/summary.sql"):
+                _say(
+                    f"  {source:<16} {files:>4} files  {raw:>10,} raw = {staged:>10,} staged + "
+                    f"{quarantined:>7,} quarantined   {rejected} files rejected"
+                )
+            reasons = run_sql(conn, "ingest/quarantine_reasons.sql")
+            if reasons:
+                _say("  quarantine by reason: " + ", ".join(f"{r} {n:,}" for r, n in reasons))
+    _say(f"landing files: {paths.landing}")
+    _say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
+    _say("open the Dagster UI on this home with:  make ui   (then http://127.0.0.1:3000)")
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    paths = _use_home(args.home)
+    if not os.environ.get(settings.PII_KEY_ENV):
+        _say(f"note: {settings.PII_KEY_ENV} is not set; runs launched from the UI will refuse to ingest.")
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    _say(f"Dagster UI for {paths.home} on http://{args.host}:{args.port}")
+    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    print_summary(_use_home(args.home))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zs-risk", description=__doc__)
+    p.add_argument("--home", help=f"deployment folder (default ${settings.HOME_ENV} or ./{settings.DEFAULT_HOME})")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="write the synthetic city's landing files")
+    s.add_argument("--enterprises", type=int, default=DEMO["enterprises"], help="registered market entities")
+    s.add_argument("--months", type=int, default=DEMO["months"])
+    s.add_argument("--start", type=_month_arg, default=DEMO["start"])
+    s.add_argument("--seed", type=int, default=DEMO["seed"])
+    s.add_argument("--landing", help="landing folder (default $ZS_RISK_HOME/landing)")
+    s.add_argument("--truth", help="ground-truth folder, outside landing (default $ZS_RISK_HOME/ground_truth)")
+    s.add_argument("--encoding", choices=["utf-8", "gb18030"], default="utf-8", help="encoding of CSV files")
+    s.add_argument("--chinese-headers", action="store_true", help="write the Chinese column headers")
+    s.add_argument("--defect-rate", type=float, default=0.0, help="share of CSV rows with an injected defect")
+    s.set_defaults(func=cmd_synth)
+
+    r = sub.add_parser("run", help="materialise one month's chain through Dagster")
+    r.add_argument("--month", type=_month_arg, required=True)
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("backfill", help="materialise a range of months, oldest first")
+    b.add_argument("--from", dest="from_month", type=_month_arg, required=True)
+    b.add_argument("--to", dest="to_month", type=_month_arg, required=True)
+    b.set_defaults(func=cmd_backfill)
+
+    d = sub.add_parser("demo", help="synthetic city + every month through everything built so far")
+    d.add_argument("--enterprises", type=int, default=DEMO["enterprises"])
+    d.add_argument("--months", type=int, default=DEMO["months"])
+    d.set_defaults(func=cmd_demo)
+
+    u = sub.add_parser("ui", help="the Dagster UI (dagster dev) on this home")
+    u.add_argument("--host", default="127.0.0.1")
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(func=cmd_ui)
+
+    m = sub.add_parser("summary", help="print what the warehouse holds")
+    m.set_defaults(func=cmd_summary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except settings.MissingSecretError as e:
+        print(f"zs-risk: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Shared fixtures: a temporary ZS_RISK_HOME with a test PII key, and helpers to drop landing files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from zs_risk_pipeline.lib import ingest, settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+
+TEST_KEY = "test-key-not-a-secret-0123456789"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> settings.Paths:
+    monkeypatch.setenv(settings.HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.setenv(settings.PII_KEY_ENV, TEST_KEY)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster_home"))
+    return settings.home().ensure()
+
+
+def drop(
+    home: settings.Paths, source: str, month: str, name: str, content: str | bytes, encoding: str = "utf-8"
+) -> Path:
+    """Deliver one landing file as a source system would."""
+    folder = home.landing / source / month
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def warehouse(home: settings.Paths) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = duckdb.connect(str(home.warehouse))
+    ingest.prepare(conn, TEST_KEY.encode())
+    yield conn
+    conn.close()
+
+
+def ingest_month(conn: duckdb.DuckDBPyConnection, home: settings.Paths, source: str, month: str):
+    files = ingest.land(conn, source, month, home.landing)
+    return files, ingest.stage(conn, source, month)

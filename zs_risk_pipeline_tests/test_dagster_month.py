@@ -1,0 +1,82 @@
+"""One month materialised through Dagster into a temporary ZS_RISK_HOME, as the UI and CLI do."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from zs_risk_pipeline import cli
+from zs_risk_pipeline.definitions import build_defs
+from zs_risk_pipeline.lib import ingest, settings
+from zs_risk_pipeline_tests.conftest import drop
+from zs_risk_pipeline_tests.test_ingest import REG_HEADER, reg_row
+
+
+def _deliver(home):
+    drop(
+        home,
+        "registry",
+        "2024-03",
+        "r.csv",
+        "\n".join([REG_HEADER, reg_row(), reg_row(uscc="91442000MA5L30P863")]) + "\n",
+    )
+    drop(home, "penalties", "2024-03", "p.csv", "case_no,uscc,decided_on\nP1,91442000MA5L30P862,2024-03-01\n")
+
+
+def test_month_materialises_with_metadata_and_passing_checks(home):
+    _deliver(home)
+    result = (
+        build_defs()
+        .resolve_job_def("monthly_chain")
+        .execute_in_process(partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral())
+    )
+    assert result.success
+    evals = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert evals[("staging/registry", "raw_equals_staged_plus_quarantined")].passed
+    assert not evals[("raw/penalties", "every_file_readable")].passed  # the penalty file lacks violation_type
+    md = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
+    reg = md["staging/registry"]
+    assert reg["dagster/partition_row_count"].value == 1
+    assert reg["quarantined_rows"].value == 1
+    assert "uscc_checksum" in reg["quarantine_by_reason"].value
+    assert {c.name for c in reg["dagster/column_schema"].value.columns} >= {"uscc", "legal_rep_hash", "record_date"}
+    assert "91442000MA5L30P862" in reg["preview"].value
+    assert md["raw/penalties"]["files_rejected"].value == 1
+    assert "missing" in md["raw/penalties"]["rejected_files"].value[0]
+
+
+def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
+    _deliver(home)
+    real_stage = ingest.stage
+
+    def losing_stage(conn, source_name, month):  # a bug that loses a row must not pass unnoticed
+        out = real_stage(conn, source_name, month)
+        if source_name == "registry":
+            conn.execute("DELETE FROM staging.registry")
+        return out
+
+    monkeypatch.setattr(ingest, "stage", losing_stage)
+    result = (
+        build_defs()
+        .resolve_job_def("monthly_chain")
+        .execute_in_process(partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    )
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed and e.check_name.startswith("raw_equals")]
+    assert [e.asset_key.to_user_string() for e in failed] == ["staging/registry"]
+    assert "staged 0" in failed[0].metadata["unbalanced_files"].value[0]
+
+
+def test_cli_run_uses_the_persistent_instance_and_refuses_without_key(home, monkeypatch, capsys):
+    _deliver(home)
+    assert cli.main(["run", "--month", "2024-03"]) == 0
+    out = capsys.readouterr().out
+    assert "2024-03: ok" in out
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.registry").fetchall() == [(1,)]
+    with dg.DagsterInstance.get() as instance:
+        assert len(instance.get_runs()) == 1  # visible in the UI's run history
+
+    monkeypatch.delenv(settings.PII_KEY_ENV)
+    assert cli.main(["run", "--month", "2024-03"]) == 2
+    assert settings.PII_KEY_ENV in capsys.readouterr().err
