@@ -1,0 +1,85 @@
+"""The synthetic city with injected defects goes through ingest: nothing is lost, each defect has its code."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from zs_risk_pipeline.lib import ingest, synth
+from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline_tests.conftest import TEST_KEY
+
+MONTHS = ["2023-01", "2023-02", "2023-03"]
+# Defects the contract says to normalise are staged; the others are quarantined with their own reason.
+EXPECTED_REASON = {
+    "bad_check_digit": "uscc_checksum",
+    "unknown_town": "unknown_town_code",
+    "future_date": "future_date",
+    "missing_value": "missing_required",
+    "duplicate": "duplicate_key",
+}
+NORMALISED = {"fullwidth", "lowercase", "chinese_date"}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    root = tmp_path_factory.mktemp("city")
+    synth.generate(
+        root / "landing",
+        root / "truth",
+        enterprises=2500,
+        months=len(MONTHS),
+        start=MONTHS[0],
+        seed=11,
+        defect_rate=0.03,
+    )
+    conn = duckdb.connect(str(root / "warehouse.duckdb"))
+    ingest.prepare(conn, TEST_KEY.encode())
+    for month in MONTHS:
+        for name in sources():
+            ingest.land(conn, name, month, root / "landing")
+            ingest.stage(conn, name, month)
+    return root, conn
+
+
+def test_every_file_reconciles(city):
+    root, conn = city
+    for month in MONTHS:
+        for name in sources():
+            rep = ingest.report(conn, name, month)
+            assert rep.balanced, (name, month, rep.files)
+            assert all(f.status == "ingested" for f in rep.files)
+    landed = conn.execute("SELECT count(*), sum(rows_read) FROM raw.landing_files").fetchall()[0]
+    files_on_disk = [p for p in (root / "landing").rglob("*") if p.is_file()]
+    assert landed[0] == len(files_on_disk)
+
+
+def test_each_defect_class_ends_where_it_should(city):
+    root, conn = city
+    with open(root / "truth" / "defects.csv", encoding="utf-8") as fh:
+        defects = list(csv.DictReader(fh))
+    assert {d["defect_class"] for d in defects} >= set(EXPECTED_REASON) | NORMALISED
+    quarantined = {
+        (f, r): (code, col)
+        for f, r, code, col in conn.execute(
+            "SELECT source_file, row_number, reason_code, column_name FROM quarantine.rows"
+        ).fetchall()
+    }
+    checked = {k: 0 for k in [*EXPECTED_REASON, *NORMALISED]}
+    for d in defects:
+        key = (d["file"], int(d["row_number"]))
+        cls = d["defect_class"]
+        if cls in NORMALISED:
+            assert key not in quarantined, (d, quarantined.get(key))
+        else:
+            assert key in quarantined, d
+            assert quarantined[key][0] == EXPECTED_REASON[cls], (d, quarantined[key])
+            if cls != "duplicate":
+                assert quarantined[key][1] == d["column"], (d, quarantined[key])
+        checked[cls] += 1
+    assert all(n > 0 for n in checked.values()), checked
+    # nothing else is quarantined: every quarantined row is an injected defect
+    assert set(quarantined) <= {(d["file"], int(d["row_number"])) for d in defects}
