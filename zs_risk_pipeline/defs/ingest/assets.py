@@ -28,7 +28,27 @@ def _file_table(files: list[ingest.FileReport]) -> dg.MetadataValue:
     )
 
 
+def _reconciliation_table(rep: ingest.DeliveryReport) -> dg.MetadataValue:
+    return dg.MetadataValue.md(
+        "| file | raw | staged | quarantined | balanced |\n|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {f.file} | {f.raw_rows} | {f.staged_rows} | {f.quarantined_rows} | {'yes' if f.balanced else 'NO'} |"
+            for f in rep.files
+        )
+        if rep.files
+        else "_no files delivered this month_"
+    )
+
+
 def build_raw_asset(src: Source) -> dg.AssetsDefinition:
+    pii = [c.name for c in src.columns if c.type == "pii"]
+    hashed = (
+        f" Personal IDs ({', '.join(pii)}) are replaced by keyed hashes before anything is stored."
+        "个人证件号在入库前以密钥哈希替换。"
+        if pii
+        else ""
+    )
+
     @dg.asset(
         key=["raw", src.name],
         group_name=GROUP,
@@ -39,8 +59,8 @@ def build_raw_asset(src: Source) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
         description=(
             f"Raw {src.name} ({src.title_zh}): every row of the month's landing files exactly as read, with "
-            "source file, SHA-256, row number and landing time; personal IDs replaced by keyed hashes. "
-            f"原始层：{src.title_zh}当月落地文件逐行原样入库，附来源文件、SHA-256、行号；个人证件号以密钥哈希替换。"
+            "source file, SHA-256, row number and landing time. "
+            f"原始层：{src.title_zh}当月落地文件逐行原样入库，附来源文件、SHA-256、行号。{hashed}"
         ),
     )
     def _raw(
@@ -96,6 +116,7 @@ def build_staging_asset(src: Source) -> dg.AssetsDefinition:
                 **md,
                 "raw_rows": rep.raw_rows,
                 "staged_rows": rep.staged_rows,
+                "reconciliation": _reconciliation_table(rep),
                 "quarantined_rows": rep.quarantined_rows,
                 "quarantine_by_reason": dg.MetadataValue.md(
                     "| reason | column | rows | example |\n|---|---|---|---|\n"
@@ -133,6 +154,7 @@ def build_reconciliation_check(src: Source) -> dg.AssetChecksDefinition:
                 "files": len(rep.files),
                 "raw_rows": rep.raw_rows,
                 "staged_rows": rep.staged_rows,
+                "reconciliation": _reconciliation_table(rep),
                 "quarantined_rows": rep.quarantined_rows,
                 "unbalanced_files": [
                     f"{f.file}: read {f.rows_read}, raw {f.raw_rows}, staged {f.staged_rows}, "
