@@ -165,12 +165,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]})")
     ok = run_months(months)
     print_summary(paths)
-    return 0 if ok else 1
+    verified = cmd_verify(argparse.Namespace(home=None)) == 0
+    return 0 if ok and verified else 1
+
+
+def _has_publish_log(conn) -> bool:
+    from zs_risk_pipeline.lib.sql import query
+
+    return bool(query(conn, "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'publish_log'"))
 
 
 def print_summary(paths: settings.Paths) -> None:
     import duckdb
 
+    from zs_risk_pipeline.lib import publish
     from zs_risk_pipeline.lib.sql import run_sql
 
     _say("\n== results")
@@ -185,6 +193,12 @@ def print_summary(paths: settings.Paths) -> None:
             reasons = run_sql(conn, "ingest/quarantine_reasons.sql")
             if reasons:
                 _say("  quarantine by reason: " + ", ".join(f"{r} {n:,}" for r, n in reasons))
+        with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+            published = run_sql(conn, "publish/published_summary.sql") if _has_publish_log(conn) else []
+        if published:
+            _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
+            for table, months, first, last, rows in published:
+                _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month")
     _say(f"landing files: {paths.landing}")
     _say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
     _say("open the Dagster UI on this home with:  make ui   (then http://127.0.0.1:3000)")
@@ -208,6 +222,24 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ]
     _say(f"Dagster UI for {paths.home} on http://{args.host}:{args.port}")
     return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Re-compute the publish log's hash chain and the hashes of the published files."""
+    import duckdb
+
+    from zs_risk_pipeline.lib import publish
+
+    paths = _use_home(args.home)
+    if not paths.warehouse.exists():
+        _say("nothing published yet")
+        return 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        problems = publish.verify(conn, paths.mart) if _has_publish_log(conn) else []
+    for p in problems:
+        _say(f"TAMPERED: {p}")
+    _say("publish log and published files verified: intact" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -250,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--host", default="127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(func=cmd_ui)
+
+    v = sub.add_parser("verify", help="check the publish log's hash chain and the published files")
+    v.set_defaults(func=cmd_verify)
 
     m = sub.add_parser("summary", help="print what the warehouse holds")
     m.set_defaults(func=cmd_summary)

@@ -25,13 +25,21 @@ def load_sql(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def render(name: str, identifiers: dict[str, str] | None = None) -> str:
-    """The file's text with {identifier} placeholders filled from a validated mapping."""
+def literal(value: str) -> str:
+    """A string as an SQL literal, for the few statements DuckDB cannot prepare (COMMENT ON, CREATE VIEW)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def render(name: str, identifiers: dict[str, str] | None = None, literals: dict[str, str] | None = None) -> str:
+    """The file's text with {identifier} placeholders filled from a validated mapping, and {literal}
+    placeholders with quoted, escaped strings."""
     text = load_sql(name)
     for key, value in (identifiers or {}).items():
         if not _IDENTIFIER.match(value):
             raise ValueError(f"refusing to substitute {value!r} as an SQL identifier")
         text = text.replace("{" + key + "}", value)
+    for key, value in (literals or {}).items():
+        text = text.replace("{" + key + "}", literal(value))
     return text
 
 
@@ -40,11 +48,12 @@ def run_sql(
     name: str,
     params: dict[str, Any] | None = None,
     identifiers: dict[str, str] | None = None,
+    literals: dict[str, str] | None = None,
 ) -> list[tuple]:
     """Run every statement of a file in order; each gets the parameters it names. Returns the last result."""
     params = params or {}
     rows: list[tuple] = []
-    for stmt in duckdb.extract_statements(render(name, identifiers)):
+    for stmt in duckdb.extract_statements(render(name, identifiers, literals)):
         used = {k: params[k] for k in stmt.named_parameters}
         missing = set(stmt.named_parameters) - set(params)
         if missing:

@@ -1,0 +1,54 @@
+"""Publish group (发布): audited months of warehouse tables into the analysts' mart."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.lib import publish
+
+
+def build_publish_asset(spec: publish.MartTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["mart", spec.name],
+        deps=[dg.AssetKey([spec.schema, spec.table])],
+        group_name="publish",
+        partitions_def=monthly,
+        kinds={"duckdb", "parquet"},
+        owners=["team:risk-data"],
+        pool="duckdb",
+        tags={"layer": "mart"},
+        description=(
+            f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{publish.MART_FILE}, view "
+            f"{spec.name}) once its blocking checks ({', '.join(spec.required_checks)}) passed on exactly the rows "
+            "in the warehouse; atomic swap, hash-chained publish log. "
+            f"{spec.description}. 发布到分析集市：阻断性校验通过后原子替换，并记入哈希链发布日志。"
+        ),
+    )
+    def _publish(
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    ) -> dg.MaterializeResult:
+        mart_dir = zs_home.paths().mart
+        with warehouse.get_connection() as conn:
+            try:
+                result = publish.publish_month(conn, spec, context.partition_key, mart_dir)
+            except publish.PublishRefused as e:
+                raise dg.Failure(description=str(e)) from None
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/partition_row_count": result.rows,
+                "file": dg.MetadataValue.path(str(result.file)),
+                "file_sha256": result.file_sha256,
+                "publish_log_entry": result.entry_hash,
+                "mart": dg.MetadataValue.path(str(mart_dir / publish.MART_FILE)),
+                "how_to_read": dg.MetadataValue.md(
+                    f"`duckdb -readonly {mart_dir / publish.MART_FILE}` then "
+                    f"`SELECT * FROM {spec.name} WHERE month = DATE '{context.partition_key}' LIMIT 10;`"
+                ),
+            }
+        )
+
+    return _publish
+
+
+publish_assets = [build_publish_asset(spec) for spec in publish.MART_TABLES.values()]

@@ -1,0 +1,123 @@
+"""Write-audit-publish: only audited content reaches the mart; readers are never blocked (写入—审计—发布)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from zs_risk_pipeline.lib import publish
+
+SPEC = publish.MART_TABLES["enterprise_features"]
+T0 = dt.datetime(2024, 4, 1, 8, 0)
+
+
+@pytest.fixture
+def wh(tmp_path) -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("CREATE SCHEMA features")
+    conn.execute("CREATE TABLE features.enterprise_monthly (uscc VARCHAR, month DATE, x DOUBLE)")
+    publish.prepare(conn)
+    return conn
+
+
+def write(conn, month: str, values: list[float]) -> None:
+    conn.execute("DELETE FROM features.enterprise_monthly WHERE month = $m", {"m": publish.month_date(month)})
+    for i, v in enumerate(values):
+        conn.execute(
+            "INSERT INTO features.enterprise_monthly VALUES ($u, $m, $x)",
+            {"u": f"U{i:03d}", "m": publish.month_date(month), "x": v},
+        )
+
+
+def audit(conn, month: str, passed: bool = True, checks=SPEC.required_checks) -> None:
+    fp = publish.fingerprint(conn, SPEC, month)
+    for name in checks:
+        publish.record_audit(conn, SPEC, month, name, fp, passed, {"test": True}, at=T0)
+
+
+def mart_rows(mart_dir, month: str) -> list[tuple]:
+    with duckdb.connect(str(mart_dir / publish.MART_FILE), read_only=True) as r:
+        return r.execute(
+            "SELECT uscc, x FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": publish.month_date(month)}
+        ).fetchall()
+
+
+def test_unaudited_month_is_refused_and_nothing_is_published(wh, tmp_path):
+    write(wh, "2024-03", [1.0, 2.0])
+    with pytest.raises(publish.PublishRefused, match="never ran"):
+        publish.publish_month(wh, SPEC, "2024-03", tmp_path / "mart")
+    assert not (tmp_path / "mart" / publish.MART_FILE).exists()
+
+
+def test_passing_audit_publishes_and_a_failed_one_keeps_the_previous_version(wh, tmp_path):
+    mart = tmp_path / "mart"
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    first = publish.publish_month(wh, SPEC, "2024-03", mart, at=T0)
+    assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
+
+    write(wh, "2024-03", [9.0, 9.0, 9.0])  # a re-run whose checks fail
+    audit(wh, "2024-03", passed=False, checks=SPEC.required_checks[:1])
+    audit(wh, "2024-03", passed=True, checks=SPEC.required_checks[1:])
+    with pytest.raises(publish.PublishRefused, match="failed"):
+        publish.publish_month(wh, SPEC, "2024-03", mart)
+    assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
+    assert first.file.read_bytes() and publish._sha256_file(first.file) == first.file_sha256
+
+
+def test_content_changed_after_the_audit_is_refused(wh, tmp_path):
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    wh.execute("UPDATE features.enterprise_monthly SET x = 5 WHERE uscc = 'U000'")
+    with pytest.raises(publish.PublishRefused, match="other content"):
+        publish.publish_month(wh, SPEC, "2024-03", tmp_path / "mart")
+
+
+def test_reader_held_open_across_a_publish(wh, tmp_path):
+    mart = tmp_path / "mart"
+    write(wh, "2024-03", [1.0])
+    audit(wh, "2024-03")
+    publish.publish_month(wh, SPEC, "2024-03", mart)
+    reader = duckdb.connect(str(mart / publish.MART_FILE), read_only=True)
+    assert reader.execute("SELECT count(*) FROM enterprise_features").fetchall() == [(1,)]
+
+    write(wh, "2024-04", [3.0, 4.0])
+    audit(wh, "2024-04")
+    publish.publish_month(wh, SPEC, "2024-04", mart)  # must not wait for, or fail on, the open reader
+    assert reader.execute("SELECT count(*) FROM enterprise_features WHERE month = DATE '2024-03-01'").fetchall() == [
+        (1,)
+    ]
+    reader.close()
+    assert mart_rows(mart, "2024-04") == [("U000", 3.0), ("U001", 4.0)]
+    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
+        comment = r.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'enterprise_features'").fetchall()
+        assert "企业月度特征" in comment[0][0]
+        assert r.execute("SELECT count(*) FROM indicators").fetchall()[0][0] >= 40
+
+
+def test_publishing_the_same_rows_gives_the_same_bytes_and_a_hash_chained_log(wh, tmp_path):
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    a = publish.publish_month(wh, SPEC, "2024-03", tmp_path / "m1", at=T0)
+    b = publish.publish_month(wh, SPEC, "2024-03", tmp_path / "m2", at=T0)
+    assert a.file.read_bytes() == b.file.read_bytes()
+    log = wh.execute("SELECT seq, prev_hash, entry_hash FROM audit.publish_log ORDER BY seq").fetchall()
+    assert log[0][1] == publish.GENESIS and log[1][1] == log[0][2]
+
+
+def test_verify_names_a_tampered_file_and_a_rewritten_log_entry(wh, tmp_path):
+    mart = tmp_path / "mart"
+    for month, values in (("2024-03", [1.0]), ("2024-04", [2.0])):
+        write(wh, month, values)
+        audit(wh, month)
+        publish.publish_month(wh, SPEC, month, mart)
+    assert publish.verify(wh, mart) == []
+
+    target = mart / "data" / "enterprise_features" / "month=2024-03" / "data.parquet"
+    target.write_bytes(target.read_bytes() + b"x")
+    wh.execute("UPDATE audit.publish_log SET rows = 99 WHERE seq = 2")
+    problems = publish.verify(wh, mart)
+    assert any("month=2024-03/data.parquet: content differs" in p for p in problems)
+    assert any(p.startswith("publish log entry 2: entry altered") for p in problems)

@@ -1,0 +1,66 @@
+"""Through Dagster: features are written, audited by blocking checks, then published; a failed audit
+stops the publish and the mart keeps its previous version."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from zs_risk_pipeline.definitions import build_defs
+from zs_risk_pipeline.lib import features, publish, synth
+
+MONTHS = ["2023-01", "2023-02"]
+
+
+@pytest.fixture
+def city(home):
+    synth.generate(home.landing, home.ground_truth, enterprises=1500, months=len(MONTHS), start=MONTHS[0], seed=3)
+    return home
+
+
+def run(month: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return (
+        build_defs()
+        .resolve_job_def("monthly_chain")
+        .execute_in_process(partition_key=f"{month}-01", instance=instance, raise_on_error=False)
+    )
+
+
+def published(home, month: str) -> list[tuple]:
+    with duckdb.connect(str(home.mart / publish.MART_FILE), read_only=True) as r:
+        return r.execute(
+            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": publish.month_date(month)}
+        ).fetchall()
+
+
+def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, monkeypatch):
+    instance = dg.DagsterInstance.ephemeral()
+    for month in MONTHS:
+        result = run(month, instance)
+        assert result.success, [e.event_specific_data.error.message for e in result.get_step_failure_events()]
+    before = published(city, MONTHS[1])
+    assert before
+
+    first = next(i.name for i in features.indicators() if i.min is not None)
+    real_build = features.build_enterprise_monthly
+
+    def broken_build(conn, month):  # a bug that writes an impossible value into one row
+        n = real_build(conn, month)
+        conn.execute(
+            f"UPDATE features.enterprise_monthly SET {first} = -1e9 "
+            "WHERE month = $m AND uscc = (SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",
+            {"m": publish.month_date(month)},
+        )
+        return n
+
+    monkeypatch.setattr(features, "build_enterprise_monthly", broken_build)
+    result = run(MONTHS[1], instance)
+    assert not result.success
+    suite = [e for e in result.get_asset_check_evaluations() if e.check_name == "features_quality_suite"][0]
+    assert not suite.passed
+    counts = suite.metadata["unexpected_counts"].value
+    assert counts[f"expect_column_values_to_be_between:{first}"] == 1
+    mats = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "features/enterprise_monthly" in mats and "mart/enterprise_features" not in mats
+    assert published(city, MONTHS[1]) == before
