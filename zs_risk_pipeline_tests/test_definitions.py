@@ -59,3 +59,13 @@ def test_staging_is_gated_by_a_blocking_reconciliation_check(defs):
         if k.name == "raw_equals_staged_plus_quarantined" and graph.get_check_spec(k).blocking
     }
     assert blocking == {f"staging/{name}" for name in sources()}
+
+
+def test_every_publish_is_gated_by_blocking_checks_on_what_it_publishes(defs):
+    graph = defs.resolve_asset_graph()
+    blocking_on = {k.asset_key for k in graph.asset_check_keys if graph.get_check_spec(k).blocking}
+    publishes = [s for s in defs.resolve_all_asset_specs() if s.group_name == "publish"]
+    assert publishes
+    for spec in publishes:
+        upstream = {d.asset_key for d in spec.deps}
+        assert upstream and upstream <= blocking_on, spec.key

@@ -57,7 +57,7 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
     monkeypatch.setattr(features, "build_enterprise_monthly", broken_build)
     result = run(MONTHS[1], instance)
     assert not result.success
-    suite = [e for e in result.get_asset_check_evaluations() if e.check_name == "features_quality_suite"][0]
+    suite = next(e for e in result.get_asset_check_evaluations() if e.check_name == "features_quality_suite")
     assert not suite.passed
     counts = suite.metadata["unexpected_counts"].value
     assert counts[f"expect_column_values_to_be_between:{first}"] == 1

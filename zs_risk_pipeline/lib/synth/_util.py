@@ -168,9 +168,7 @@ def uniform_days(
     return lo_a + np.floor(u * (hi_a - lo_a + 1)).astype(np.int64)
 
 
-def weighted_sample(
-    rng: np.random.Generator, candidates: np.ndarray, weights: np.ndarray, k: int
-) -> np.ndarray:
+def weighted_sample(rng: np.random.Generator, candidates: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     """k distinct candidates drawn with probability proportional to weight (Efraimidis-Spirakis keys)."""
     k = min(k, len(candidates))
     if k <= 0:

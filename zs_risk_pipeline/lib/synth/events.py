@@ -33,6 +33,9 @@ from zs_risk_pipeline.lib.synth.population import Population
 
 ONTIME_TARGET = 0.945  # annual-report publicity on time (Zhongshan 2025: 95.86 %)
 HISTORY_SEASONS = 4  # report seasons simulated before the window, only to seed the lists' open listings
+# Report years the first delivery carries as history, as a source system does when it is connected:
+# without them every indicator read from annual reports would be unknown for the first months.
+DELIVERED_HISTORY = 2
 THREE_YEARS = 1095
 ABNORMAL_REASONS = ("late_annual_report", "not_publicized", "false_info", "unreachable")
 LATE, NOT_PUBLICIZED, FALSE_INFO, UNREACHABLE = range(4)
@@ -80,7 +83,7 @@ def annual_reports(pop: Population, cal: Calendar, streams: Streams) -> tuple[Ev
         submit[late] = ontime_hi + 1 + np.minimum(rng.exponential(45, int(late.sum())), 183).astype(np.int64)
         submit[submit >= pop.exit_day[due]] = NEVER  # gone before filing
         seasons.append((year, due, submit, ontime_hi))
-        if year < first_year:
+        if year < first_year - DELIVERED_HISTORY:
             continue
         filed = submit < NEVER
         ent, sub = due[filed], submit[filed]
@@ -327,9 +330,7 @@ def case_numbers(cal: Calendar, pen: Events, per_year: float) -> np.ndarray:
 # --- serious illegal and dishonest list (严重违法失信名单) ------------------------------------------------
 
 
-def dishonest(
-    pop: Population, cal: Calendar, streams: Streams, abnormal: Events, pen: Events, fraud: Events
-) -> Events:
+def dishonest(pop: Population, cal: Calendar, streams: Streams, abnormal: Events, pen: Events, fraud: Events) -> Events:
     """Listings after 3 years on the abnormal list, after serious penalties and for fraudulent registration;
     removals after at least a year (credit repair) or when the 3-year period ends."""
     rng = streams.rng("dishonest")
@@ -400,9 +401,7 @@ def licences(pop: Population, cal: Calendar, streams: Streams, pen: Events) -> E
     est = pop.est_day[holders]
     first_issue = est + rng.integers(7, 61, n)
     # The version valid at the start was issued within one validity period (5 years if open-ended).
-    issued = np.maximum(
-        first_issue, cal.first_day - rng.integers(1, np.where(validity > 0, 365 * validity, 1826))
-    )
+    issued = np.maximum(first_issue, cal.first_day - rng.integers(1, np.where(validity > 0, 365 * validity, 1826)))
     # Some holders let the licence lapse and keep trading (a risk signal): expired before the window.
     lapsed = (validity > 0) & ~pop.dormant[holders] & (rng.random(n) < sigmoid(pop.zc[holders] - 2.8))
     old_issue = cal.first_day - rng.integers(365 * validity + 2, 365 * validity + 400, n)
@@ -467,9 +466,7 @@ def licences(pop: Population, cal: Calendar, streams: Streams, pen: Events) -> E
     # The end row repeats the version current on that day.
     cur = sort_events(rows, "lic", "issued")
     last_before = (
-        np.searchsorted(
-            cur["lic"] * (NEVER * 4) + cur["issued"], ends["lic"] * (NEVER * 4) + ends["day"], side="right"
-        )
+        np.searchsorted(cur["lic"] * (NEVER * 4) + cur["issued"], ends["lic"] * (NEVER * 4) + ends["day"], side="right")
         - 1
     )
     valid = (last_before >= 0) & (cur["lic"][np.maximum(last_before, 0)] == ends["lic"])

@@ -94,12 +94,8 @@ def build_inspectors(pop: Population, cal: Calendar, streams: Streams) -> Inspec
     n0 = max(60, round(pop.n0 / 1000))
     # Every town branch gets at least two market-regulation inspectors, every other member unit two
     # at city level.
-    base_branch = np.concatenate(
-        [np.repeat(np.arange(len(town_share)), 2), np.full(2 * (len(P.DEPARTMENTS) - 1), -1)]
-    )
-    base_dept = np.concatenate(
-        [np.zeros(2 * len(town_share)), np.repeat(np.arange(1, len(P.DEPARTMENTS)), 2)]
-    )
+    base_branch = np.concatenate([np.repeat(np.arange(len(town_share)), 2), np.full(2 * (len(P.DEPARTMENTS) - 1), -1)])
+    base_dept = np.concatenate([np.zeros(2 * len(town_share)), np.repeat(np.arange(1, len(P.DEPARTMENTS)), 2)])
     k = max(n0 - len(base_branch), 0)
     dept, branch, quals = _new_staff(rng, k, town_share)
     dept = np.concatenate([base_dept.astype(np.int8), dept])
@@ -306,9 +302,7 @@ def results(pop: Population, streams: Streams, ev: Events) -> np.ndarray:
     n = len(ev["idx"])
     ent = ev["idx"]
     publicity = np.array([P.PLANS[p].publicity for p in range(len(P.PLANS))] + [False])[ev["plan"]]
-    factor = np.select(
-        [ev["trigger"] == TRIGGERED, ev["trigger"] == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0
-    )
+    factor = np.select([ev["trigger"] == TRIGGERED, ev["trigger"] == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0)
     p_eff = np.minimum(pop.p_problem[ent] * factor, 0.95)
     codes = np.full(n, BIT["NO_ISSUE"], dtype=np.int16)
     u = rng.random(n)
@@ -453,9 +447,7 @@ def consequences(
     triggers = {
         "idx": np.concatenate([ent[go], comp["idx"][sub]]),
         "day": to_workday(
-            np.concatenate(
-                [d[go] + rng.integers(20, 121, len(go)), comp["day"][sub] + rng.integers(20, 121, len(sub))]
-            )
+            np.concatenate([d[go] + rng.integers(20, 121, len(go)), comp["day"][sub] + rng.integers(20, 121, len(sub))])
         ),
         "boost": np.concatenate([boost[go], np.zeros(len(sub))]),
     }

@@ -99,9 +99,7 @@ def _bool_text(values: np.ndarray, chinese: bool) -> pa.Array:
 def _int_or_null(values: np.ndarray) -> pa.Array:
     v = np.asarray(values, dtype=np.float64)
     mask = ~np.isfinite(v)
-    return pc.if_else(
-        pa.array(mask), pa.scalar(None, pa.string()), int_str(np.where(mask, 0, v).astype(np.int64))
-    )
+    return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), int_str(np.where(mask, 0, v).astype(np.int64)))
 
 
 # --- per-source tables -------------------------------------------------------------------------------------
@@ -207,17 +205,13 @@ def table_complaints(w: World, m: int) -> pa.Table:
     )
 
 
-def licence_numbers(
-    w: World, lic: np.ndarray, idx: np.ndarray, domain: np.ndarray, issued: np.ndarray
-) -> pa.Array:
+def licence_numbers(w: World, lic: np.ndarray, idx: np.ndarray, domain: np.ndarray, issued: np.ndarray) -> pa.Array:
     """Licence numbers in the shapes of the issuing systems; unique because the serial is."""
     serial = lic.astype(np.int64) + 1
     individual = (w.pop.etype[idx] == P.INDIVIDUAL).astype(np.int64)
     year = int_str(issued.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
     forms = {
-        P.FOOD: join(
-            "JY", int_str(1 + individual), "442000", int_str(serial, 6), int_str((serial * 7 + 3) % 10)
-        ),
+        P.FOOD: join("JY", int_str(1 + individual), "442000", int_str(serial, 6), int_str((serial * 7 + 3) % 10)),
         P.SPECIAL_EQUIPMENT: join("梯11粤T", int_str(serial, 6)),
         P.INDUSTRIAL_PRODUCT: join("粤XK06-014-", int_str(serial, 6)),
         P.DRUG: join("粤CB760", int_str(serial, 6)),
@@ -347,9 +341,7 @@ def inject_defects(
     has_uscc = "uscc" in cols
     date_cols = [c.name for c in source.columns if c.type == "date" and c.required]
     future_cols = [c for c in date_cols if not cols[c].future_ok]
-    empty_cols = [
-        c.name for c in source.columns if c.required and c.name not in NOT_EMPTIED.get(source.name, ())
-    ]
+    empty_cols = [c.name for c in source.columns if c.required and c.name not in NOT_EMPTIED.get(source.name, ())]
     ok = {
         "bad_check_digit": has_uscc,
         "fullwidth": has_uscc,
@@ -365,13 +357,9 @@ def inject_defects(
     cls[bad] = allowed[rng.integers(0, len(allowed), int(bad.sum()))]
     if has_uscc:  # lower-casing a code without letters changes nothing: make it full-width instead
         lower = hit[cls == DEFECT_CLASSES.index("lowercase")]
-        vals = np.asarray(
-            table.column("uscc").take(pa.array(lower)).to_numpy(zero_copy_only=False), dtype="U18"
-        )
+        vals = np.asarray(table.column("uscc").take(pa.array(lower)).to_numpy(zero_copy_only=False), dtype="U18")
         no_letter = np.char.upper(vals) == np.char.lower(vals)
-        cls[np.flatnonzero(cls == DEFECT_CLASSES.index("lowercase"))[no_letter]] = DEFECT_CLASSES.index(
-            "fullwidth"
-        )
+        cls[np.flatnonzero(cls == DEFECT_CLASSES.index("lowercase"))[no_letter]] = DEFECT_CLASSES.index("fullwidth")
 
     edits: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
     column_of = np.full(len(hit), "", dtype=object)
@@ -386,9 +374,7 @@ def inject_defects(
         if not len(rows):
             continue
         if name in ("bad_check_digit", "fullwidth", "lowercase"):
-            vals = np.asarray(
-                table.column("uscc").take(pa.array(rows)).to_numpy(zero_copy_only=False), dtype="U18"
-            )
+            vals = np.asarray(table.column("uscc").take(pa.array(rows)).to_numpy(zero_copy_only=False), dtype="U18")
             edit("uscc", rows, pa.array(_uscc_defect(rng, name, vals)), which)
         elif name in ("chinese_date", "future_date"):
             choices = date_cols if name == "chinese_date" else future_cols
@@ -431,9 +417,7 @@ def inject_defects(
         mask = np.zeros(n, dtype=bool)
         mask[rows] = True
         i = table.column_names.index(col)
-        new_col = pc.replace_with_mask(
-            table.column(col).combine_chunks(), pa.array(mask), values.take(pa.array(order))
-        )
+        new_col = pc.replace_with_mask(table.column(col).combine_chunks(), pa.array(mask), values.take(pa.array(order)))
         table = table.set_column(i, col, new_col)
 
     dup = np.zeros(n, dtype=bool)
@@ -481,9 +465,7 @@ def csv_bytes(table: pa.Table, encoding: str) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(table.column_names)
-        writer.writerows(
-            zip(*[["" if v is None else v for v in c.to_pylist()] for c in table.columns], strict=True)
-        )
+        writer.writerows(zip(*[["" if v is None else v for v in c.to_pylist()] for c in table.columns], strict=True))
         text = buf.getvalue()
         return text.encode(encoding)
     buf = io.BytesIO()

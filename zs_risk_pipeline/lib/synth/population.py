@@ -130,8 +130,9 @@ def address_extras(rng: np.random.Generator, is_ind: np.ndarray) -> tuple[np.nda
     """What follows the house number (see registry.addresses): shops mostly on the ground floor
     (首层, 之三), firms in units of office buildings (3栋12楼, 12层1205室)."""
     n = len(is_ind)
-    kind = np.where(is_ind, rng.choice(5, n, p=[0.3, 0.45, 0.22, 0.03, 0.0]),
-                    rng.choice(5, n, p=[0.15, 0.05, 0.1, 0.3, 0.4])).astype(np.int8)
+    kind = np.where(
+        is_ind, rng.choice(5, n, p=[0.3, 0.45, 0.22, 0.03, 0.0]), rng.choice(5, n, p=[0.15, 0.05, 0.1, 0.3, 0.4])
+    ).astype(np.int8)
     return kind, rng.integers(1, 10, n).astype(np.int16), rng.integers(1, 30, n).astype(np.int16)
 
 
@@ -222,9 +223,7 @@ def _nice_capital(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return np.where(rng.random(len(x)) < 0.8, snapped, np.round(x, 2))
 
 
-def _legal_representatives(
-    rng: np.random.Generator, hub: np.ndarray, start: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _legal_representatives(rng: np.random.Generator, hub: np.ndarray, start: str) -> tuple[np.ndarray, np.ndarray]:
     """Person index per entity: most lead one entity, some several ("one person, many firms")."""
     n = len(hub)
     shared = rng.random(n) < np.where(hub >= 0, 0.55, 0.18)
@@ -257,9 +256,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
     start = cal.first_day
     new_counts = registrations_per_month(cal, n0)
     n = n0 + int(new_counts.sum())
-    reg_month = np.concatenate([np.full(n0, -1), np.repeat(np.arange(cal.months), new_counts)]).astype(
-        np.int32
-    )
+    reg_month = np.concatenate([np.full(n0, -1), np.repeat(np.arange(cal.months), new_counts)]).astype(np.int32)
     initial = reg_month < 0
 
     etype = rng.choice(len(types), n, p=[t.share for t in types]).astype(np.int8)
@@ -288,9 +285,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
 
     # Codes: category digit from the type; a few joint-stock / foreign firms registered by the province.
     category = np.array([t.category for t in types])[etype]
-    division = np.where(
-        np.isin(etype, [P.JOINT_STOCK, P.FOREIGN]) & (rng.random(n) < 0.03), "440000", "442000"
-    )
+    division = np.where(np.isin(etype, [P.JOINT_STOCK, P.FOREIGN]) & (rng.random(n) < 0.03), "440000", "442000")
     uscc = uscc_lib.generate(rng, n, category=category, division=division, legacy=est < USCC_REFORM)
 
     cap_median = np.array([t.capital_median for t in types])[etype]
@@ -426,10 +421,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
     nick = rng.integers(0, len(nick_vocab()), n).astype(np.int32)
     name_style = rng.integers(0, 4, n).astype(np.int8)
     town_roads = np.stack(
-        [
-            streams.rng("roads", t).choice(len(road_vocab()), ROADS_PER_TOWN, replace=False)
-            for t in range(len(tws))
-        ]
+        [streams.rng("roads", t).choice(len(road_vocab()), ROADS_PER_TOWN, replace=False) for t in range(len(tws))]
     )
     road = town_roads[town, rng.integers(0, ROADS_PER_TOWN, n)].astype(np.int32)
     num = street_numbers(rng, n)

@@ -62,9 +62,7 @@ def registry_rows(pop: Population, cal: Calendar, streams: Streams) -> Events:
     rng0 = streams.rng("registry", "snapshot")
     init = np.arange(pop.n0)
     gone = pop.exit_day[init] < cal.first_day
-    status = np.where(
-        gone, pop.exit_status[init], np.where(rng0.random(pop.n0) < 0.15, P.OPERATING, P.ACTIVE)
-    )
+    status = np.where(gone, pop.exit_status[init], np.where(rng0.random(pop.n0) < 0.15, P.OPERATING, P.ACTIVE))
     parts = [rows(init, np.full(pop.n0, cal.first_day), status, np.where(gone, pop.exit_day[init], NEVER), 0)]
     for m in range(cal.months):
         rng = streams.rng("registry", m)
@@ -101,9 +99,7 @@ def _apply_changes(
     state["nick"][name] = rng.integers(0, len(nick_vocab()), len(name))
     cap = ch[kind == 3]
     old = state["capital"][cap]
-    factor = rng.choice(
-        np.array([2.0, 3.0, 5.0, 10.0, 0.5, 0.2]), len(cap), p=[0.3, 0.2, 0.2, 0.1, 0.15, 0.05]
-    )
+    factor = rng.choice(np.array([2.0, 3.0, 5.0, 10.0, 0.5, 0.2]), len(cap), p=[0.3, 0.2, 0.2, 0.1, 0.15, 0.05])
     new = np.where(np.isfinite(old), old * factor, rng.lognormal(np.log(50), 1.0, len(cap)))
     state["capital"][cap] = _nice_capital(rng, np.maximum(new, 0.5))
     return spare + take_new
@@ -144,9 +140,7 @@ def _vocab() -> dict[str, pa.Array]:
     }
 
 
-def names(
-    pop: Population, idx: np.ndarray, brand: np.ndarray, nick: np.ndarray, word: np.ndarray
-) -> pa.Array:
+def names(pop: Population, idx: np.ndarray, brand: np.ndarray, nick: np.ndarray, word: np.ndarray) -> pa.Array:
     """中山市古镇明辉灯饰有限公司, 中山市小榄镇阿强五金店, 明辉电器（中山）有限公司, … (vectorised)."""
     v = _vocab()
     n_towns = len(P.towns())
@@ -234,7 +228,5 @@ def addresses(
     at_hub = hub >= 0
     if not at_hub.any():
         return regular
-    hub_addr = pa.array(pop.hub_address.tolist(), pa.string()).take(
-        pa.array(np.maximum(hub, 0).astype(np.int64))
-    )
+    hub_addr = pa.array(pop.hub_address.tolist(), pa.string()).take(pa.array(np.maximum(hub, 0).astype(np.int64)))
     return pc.if_else(pa.array(at_hub), hub_addr, regular)
