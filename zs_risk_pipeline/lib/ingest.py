@@ -197,7 +197,7 @@ def _land_file(
             format=f.format,
             error_code="duplicate_file",
             error_message=f"{f.relative}: same bytes (SHA-256 {f.sha256[:12]}…) already ingested as "
-            f"{earlier}; a corrected file must be a new file",
+            f"{earlier}; identical content is never ingested twice (a corrected file must differ)",
         )
     seen[f.sha256] = f.relative
     try:
