@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--start", default="2023-01")
     ap.add_argument("--landing", type=Path)
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's own, one per core)")
+    ap.add_argument("--audit", action="store_true", help="also time the checks and the publish of that month")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         child = mp.get_context("spawn").Process(
@@ -85,12 +86,41 @@ def main() -> None:
         rows = features.build_enterprise_monthly(conn, month)
         seconds = time.perf_counter() - t0
         alive = features.alive_count(conn, month)
-        conn.close()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"features {month}: {rows:,} rows (alive enterprises {alive:,}) in {seconds:.1f} s; "
             f"peak RSS {peak:,.0f} MB; DuckDB threads {threads}, {os.cpu_count()} CPUs"
         )
+        if args.audit:
+            _audit_and_publish(conn, month, Path(tmp) / "mart")
+        conn.close()
+
+
+def _audit_and_publish(conn: duckdb.DuckDBPyConnection, month: str, mart: Path) -> None:
+    """The write-audit-publish steps that follow the build, timed one by one (same calls as the checks)."""
+    from zs_risk_pipeline.lib import publish, quality
+    from zs_risk_pipeline.lib.sql import render
+    from zs_risk_pipeline.lib.suites.features import features_suite
+
+    spec = publish.MART_TABLES["enterprise_features"]
+    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
+    publish.prepare(conn)
+    t0 = time.perf_counter()
+    fp = publish.fingerprint(conn, spec, month)
+    t1 = time.perf_counter()
+    df = conn.sql(render("publish/month_rows.sql", ident), params={"month": publish.month_date(month)}).df()
+    result = quality.run_suite(df, "features_quality_suite", features_suite(features.indicators()))
+    t2 = time.perf_counter()
+    for check in spec.required_checks:
+        publish.record_audit(conn, spec, month, check, fp, result.passed, {})
+    publish.publish_month(conn, spec, month, mart)
+    t3 = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"audit and publish: fingerprint {t1 - t0:.1f} s, Great Expectations suite ({result.evaluated} "
+        f"expectations, passed={result.passed}) {t2 - t1:.1f} s incl. import, publish {t3 - t2:.1f} s; "
+        f"peak RSS {peak:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":
