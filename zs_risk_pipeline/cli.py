@@ -10,8 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zs_risk_pipeline.lib import settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
+    import dagster as dg
+    import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO = {"enterprises": 20_000, "months": 12, "start": "2023-01", "seed": 20240601, "defect_rate": 0.002}
@@ -117,7 +122,7 @@ def run_months(months: list[str]) -> bool:
     return ok
 
 
-def _md_int(event, key: str) -> int:
+def _md_int(event: dg.DagsterEvent, key: str) -> int:
     value = event.materialization.metadata.get(key)
     return int(value.value) if value is not None else 0
 
@@ -144,7 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     paths = _use_home(args.home)
     os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
     first = DEMO["start"]
-    months = _months(first, _months(first, "2099-12")[args.months - 1])
+    months = _months(first, "2099-12")[: args.months]
     if not any(paths.landing.glob("*/*/*")):
         _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
         ns = argparse.Namespace(
@@ -169,10 +174,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok and verified else 1
 
 
-def _has_publish_log(conn) -> bool:
-    from zs_risk_pipeline.lib.sql import query
+def _has_publish_log(conn: duckdb.DuckDBPyConnection) -> bool:
+    from zs_risk_pipeline.lib.sql import run_sql
 
-    return bool(query(conn, "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'publish_log'"))
+    return bool(run_sql(conn, "publish/has_log.sql")[0][0])
 
 
 def print_summary(paths: settings.Paths) -> None:
