@@ -25,6 +25,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> settings.Paths:
     return settings.home().ensure()
 
 
+def yaml_variant(tmp_path: Path, source: Path, edit) -> Path:
+    """A copy of an operator config file with one edit applied, to test how loading it fails."""
+    import yaml
+
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    edit(doc)
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def drop(
     home: settings.Paths, source: str, month: str, name: str, content: str | bytes, encoding: str = "utf-8"
 ) -> Path:
