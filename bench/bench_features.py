@@ -22,17 +22,6 @@ import duckdb
 
 from zs_risk_pipeline.lib import features, ingest, synth
 
-SOURCES = (
-    "registry",
-    "annual_reports",
-    "abnormal_list",
-    "dishonest_list",
-    "penalties",
-    "complaints",
-    "licenses",
-    "inspections",
-)
-
 
 def _prepare(root: str, landing: str | None, enterprises: int, months: int, start: str) -> None:
     """Child process: generate the city if needed, then ingest every delivered month."""
@@ -46,7 +35,7 @@ def _prepare(root: str, landing: str | None, enterprises: int, months: int, star
     conn.execute("SET enable_progress_bar = false").fetchall()
     ingest.prepare(conn, b"benchmark-key-not-a-secret")
     for month in sorted(p.name for p in (land / "registry").iterdir())[:months]:
-        for name in SOURCES:
+        for name in features.SOURCES:
             ingest.land(conn, name, month, land)
             ingest.stage(conn, name, month)
     conn.close()
@@ -99,17 +88,16 @@ def main() -> None:
 def _audit_and_publish(conn: duckdb.DuckDBPyConnection, month: str, mart: Path) -> None:
     """The write-audit-publish steps that follow the build, timed one by one (same calls as the checks)."""
     from zs_risk_pipeline.lib import publish, quality
-    from zs_risk_pipeline.lib.sql import render
     from zs_risk_pipeline.lib.suites.features import features_suite
 
     spec = publish.MART_TABLES["enterprise_features"]
-    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
     publish.prepare(conn)
     t0 = time.perf_counter()
     fp = publish.fingerprint(conn, spec, month)
     t1 = time.perf_counter()
-    df = conn.sql(render("publish/month_rows.sql", ident), params={"month": publish.month_date(month)}).df()
-    result = quality.run_suite(df, "features_quality_suite", features_suite(features.indicators()))
+    result = quality.run_suite(
+        publish.month_frame(conn, spec, month), "features_quality_suite", features_suite(features.indicators())
+    )
     t2 = time.perf_counter()
     for check in spec.required_checks:
         publish.record_audit(conn, spec, month, check, fp, result.passed, {})

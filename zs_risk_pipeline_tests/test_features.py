@@ -27,16 +27,7 @@ from zs_risk_pipeline_tests.conftest import TEST_KEY
 START, N_MONTHS = "2022-08", 13
 MONTHS = [f"{2022 + (7 + i) // 12}-{(7 + i) % 12 + 1:02d}" for i in range(N_MONTHS)]
 M, NEXT = MONTHS[-2], MONTHS[-1]  # 2023-07 and 2023-08
-SOURCES = [
-    "registry",
-    "annual_reports",
-    "abnormal_list",
-    "dishonest_list",
-    "penalties",
-    "complaints",
-    "licenses",
-    "inspections",
-]
+SOURCES = list(features.SOURCES)
 IN_SCOPE_CODES = {1, 2, 3, 4, 5, 6}  # entity_type_code of the six enterprise types (indicators.csv)
 STEADY_STATE_NULLS = {
     "employees": 0.3,

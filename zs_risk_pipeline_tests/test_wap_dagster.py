@@ -39,6 +39,10 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
     for month in MONTHS:
         result = run(month, instance)
         assert result.success, [e.event_specific_data.error.message for e in result.get_step_failure_events()]
+    # the second month's drift check compared every indicator with the first month (warning only)
+    psi = next(e for e in result.get_asset_check_evaluations() if e.check_name == "indicator_drift_psi")
+    assert psi.severity == dg.AssetCheckSeverity.WARN
+    assert "max_psi" in psi.metadata and "| indicator | PSI | severity |" in psi.metadata["psi_top10"].value
     before = published(city, MONTHS[1])
     assert before
 

@@ -28,6 +28,17 @@ from zs_risk_pipeline.lib.sql import load_sql, run_sql
 INDICATORS_CSV = REFERENCE_DIR / "indicators.csv"
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "features.yaml"
 TABLE = "features.enterprise_monthly"
+# The staging tables the indicators are computed from.
+SOURCES = (
+    "registry",
+    "annual_reports",
+    "abnormal_list",
+    "dishonest_list",
+    "penalties",
+    "complaints",
+    "licenses",
+    "inspections",
+)
 KEY_COLUMNS = ("uscc", "month")
 
 DIMENSIONS = {

@@ -10,6 +10,7 @@ Two steps, each one transaction, so a failure leaves the previous state of the m
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,8 +97,6 @@ def month_end(month: str) -> dt.date:
 
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """The inner and outer padded keys of HMAC (RFC 2104), so DuckDB can hash set-based."""
-    import hashlib
-
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")

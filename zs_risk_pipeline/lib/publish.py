@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
@@ -91,6 +92,13 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str) ->
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
     rows, sha = run_sql(conn, "publish/fingerprint.sql", {"month": month_date(month)}, ident)[0]
     return Fingerprint(int(rows), sha)
+
+
+def month_frame(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str | dt.date) -> pd.DataFrame:
+    """One month of the table as the checks see it (empty when the month was never written)."""
+    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
+    day = month if isinstance(month, dt.date) else month_date(month)
+    return conn.sql(render("publish/month_rows.sql", ident), params={"month": day}).df()
 
 
 def record_audit(

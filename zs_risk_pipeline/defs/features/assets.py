@@ -8,22 +8,10 @@ from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib import features
 from zs_risk_pipeline.lib.publish import month_date
 
-# The staging tables the indicators are computed from.
-SOURCES = [
-    "registry",
-    "annual_reports",
-    "abnormal_list",
-    "dishonest_list",
-    "penalties",
-    "complaints",
-    "licenses",
-    "inspections",
-]
-
 
 @dg.asset(
     key=["features", "enterprise_monthly"],
-    deps=[dg.AssetKey(["staging", s]) for s in SOURCES],
+    deps=[dg.AssetKey(["staging", s]) for s in features.SOURCES],
     group_name="features",
     partitions_def=monthly,
     kinds={"duckdb"},

@@ -3,18 +3,31 @@
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+import pandas as pd
 import yaml
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib import drift, features, publish, quality
-from zs_risk_pipeline.lib.sql import render
 from zs_risk_pipeline.lib.suites.features import features_suite
 
 SPEC = publish.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "monitoring.yaml"
-IDENT = {"schema": SPEC.schema, "table": SPEC.table, "month_column": SPEC.month_column}
+
+
+def _fingerprint(conn: duckdb.DuckDBPyConnection, month: str) -> publish.Fingerprint:
+    publish.prepare(conn)
+    return publish.fingerprint(conn, SPEC, month)
+
+
+def _audited(
+    conn: duckdb.DuckDBPyConnection, month: str, fp: publish.Fingerprint, gate: quality.GateResult, detail: dict
+) -> dg.AssetCheckResult:
+    """Record a blocking check's verdict bound to the rows it saw (the publish reads it), and report it."""
+    publish.record_audit(conn, SPEC, month, gate.name, fp, gate.passed, detail)
+    return dg.AssetCheckResult(passed=gate.passed, metadata={**detail, "fingerprint": fp.sha256})
 
 
 @dg.asset_check(
@@ -30,12 +43,11 @@ IDENT = {"schema": SPEC.schema, "table": SPEC.table, "month_column": SPEC.month_
 def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        publish.prepare(conn)
-        fp = publish.fingerprint(conn, SPEC, month)
-        df = conn.sql(render("publish/month_rows.sql", IDENT), params={"month": publish.month_date(month)}).df()
-        result = quality.run_suite(df, "features_quality_suite", features_suite(features.indicators()))
-        publish.record_audit(conn, SPEC, month, "features_quality_suite", fp, result.passed, result.metadata())
-    return dg.AssetCheckResult(passed=result.passed, metadata={**result.metadata(), "fingerprint": fp.sha256})
+        fp = _fingerprint(conn, month)
+        result = quality.run_suite(
+            publish.month_frame(conn, SPEC, month), "features_quality_suite", features_suite(features.indicators())
+        )
+        return _audited(conn, month, fp, result, result.metadata())
 
 
 @dg.asset_check(
@@ -53,16 +65,15 @@ def row_count_matches_alive_enterprises(
 ) -> dg.AssetCheckResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        publish.prepare(conn)
-        fp = publish.fingerprint(conn, SPEC, month)
+        fp = _fingerprint(conn, month)
         alive = features.alive_count(conn, month)
         violations = [] if fp.rows == alive else [(fp.rows, alive)]
         result = quality.sql_gate(
             "row_count_matches_alive_enterprises", violations, ["feature_rows", "alive"], "row_count"
         )
-        detail = {**result.metadata(), "feature_rows": fp.rows, "alive_enterprises": alive}
-        publish.record_audit(conn, SPEC, month, "row_count_matches_alive_enterprises", fp, result.passed, detail)
-    return dg.AssetCheckResult(passed=result.passed, metadata={**detail, "fingerprint": fp.sha256})
+        return _audited(
+            conn, month, fp, result, {**result.metadata(), "feature_rows": fp.rows, "alive_enterprises": alive}
+        )
 
 
 @dg.asset_check(
@@ -79,8 +90,8 @@ def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
     month = publish.month_date(context.partition_key)
     with warehouse.get_connection() as conn:
-        current = conn.sql(render("publish/month_rows.sql", IDENT), params={"month": month}).df()
-        reference = conn.sql(render("publish/previous_month_rows.sql", IDENT), params={"month": month}).df()
+        current = publish.month_frame(conn, SPEC, month)
+        reference = publish.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
     if reference.empty:
         return dg.AssetCheckResult(
             passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": "no previous month to compare with"}
