@@ -33,6 +33,8 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_features.py --audit
+	$(BIN)/python bench/bench_model.py
 
 clean:
 	rm -rf .zs_risk

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wa
     import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO = {"enterprises": 20_000, "months": 12, "start": "2023-01", "seed": 20240601, "defect_rate": 0.002}
+DEMO = {"enterprises": 100_000, "months": 24, "start": "2023-01", "seed": 20240601, "defect_rate": 0.002}
 
 
 def _say(msg: str) -> None:
@@ -112,6 +112,9 @@ def run_months(months: list[str]) -> bool:
                 f"{len(checks) - len(failed)}/{len(checks)} checks passed, {staged:,} rows staged, "
                 f"{quarantined:,} quarantined, {rejected} files rejected ({time.perf_counter() - t0:.1f} s)"
             )
+            model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
+            if model is not None:
+                _say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
             for name in failed:
                 _say(f"    check not passed: {name}")
             for ev in result.get_step_failure_events():
@@ -204,9 +207,42 @@ def print_summary(paths: settings.Paths) -> None:
             _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
             for table, months, first, last, rows in published:
                 _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month")
+    if paths.warehouse.exists():
+        print_model_and_tiers(paths)
     _say(f"landing files: {paths.landing}")
     _say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
     _say("open the Dagster UI on this home with:  make ui   (then http://127.0.0.1:3000)")
+
+
+def print_model_and_tiers(paths: settings.Paths) -> None:
+    """The model decisions of the registry, the tier mix of every month and the problem-found rate by tier."""
+    import duckdb
+
+    from zs_risk_pipeline.lib.registry import Registry
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    decisions = Registry(paths.models).decisions()
+    if decisions:
+        _say(f"risk model registry: {paths.models}")
+        for d in decisions:
+            serving = d.get("champion_after") or "scorecard (cold start)"
+            trained = f", challenger {d['trained']}" if d.get("trained") else ""
+            hold = (d.get("holdout") or {}).get("challenger")
+            auc = f", holdout AUC {hold['auc']:.3f}" if hold and hold.get("auc") is not None else ""
+            _say(f"  {d['month']}: {d['status']:<13} {d.get('labels', 0):>6,} labels{trained}{auc}; serving {serving}")
+            if d["status"] == "kept_champion":
+                _say("      not promoted: " + "; ".join(d["reasons"]))
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+            return
+        _say("tier mix by month (internal reference data, never public; 分类结果仅供内部参考):")
+        for month, version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
+            _say(f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}")
+        rates = run_sql(conn, "tiers/outcomes_by_tier.sql")
+    if rates:
+        _say("problem-found rate of the next month's random inspections by tier (weighted 1/π):")
+        for tier, inspections, found, rate in rates:
+            _say(f"  {tier}: {rate:6.1%}  ({found:,} problems in {inspections:,} inspections)")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -42,6 +42,20 @@ def test_month_materialises_with_metadata_and_passing_checks(home):
     assert {c.name for c in reg["dagster/column_schema"].value.columns} >= {"uscc", "legal_rep_hash", "record_date"}
     assert "91442000MA5L30P862" in reg["preview"].value
     assert md["raw/penalties"]["files_rejected"].value == 1
+    # model and tiers: one enterprise (the other was quarantined), no labels → cold start, the scorecard tiers them, the tiers publish
+    assert md["model/risk_model"]["status"].value == "cold_start"
+    tiers_md = md["tiers/enterprise_monthly"]
+    assert tiers_md["model_kind"].value == "scorecard"
+    assert sum(tiers_md["tier_counts"].value.values()) == tiers_md["dagster/partition_row_count"].value == 1
+    for check in (
+        "tiers_quality_suite",
+        "one_tier_per_alive_enterprise",
+        "serving_model_verified",
+        "holdout_problem_rate_increasing",
+    ):
+        assert evals[("tiers/enterprise_monthly", check)].passed, check
+    assert evals[("model/risk_model", "serving_model_promotion_gate")].passed
+    assert md["mart/enterprise_tiers"]["dagster/partition_row_count"].value == 1
     assert "missing" in md["raw/penalties"]["rejected_files"].value[0]
 
 

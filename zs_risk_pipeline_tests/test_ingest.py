@@ -243,3 +243,86 @@ def test_inspection_results_map_codes_and_chinese_wording(home, warehouse):
         ("T2", "triggered", ["FOUND_RECTIFIED", "UNREACHABLE"], True),
     ]
     assert rep.quarantine[0]["reason_code"] == "bad_result_code"
+
+
+PLAN_HEADER = "plan_id,plan_name,department,kind,drawn_on,frame_size,sample_size,inclusion_probability"
+
+
+def test_plans_compute_pi_for_random_draws_and_keep_a_delivered_one(home, warehouse):
+    rows = [
+        "MR-GENERAL-2024-03,2024年3月企业公示信息双随机抽查,SCJGJ,random,2024-03-01,400,8,",
+        "MR-FOOD-2024-03-S1,食品经营双随机抽查(第一层),SCJGJ,双随机,2024年3月1日,1000,3,0.0025",  # delivered π
+        "SP-FOOD-2024-03,食品安全专项检查,SCJGJ,专项,2024-03-04,50,5,",  # targeted: π not known
+        'MR-PRODUCT-2024-03,,,Random,2024/3/1,"1,200",３,',  # thousands separator, full-width digit
+    ]
+    drop(home, "plans", "2024-03", "p.csv", "\n".join([PLAN_HEADER, *rows]) + "\n")
+    _, rep = ingest_month(warehouse, home, "plans", "2024-03")
+    assert rep.staged_rows == 4 and rep.quarantined_rows == 0 and rep.balanced
+    got = warehouse.execute(
+        "SELECT plan_id, kind, drawn_on::VARCHAR, frame_size, sample_size, inclusion_probability "
+        "FROM staging.plans ORDER BY _row_number"
+    ).fetchall()
+    assert got == [
+        ("MR-GENERAL-2024-03", "random", "2024-03-01", 400, 8, 8 / 400),
+        ("MR-FOOD-2024-03-S1", "random", "2024-03-01", 1000, 3, 0.0025),  # kept, not recomputed (0.003)
+        ("SP-FOOD-2024-03", "special", "2024-03-04", 50, 5, None),
+        ("MR-PRODUCT-2024-03", "random", "2024-03-01", 1200, 3, 3 / 1200),
+    ]
+
+
+def test_bad_plan_counts_and_probabilities_are_quarantined_naming_the_column(home, warehouse):
+    def row(pid, kind="random", drawn="2024-03-01", frame="100", sample="5", pi=""):
+        return ",".join([pid, "", "SCJGJ", kind, drawn, frame, sample, pi])
+
+    rows = [
+        row("P1"),  # 1 fine
+        row("P2", frame="abc"),  # 2 not a number
+        row("P3", frame="0"),  # 3 nothing to draw from
+        row("P4", frame="-5"),  # 4 negative
+        row("P5", frame="10", sample="12"),  # 5 more drawn than there are
+        row("P6", sample="2.5"),  # 6 not a whole number
+        row("P7", pi="1.5"),  # 7 above 1
+        row("P8", pi="0"),  # 8 a drawn enterprise had some chance
+        row("P9", pi="abc"),  # 9 not a number
+        row("P10", pi="NaN"),  # 10 not a probability
+        row("P11", frame=""),  # 11 required
+        row("P12", kind="targeted"),  # 12 neither random nor special
+        row("P13", drawn="2024-05-01"),  # 13 after the delivery month
+        row("P1"),  # 14 repeats the key of row 1
+        row("P15", pi="-0.1"),  # 15 negative
+        row("P16", sample="0"),  # 16 fine: a stratum may draw nobody
+    ]
+    drop(home, "plans", "2024-03", "p.csv", "\n".join([PLAN_HEADER, *rows]) + "\n")
+    _, rep = ingest_month(warehouse, home, "plans", "2024-03")
+    assert reasons(warehouse, "plans") == {
+        2: ("bad_number", "frame_size"),
+        3: ("bad_number", "frame_size"),
+        4: ("bad_number", "frame_size"),
+        5: ("bad_number", "sample_size"),
+        6: ("bad_number", "sample_size"),
+        7: ("bad_number", "inclusion_probability"),
+        8: ("bad_number", "inclusion_probability"),
+        9: ("bad_number", "inclusion_probability"),
+        10: ("bad_number", "inclusion_probability"),
+        11: ("missing_required", "frame_size"),
+        12: ("bad_enum", "kind"),
+        13: ("future_date", "drawn_on"),
+        14: ("duplicate_key", "plan_id"),
+        15: ("bad_number", "inclusion_probability"),
+    }
+    assert rep.staged_rows == 2 and rep.balanced
+    messages = dict(
+        warehouse.execute("SELECT row_number, message FROM quarantine.rows WHERE source = 'plans'").fetchall()
+    )
+    assert "column frame_size: frame size must be at least 1" in messages[3]
+    assert "column sample_size: sample size exceeds frame_size (10)" in messages[5]
+    assert 'column inclusion_probability: inclusion probability must lie in (0, 1] [value: "1.5"]' in messages[7]
+
+
+def test_plan_numbers_repeated_in_a_later_delivery_are_quarantined(home, warehouse):
+    drop(home, "plans", "2024-03", "p.csv", f"{PLAN_HEADER}\nMR-GENERAL-2024-03,,SCJGJ,random,2024-03-01,400,8,\n")
+    drop(home, "plans", "2024-04", "p.csv", f"{PLAN_HEADER}\nMR-GENERAL-2024-03,,SCJGJ,random,2024-03-01,400,9,\n")
+    ingest_month(warehouse, home, "plans", "2024-03")
+    _, rep = ingest_month(warehouse, home, "plans", "2024-04")
+    assert rep.quarantine[0]["reason_code"] == "duplicate_key"
+    assert "already delivered in 2024-03" in rep.quarantine[0]["example"]

@@ -83,3 +83,43 @@ def test_each_defect_class_ends_where_it_should(city):
     assert all(n > 0 for n in checked.values()), checked
     # nothing else is quarantined: every quarantined row is an injected defect
     assert set(quarantined) <= {(d["file"], int(d["row_number"])) for d in defects}
+
+
+@pytest.fixture(scope="module")
+def clean_city(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """Six clean months (quarterly joint plans in March and June, special campaigns in January, March-June):
+    plans and inspections staged, nothing quarantined, so every drawn enterprise is there to count."""
+    root = tmp_path_factory.mktemp("clean_city")
+    months = [f"2023-{m:02d}" for m in range(1, 7)]
+    synth.generate(root / "landing", root / "truth", enterprises=5000, months=len(months), start=months[0], seed=1)
+    conn = duckdb.connect(str(root / "warehouse.duckdb"))
+    ingest.prepare(conn, TEST_KEY.encode())
+    for month in months:
+        for name in ("plans", "inspections"):
+            ingest.land(conn, name, month, root / "landing")
+            assert ingest.stage(conn, name, month).quarantined_rows == 0
+    return conn
+
+
+def test_every_random_inspection_joins_one_plan_with_its_inclusion_probability(clean_city):
+    conn = clean_city
+    per_inspection = conn.execute(
+        "SELECT i.task_id, count(p.plan_id) AS plans, any_value(p.kind) AS kind, "
+        "any_value(p.inclusion_probability) AS pi "
+        "FROM staging.inspections i LEFT JOIN staging.plans p USING (plan_id) "
+        "WHERE i.trigger = 'random' GROUP BY i.task_id"
+    ).fetchall()
+    assert len(per_inspection) > 100
+    assert all(n == 1 and kind == "random" and 0 < pi <= 1 for _, n, kind, pi in per_inspection)
+    # Each plan's sample is exactly the inspections it caused, π = sample / frame, drawn before the first one.
+    plans = conn.execute(
+        "SELECT p.plan_id, p.kind, p.sample_size, p.frame_size, p.inclusion_probability, p.drawn_on, "
+        "    count(i.task_id) FILTER (i.trigger = p.kind) AS inspected, min(i.inspected_on) AS first_inspection, "
+        "    p._delivery_month "
+        "FROM staging.plans p LEFT JOIN staging.inspections i USING (plan_id) GROUP BY ALL"
+    ).fetchall()
+    assert {kind for _, kind, *_ in plans} == {"random", "special"}
+    for plan_id, kind, sample, frame, pi, drawn, inspected, first, delivered in plans:
+        assert sample == inspected and 1 <= sample <= frame, plan_id
+        assert pi == (sample / frame if kind == "random" else None), plan_id
+        assert delivered <= drawn <= first, plan_id

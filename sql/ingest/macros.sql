@@ -49,7 +49,11 @@ END;
 
 -- Plain numbers; thousands separators (also full-width ，) and full-width digits are tolerated.
 CREATE OR REPLACE TEMP MACRO zs_decimal(s) AS try_cast(replace(zs_text(s), ',', '') AS DECIMAL(18, 2));
-CREATE OR REPLACE TEMP MACRO zs_int(s) AS try_cast(replace(zs_text(s), ',', '') AS BIGINT);
+-- Whole numbers only ('12' or '12.0'): a bare cast would round '2.5' to 3 and read '0x10' or '1e3' as numbers.
+CREATE OR REPLACE TEMP MACRO zs_int(s) AS CASE WHEN regexp_full_match(replace(zs_text(s), ',', ''), '[+-]?[0-9]+(\.0*)?')
+    THEN try_cast(regexp_replace(replace(zs_text(s), ',', ''), '\.0*$', '') AS BIGINT) END;
+-- Ratios and probabilities keep every delivered digit (DECIMAL(18, 2) would round π to 0.00).
+CREATE OR REPLACE TEMP MACRO zs_double(s) AS try_cast(zs_text(s) AS DOUBLE);
 CREATE OR REPLACE TEMP MACRO zs_bool(s) AS CASE
     WHEN lower(zs_text(s)) IN ('1', 'true', 't', 'yes', 'y', '是') THEN true
     WHEN lower(zs_text(s)) IN ('0', 'false', 'f', 'no', 'n', '否') THEN false

@@ -12,6 +12,7 @@ WITH f AS (
     UNION ALL SELECT 'penalties', count(*) FROM staging.penalties
     UNION ALL SELECT 'complaints', count(*) FROM staging.complaints
     UNION ALL SELECT 'licenses', count(*) FROM staging.licenses
+    UNION ALL SELECT 'plans', count(*) FROM staging.plans
     UNION ALL SELECT 'inspections', count(*) FROM staging.inspections
     UNION ALL SELECT 'inspectors', count(*) FROM staging.inspectors
     UNION ALL SELECT 'conflicts', count(*) FROM staging.conflicts

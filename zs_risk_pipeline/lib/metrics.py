@@ -2,7 +2,7 @@
 
 `y` is 1 when an inspection found a problem (发现问题) and 0 otherwise; a higher score means riskier.
 Weights let a sampled inspection stand for its stratum (inverse sampling probability, methods.md §2.5).
-numpy only, vectorised: no per-row Python loops, no scikit-learn dependency.
+AUC, KS and Brier come from scikit-learn (weighted); the tier rates are vectorised numpy.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 
 def _inputs(y: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -25,13 +26,8 @@ def _inputs(y: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndar
     return y, x, w
 
 
-def _grouped(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weight of positives and of negatives at each distinct score, in ascending score order."""
-    _, group = np.unique(score, return_inverse=True)
-    group = group.reshape(-1)
-    pos = np.bincount(group, weights=w * y)
-    neg = np.bincount(group, weights=w * (1.0 - y))
-    return pos, neg
+def _both_classes(y: np.ndarray, w: np.ndarray) -> bool:
+    return bool((w * y).sum() > 0 and (w * (1.0 - y)).sum() > 0)
 
 
 def weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -40,12 +36,7 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray | None = None) 
     Each (positive i, negative j) pair weighs w_i·w_j. NaN when either class has no weight.
     """
     y, score, w = _inputs(y, score, w)
-    pos, neg = _grouped(y, score, w)
-    total_pos, total_neg = pos.sum(), neg.sum()
-    if total_pos <= 0 or total_neg <= 0:
-        return float("nan")
-    below = np.cumsum(neg) - neg  # negative weight strictly below each distinct score
-    return float((pos * (below + 0.5 * neg)).sum() / (total_pos * total_neg))
+    return float(roc_auc_score(y, score, sample_weight=w)) if _both_classes(y, w) else float("nan")
 
 
 def ks(y: np.ndarray, score: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -54,11 +45,10 @@ def ks(y: np.ndarray, score: np.ndarray, w: np.ndarray | None = None) -> float:
     The CDFs are compared only between distinct scores (tied rows move together). NaN when a class is empty.
     """
     y, score, w = _inputs(y, score, w)
-    pos, neg = _grouped(y, score, w)
-    total_pos, total_neg = pos.sum(), neg.sum()
-    if total_pos <= 0 or total_neg <= 0:
+    if not _both_classes(y, w):
         return float("nan")
-    return float(np.abs(np.cumsum(pos) / total_pos - np.cumsum(neg) / total_neg).max())
+    fpr, tpr, _ = roc_curve(y, score, sample_weight=w, drop_intermediate=False)
+    return float(np.abs(tpr - fpr).max())
 
 
 def brier(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -66,8 +56,7 @@ def brier(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     y, p, w = _inputs(y, p, w)
     if ((p < 0) | (p > 1)).any():
         raise ValueError("probabilities must lie in [0, 1]")
-    total = w.sum()
-    return float((w * (p - y) ** 2).sum() / total) if total > 0 else float("nan")
+    return float(brier_score_loss(y, p, sample_weight=w)) if w.sum() > 0 else float("nan")
 
 
 def rate_by_tier(y: np.ndarray, tier: np.ndarray, w: np.ndarray | None = None) -> dict[str, float]:

@@ -77,6 +77,23 @@ MART_TABLES: dict[str, MartTable] = {
             "see the indicators table (企业月度特征：月末存续企业的五维度指标，时点口径)"
         ),
     ),
+    "enterprise_tiers": MartTable(
+        name="enterprise_tiers",
+        schema="tiers",
+        table="enterprise_monthly",
+        month_column="month",
+        required_checks=(
+            "tiers_quality_suite",
+            "one_tier_per_alive_enterprise",
+            "serving_model_verified",
+            "holdout_problem_rate_increasing",
+        ),
+        description=(
+            "Monthly credit-risk tier A/B/C/D of every enterprise alive at month end with score, probability, "
+            "points, override and top-3 reasons; internal reference data, never for the public "
+            "(企业信用风险分类结果：内部参考，不对外公开)"
+        ),
+    ),
 }
 
 

@@ -156,11 +156,11 @@ class Scorecard:
             out[:, j] = rule.condition.mask(values[rule.indicator])
         return out
 
-    def score(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Points (base + matching rules; higher = riskier) and the top-3 reasons of every row of `df`.
+    def top_rules(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Points of every row (base + matching rules; higher = riskier) and the indices of its top-3 rules.
 
-        Reasons are the matching rules with the most points, ties broken by rule order. Rows with the same
-        reasons share one list object: treat the lists as read-only.
+        The top rules are the matching rules with the most points, ties broken by rule order; -1 pads rows
+        with fewer than three matches.
         """
         hits = self.hits(df)
         points = np.array([r.points for r in self.rules], dtype="float64")
@@ -174,6 +174,14 @@ class Scorecard:
             kth = ranked & (seen == k + 1)
             found = kth.any(axis=1)
             top[found, k] = priority[np.argmax(kth[found], axis=1)]
+        return total, top
+
+    def score(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Points and the top-3 reasons (as lists of dicts) of every row of `df`.
+
+        Rows with the same reasons share one list object: treat the lists as read-only.
+        """
+        total, top = self.top_rules(df)
         # Build the reason lists once per distinct top-3 combination, not once per row.
         combos, inverse = np.unique(top, axis=0, return_inverse=True)
         lists = np.empty(len(combos), dtype=object)

@@ -161,6 +161,21 @@ def _tier_by_shares(scores: np.ndarray, keys: np.ndarray | None, shares: dict[st
     return codes
 
 
+def cutoffs_from_shares(scores: np.ndarray, shares: dict[str, float]) -> dict[str, float]:
+    """The lowest score of tiers B, C and D when `scores` (a month's population) are split by target shares.
+
+    Lets a sample (e.g. the holdout) be tiered exactly as its month's population would be. A tier left
+    empty by its share gets +inf: nothing reaches it.
+    """
+    scores = np.asarray(scores, dtype="float64")
+    codes = _tier_by_shares(scores, None, shares)
+    out: dict[str, float] = {}
+    for i, t in enumerate(TIERS[1:], start=1):
+        at_or_above = scores[codes >= i]
+        out[t] = float(at_or_above.min()) if len(at_or_above) else math.inf
+    return out
+
+
 def _tier_by_cutoffs(scores: np.ndarray, cutoffs: dict[str, float]) -> np.ndarray:
     bounds = np.array([cutoffs[t] for t in TIERS[1:]])
     return np.searchsorted(bounds, scores, side="right")  # number of cut-offs at or below the score
@@ -233,3 +248,21 @@ def assign_tiers(
         },
         index=features.index,
     )
+
+
+def share_report(tier: np.ndarray, policy: TierPolicy) -> dict[str, Any]:
+    """Realised tier shares against the policy's target shares and tolerance (only meaningful for shares)."""
+    tier = np.asarray(tier).astype(str)
+    n = max(len(tier), 1)
+    shares = {t: round(float((tier == t).sum()) / n, 4) for t in TIERS}
+    if policy.method != "target_shares":
+        return {"within": True, "method": policy.method, "shares": shares}
+    gaps = {t: round(shares[t] - policy.target_shares[t], 4) for t in TIERS}
+    return {
+        "within": all(abs(g) <= policy.share_tolerance + 1e-12 for g in gaps.values()),
+        "method": policy.method,
+        "shares": shares,
+        "targets": policy.target_shares,
+        "gaps": gaps,
+        "tolerance": policy.share_tolerance,
+    }

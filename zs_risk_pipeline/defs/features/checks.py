@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import yaml
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib import drift, features, publish, quality
 from zs_risk_pipeline.lib.suites.features import features_suite
@@ -15,19 +15,6 @@ from zs_risk_pipeline.lib.suites.features import features_suite
 SPEC = publish.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "monitoring.yaml"
-
-
-def _fingerprint(conn: duckdb.DuckDBPyConnection, month: str) -> publish.Fingerprint:
-    publish.prepare(conn)
-    return publish.fingerprint(conn, SPEC, month)
-
-
-def _audited(
-    conn: duckdb.DuckDBPyConnection, month: str, fp: publish.Fingerprint, gate: quality.GateResult, detail: dict
-) -> dg.AssetCheckResult:
-    """Record a blocking check's verdict bound to the rows it saw (the publish reads it), and report it."""
-    publish.record_audit(conn, SPEC, month, gate.name, fp, gate.passed, detail)
-    return dg.AssetCheckResult(passed=gate.passed, metadata={**detail, "fingerprint": fp.sha256})
 
 
 @dg.asset_check(
@@ -43,11 +30,11 @@ def _audited(
 def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        fp = _fingerprint(conn, month)
+        fp = fingerprint(conn, SPEC, month)
         result = quality.run_suite(
             publish.month_frame(conn, SPEC, month), "features_quality_suite", features_suite(features.indicators())
         )
-        return _audited(conn, month, fp, result, result.metadata())
+        return audited(conn, SPEC, month, fp, result, result.metadata())
 
 
 @dg.asset_check(
@@ -63,17 +50,8 @@ def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: Du
 def row_count_matches_alive_enterprises(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
-    month = context.partition_key
     with warehouse.get_connection() as conn:
-        fp = _fingerprint(conn, month)
-        alive = features.alive_count(conn, month)
-        violations = [] if fp.rows == alive else [(fp.rows, alive)]
-        result = quality.sql_gate(
-            "row_count_matches_alive_enterprises", violations, ["feature_rows", "alive"], "row_count"
-        )
-        return _audited(
-            conn, month, fp, result, {**result.metadata(), "feature_rows": fp.rows, "alive_enterprises": alive}
-        )
+        return alive_row_count(conn, SPEC, context.partition_key, "row_count_matches_alive_enterprises")
 
 
 @dg.asset_check(

@@ -70,12 +70,14 @@ def generate(
     reports, seasons = E.annual_reports(pop, cal, streams)
     late = E.late_report_listings(pop, cal, streams, seasons)
     complaints = E.complaints(pop, cal, streams)
-    insp_ev = I.draw_inspections(pop, cal, streams, complaints)
-    codes = I.results(pop, streams, insp_ev)
+    insp_ev, plan_draws = I.draw_inspections(pop, cal, streams, complaints)
+    codes, p_true = I.results(pop, streams, insp_ev, seasons)
     abn_found, penalty_triggers, fraud = I.consequences(pop, cal, streams, insp_ev, codes, complaints)
     I.withdraw_registrations(pop, cal, fraud)
     # What a withdrawn registration no longer does: report, draw complaints; a later check finds it gone.
-    codes = np.where(pop.exit_day[insp_ev["idx"]] <= insp_ev["day"], I.BIT["CLOSED_OR_EXITED"], codes)
+    gone = pop.exit_day[insp_ev["idx"]] <= insp_ev["day"]
+    codes = np.where(gone, I.BIT["CLOSED_OR_EXITED"], codes)
+    p_true = np.where(gone, 0.0, p_true)
     complaints = take(complaints, np.flatnonzero(complaints["day"] < pop.exit_day[complaints["idx"]]))
     reports = take(reports, np.flatnonzero(reports["day"] < pop.exit_day[reports["idx"]]))
     pen = E.penalties(pop, cal, streams, penalty_triggers)
@@ -98,6 +100,7 @@ def generate(
         complaints=complaints,
         complaint_seq=np.arange(1, len(complaints["idx"]) + 1),
         licences=lic,
+        plans=plan_draws,
         inspections=insp_ev,
         codes=codes,
         dept=dept,
@@ -139,6 +142,24 @@ def generate(
             }
         ),
         truth_dir / "latent_risk.parquet",
+        compression="zstd",
+        compression_level=3,
+        data_page_version="1.0",
+    )
+    # The true probability that each inspection finds a problem: the oracle the model is measured against.
+    task_ids = [O.inspection_ids(world, m)[0] for m in range(months)]
+    pq.write_table(
+        pa.table(
+            {
+                "task_id": pa.concat_arrays(task_ids) if task_ids else pa.array([], pa.string()),
+                "p_problem": pa.array(
+                    np.concatenate([p_true[O.month_slice(world.inspections, m)] for m in range(months)])
+                    if months
+                    else np.empty(0)
+                ),
+            }
+        ),
+        truth_dir / "inspections.parquet",
         compression="zstd",
         compression_level=3,
         data_page_version="1.0",

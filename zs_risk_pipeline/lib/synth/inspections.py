@@ -201,10 +201,13 @@ def _plan_scopes(pop: Population) -> list[np.ndarray]:
     return out
 
 
-def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> Events:
+def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> tuple[Events, Events]:
+    """The inspections, and one record per plan-month draw that selected anyone (the 抽查计划 delivery):
+    its frame (enterprises it drew from) and sample size, so π = sample / frame for a random draw."""
     scopes = _plan_scopes(pop)
     drawn_year = [np.full(pop.n, -1, dtype=np.int16) for _ in P.PLANS]
     parts = []
+    draws: list[tuple[int, int, int, int]] = []  # (month, plan, frame, sample): at most plans × months
     for m in range(cal.months):
         rng = streams.rng("inspection-draws", m)
         year, month = cal.year_month(m)
@@ -221,10 +224,14 @@ def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Eve
                 sel = np.sort(rng.choice(eligible, min(k, len(eligible)), replace=False))
                 drawn_year[p][sel] = year % 10000
                 trigger = RANDOM
+                frame_size = len(eligible)  # simple random sample of the eligible: π = len(sel) / len(eligible)
             else:
                 k = _stochastic_round(rng, plan.annual_rate * len(fr))
                 sel = weighted_sample(rng, fr, np.exp(0.6 * pop.zc[fr]), k)  # campaigns target risk
                 trigger = SPECIAL
+                frame_size = len(fr)
+            if len(sel):
+                draws.append((m, p, frame_size, len(sel)))
             parts.append(
                 {
                     "idx": sel,
@@ -236,8 +243,12 @@ def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Eve
     parts.append(_triggered(pop, cal, streams, comp))
     ev = concat(parts)
     ev["month"] = cal.month_of(ev["day"])
+    # Only triggered checks can fall outside the window: plan inspections are picked within their month,
+    # so each plan-month's sample_size equals its number of inspections.
     ev = take(ev, np.flatnonzero((ev["month"] >= 0) & (ev["month"] < cal.months)))
-    return sort_events(ev, "month", "day", "idx", "plan")
+    table = np.array(draws, dtype=np.int64).reshape(-1, 4)
+    plans = {"month": table[:, 0], "plan": table[:, 1], "frame": table[:, 2], "sample": table[:, 3]}
+    return sort_events(ev, "month", "day", "idx", "plan"), plans
 
 
 def _stochastic_round(rng: np.random.Generator, x: float) -> int:
@@ -296,14 +307,39 @@ _DOMAIN_MIX = {
 }
 
 
-def results(pop: Population, streams: Streams, ev: Events) -> np.ndarray:
-    """Bit mask of result codes per inspection (bits in the order of reference/result_codes.csv)."""
+MISSING_REPORT_FOUND = 0.9  # a publicity check of a firm whose due annual report is missing finds it
+
+
+def report_missing_at(pop: Population, seasons: list[tuple], idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Whether the entity's annual report of the latest season whose deadline has passed was still not filed
+    on that day (seasons as returned by events.annual_reports, in year order)."""
+    out = np.zeros(len(idx), dtype=bool)
+    for k, (_, due, submit, deadline) in enumerate(seasons):
+        following = seasons[k + 1][3] if k + 1 < len(seasons) else NEVER
+        sel = np.flatnonzero((days > deadline) & (days <= following))
+        if not len(sel):
+            continue
+        filed_on = np.full(pop.n, -1, dtype=np.int64)  # -1: not due that season
+        filed_on[due] = submit
+        out[sel] = filed_on[idx[sel]] > days[sel]
+    return out
+
+
+def results(pop: Population, streams: Streams, ev: Events, seasons: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Bit mask of result codes per inspection (bits in the order of reference/result_codes.csv), and the true
+    probability that each inspection finds a problem (ground truth, for the oracle of the model's evaluation).
+
+    The firm's hidden risk sets the probability; what the check looks at can make the outcome all but certain:
+    a publicity check (公示信息抽查) of a firm whose due annual report is missing finds it unpublished.
+    """
     rng = streams.rng("inspection-results")
     n = len(ev["idx"])
     ent = ev["idx"]
     publicity = np.array([P.PLANS[p].publicity for p in range(len(P.PLANS))] + [False])[ev["plan"]]
     factor = np.select([ev["trigger"] == TRIGGERED, ev["trigger"] == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0)
     p_eff = np.minimum(pop.p_problem[ent] * factor, 0.95)
+    unpublished = publicity & report_missing_at(pop, seasons, ent, ev["day"])
+    p_eff = np.where(unpublished, np.maximum(p_eff, MISSING_REPORT_FOUND), p_eff)
     codes = np.full(n, BIT["NO_ISSUE"], dtype=np.int16)
     u = rng.random(n)
     problem = u < p_eff
@@ -316,6 +352,7 @@ def results(pop: Population, streams: Streams, ev: Events) -> np.ndarray:
             len(names) - 1,
         )
     ]
+    primary = np.where(unpublished, BIT["NOT_PUBLICIZED"], primary)
     codes = np.where(problem, primary, codes)
     alone = np.isin(codes, [BIT["UNREACHABLE"], BIT["REFUSED_SERIOUS"], BIT["NO_ISSUE"]])
     second = np.array([BIT["FOUND_RECTIFIED"], BIT["OTHER_DEPT_VIOLATION"], BIT["NOT_PUBLICIZED"]])[
@@ -327,8 +364,10 @@ def results(pop: Population, streams: Streams, ev: Events) -> np.ndarray:
     dormant = pop.dormant[ent]
     found_closed = np.where(rng.random(n) < DORMANT_UNREACHABLE, BIT["UNREACHABLE"], BIT["CLOSED_OR_EXITED"])
     codes = np.where(dormant, found_closed, codes)  # a dormant entity: nobody there, or visibly closed
-    codes = np.where(pop.exit_day[ent] <= ev["day"], BIT["CLOSED_OR_EXITED"], codes)
-    return codes.astype(np.int16)
+    gone = pop.exit_day[ent] <= ev["day"]
+    codes = np.where(gone, BIT["CLOSED_OR_EXITED"], codes)
+    p_true = np.where(gone, 0.0, np.where(dormant, DORMANT_UNREACHABLE, p_eff))
+    return codes.astype(np.int16), p_true
 
 
 def assign_inspectors(
@@ -371,14 +410,25 @@ def assign_inspectors(
             a, c = _two_of(rng, len(pool), len(grp))
             i1[grp], i2[grp] = pool[a], pool[c]
             at_risk = grp[has_conflict[ev["idx"][grp]]]
+
+            def clashing(at: np.ndarray) -> np.ndarray:
+                key1 = i1[at] * pop.n + ev["idx"][at]
+                key2 = i2[at] * pop.n + ev["idx"][at]
+                return at[np.isin(key1, conflict_keys) | np.isin(key2, conflict_keys)]
+
             for _ in range(5):  # re-draw pairs that hit a declared conflict
-                key1 = i1[at_risk] * pop.n + ev["idx"][at_risk]
-                key2 = i2[at_risk] * pop.n + ev["idx"][at_risk]
-                bad = at_risk[np.isin(key1, conflict_keys) | np.isin(key2, conflict_keys)]
+                bad = clashing(at_risk)
                 if not len(bad):
                     break
                 a, c = _two_of(rng, len(pool), len(bad))
                 i1[bad], i2[bad] = pool[a], pool[c]
+            for r in clashing(at_risk):  # the rare pair still clashing (small pool): draw from the free inspectors
+                free = pool[~np.isin(pool * pop.n + ev["idx"][r], conflict_keys)]
+                if len(free) < 2:
+                    i1[r] = i2[r] = -1  # no conflict-free pair: left unassigned, like an empty pool
+                    continue
+                a, c = _two_of(rng, len(free), 1)
+                i1[r], i2[r] = free[a[0]], free[c[0]]
     return dept.astype(np.int8), i1, i2
 
 

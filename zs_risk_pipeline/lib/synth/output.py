@@ -33,6 +33,7 @@ from zs_risk_pipeline.lib.synth._util import (
     iso_dates,
     join,
     vocab_take,
+    workdays,
 )
 from zs_risk_pipeline.lib.synth.population import Population
 
@@ -69,6 +70,7 @@ class World:
     complaints: Events
     complaint_seq: np.ndarray
     licences: Events
+    plans: Events  # one draw per row: month, plan, frame, sample
     inspections: Events
     codes: np.ndarray
     dept: np.ndarray
@@ -248,16 +250,47 @@ def _first_issue(lic: Events) -> np.ndarray:
     return out
 
 
-def table_inspections(w: World, m: int) -> pa.Table:
-    s = month_slice(w.inspections, m)
-    r = {k: v[s] for k, v in w.inspections.items()}
+def table_plans(w: World, m: int) -> pa.Table:
+    """The month's plan draws; plan_id as in the inspections, π only for random draws (sample / frame)."""
+    r = {k: v[month_slice(w.plans, m)] for k, v in w.plans.items()}
     y, mo = w.cal.year_month(m)
-    plan = r["plan"].astype(np.int64)
+    plan = r["plan"]
+    random = np.array([p.kind == "random" for p in P.PLANS], dtype=bool)[plan]
+    # Shortest text that reads back as the same double (like repr): weights 1/π lose nothing in transit.
+    pi = pc.cast(pa.array(r["sample"] / np.maximum(r["frame"], 1)), pa.string())
+    # Drawn on the month's first working day, before any of its inspections (picked on working days).
+    drawn = iso_dates(np.full(len(plan), workdays(w.cal.month_start(m), w.cal.month_end(m))[0]))
+    return pa.table(
+        {
+            "plan_id": join(vocab_take([p.prefix for p in P.PLANS], plan), f"-{y:04d}-{mo:02d}"),
+            "plan_name": join(f"{y}年{mo}月", vocab_take([P.PLAN_NAMES[p.prefix] for p in P.PLANS], plan)),
+            "department": vocab_take([p.department for p in P.PLANS], plan),
+            "kind": vocab_take([p.kind for p in P.PLANS], plan),
+            "drawn_on": drawn,
+            "frame_size": int_str(r["frame"]),
+            "sample_size": int_str(r["sample"]),
+            "inclusion_probability": pc.if_else(pa.array(random), pi, pa.scalar(None, pa.string())),
+        }
+    )
+
+
+def inspection_ids(w: World, m: int) -> tuple[pa.Array, pa.Array]:
+    """Task and plan numbers of the month's inspections (plan-month-sequence; TR-… outside any plan)."""
+    s = month_slice(w.inspections, m)
+    plan = w.inspections["plan"][s].astype(np.int64)
+    y, mo = w.cal.year_month(m)
     prefixes = [p.prefix for p in P.PLANS]
     plan_id = join(vocab_take(prefixes, np.maximum(plan, 0)), f"-{y:04d}-{mo:02d}")
     plan_id = pc.if_else(pa.array(plan < 0), pa.scalar(None, pa.string()), plan_id)
     seq = int_str(w.task_seq[s], 5)
     task_id = pc.if_else(pa.array(plan < 0), join(f"TR-{y:04d}{mo:02d}-", seq), join(plan_id, "-", seq))
+    return task_id, plan_id
+
+
+def table_inspections(w: World, m: int) -> pa.Table:
+    s = month_slice(w.inspections, m)
+    r = {k: v[s] for k, v in w.inspections.items()}
+    task_id, plan_id = inspection_ids(w, m)
     codes = w.codes[s]
     uniq, inv = np.unique(codes, return_inverse=True)
     code_text = [";".join(c for i, c in enumerate(I.CODES) if u >> i & 1) for u in uniq]
@@ -319,6 +352,7 @@ TABLES = {
     "penalties": table_penalties,
     "complaints": table_complaints,
     "licenses": table_licenses,
+    "plans": table_plans,
     "inspections": table_inspections,
     "inspectors": table_inspectors,
     "conflicts": table_conflicts,

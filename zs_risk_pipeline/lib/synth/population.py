@@ -341,7 +341,10 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
         + 0.6 * (hub >= 0)
         + 0.5 * serial
         + 0.3 * agent
-        + rng.normal(0, 0.75, n)
+        # The firm's own conduct, visible only through its events and filings. Its spread (sd 0.5) sets how
+        # much of the true risk any model can learn from the records: at sd 0.75 (with a noisier insured
+        # share) a model fitted to the hidden truth itself reached only ~0.89 of the oracle's AUC.
+        + rng.normal(0, 0.5, n)
     )
     z = z + calibrate_shift(z, MEAN_LATENT_RISK)
     zc = z - z.mean()
@@ -406,7 +409,8 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
     productivity = {"C": 45, "F": 60, "H": 15, "E": 35, "K": 80, "L": 20, "I": 25, "M": 20}
     prod = np.array([productivity.get(i.section, 15) for i in inds], dtype=float)[industry]
     rev_base = np.where(is_ind, rng.lognormal(np.log(20), 0.8, n), emp_base * prod * rng.lognormal(0, 0.6, n))
-    ins_ratio = np.where(is_ind, np.nan, sigmoid(2.0 - 1.0 * zc + rng.normal(0, 1.0, n)))
+    # Social-insurance coverage tracks a firm's compliance culture closely (noise sd 0.4 on the logit scale).
+    ins_ratio = np.where(is_ind, np.nan, sigmoid(2.0 - 1.0 * zc + rng.normal(0, 0.4, n)))
 
     # Name and address parts.
     _, wv = word_vocab()

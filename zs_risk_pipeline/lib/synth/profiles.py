@@ -458,6 +458,27 @@ PLANS: tuple[Plan, ...] = (
     Plan("special", "SP-ELEVATOR", "SCJGJ", "special_equipment", 0.08, licence_domain=SPECIAL_EQUIPMENT, months=(5,)),
     Plan("special", "SP-PHARMACY", "SCJGJ", "drug", 0.06, classes=("F5251",), months=(4,)),
 )
+# Plan names as the 抽查计划 delivery shows them, after the year and month of the draw.
+PLAN_NAMES: dict[str, str] = {
+    "MR-GENERAL": "企业公示信息双随机抽查",
+    "MR-FOOD": "食品经营双随机抽查",
+    "MR-PRODUCT": "工业产品生产双随机抽查",
+    "MR-SPECEQ": "特种设备双随机抽查",
+    "MR-DRUG": "药品经营双随机抽查",
+    "JT-YJGLJ": "安全生产部门联合双随机抽查",
+    "JT-WSJKJ": "公共场所卫生部门联合双随机抽查",
+    "JT-WGLTJ": "文化旅游部门联合双随机抽查",
+    "JT-XFJYZD": "消防安全部门联合双随机抽查",
+    "JT-GAJ": "治安管理部门联合双随机抽查",
+    "JT-STHJJ": "生态环境部门联合双随机抽查",
+    "SP-LIGHTING": "灯饰产品质量专项检查",
+    "SP-FOOD": "食品安全专项检查",
+    "SP-GAS": "燃气用具专项检查",
+    "SP-PREPAID": "预付式消费专项检查",
+    "SP-AMUSEMENT": "游乐设施专项检查",
+    "SP-ELEVATOR": "电梯安全专项检查",
+    "SP-PHARMACY": "药品零售专项检查",
+}
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,28 @@
+-- Training labels (训练标签) as of $month: random (双随机) inspections delivered by $month and dated from
+-- $first_month to $month_end. Label 1 when a problem was found; weight 1/π, π being the inclusion probability
+-- of the plan that drew the enterprise; features of the month before the inspection (what was known then).
+-- Triggered and special inspections are chosen for risk, not at random: they never become labels.
+WITH random_inspections AS (
+    SELECT task_id, uscc, plan_id, problem_found, date_trunc('month', inspected_on)::DATE AS inspection_month
+    FROM staging.inspections
+    WHERE trigger = 'random' AND _delivery_month <= $month
+      AND inspected_on BETWEEN $first_month AND $month_end
+), random_plans AS (
+    SELECT plan_id, inclusion_probability
+    FROM staging.plans
+    WHERE kind = 'random' AND _delivery_month <= $month
+      AND inclusion_probability > 0 AND inclusion_probability <= 1
+)
+SELECT
+    r.task_id,
+    r.plan_id,
+    r.inspection_month,
+    p.inclusion_probability AS pi,
+    1.0 / p.inclusion_probability AS weight,
+    r.problem_found::INTEGER AS label,
+    f.*
+FROM random_inspections r
+JOIN random_plans p ON p.plan_id = r.plan_id
+JOIN features.enterprise_monthly f
+    ON f.uscc = r.uscc AND f.month = (r.inspection_month - INTERVAL 1 MONTH)::DATE
+ORDER BY r.inspection_month, r.uscc, r.task_id;

@@ -1,0 +1,128 @@
+"""Model group (风险模型): the monthly challenger, compared with the champion on the same holdout."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.lib import model, publish, scorecard, tiers
+from zs_risk_pipeline.lib.registry import Registry
+
+RISK_MODEL = dg.AssetKey(["model", "risk_model"])
+
+
+def _md_table(rows: list[dict], columns: list[str]) -> dg.MetadataValue:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "\n".join("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows)
+    return dg.MetadataValue.md(head + body)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else ("—" if v is None else str(v))
+
+
+@dg.asset(
+    key=RISK_MODEL,
+    deps=[
+        dg.AssetKey(["features", "enterprise_monthly"]),
+        dg.AssetKey(["staging", "inspections"]),
+        dg.AssetKey(["staging", "plans"]),
+    ],
+    group_name="model",
+    partitions_def=monthly,
+    kinds={"lightgbm", "duckdb"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "model"},
+    description=(
+        "Trains the month's LightGBM challenger on labels from random inspections only (features of the month "
+        "before, weight 1/π of the drawing plan), early stopping and Platt calibration on a time-based validation "
+        "window, monotone constraints from the indicator catalogue; compares it with the champion and the points "
+        "scorecard on the same holdout and promotes it only through the gate of config/model.yaml. Below the "
+        "label threshold of config/scorecard.yaml the scorecard serves (cold start). Registry in "
+        "$ZS_RISK_HOME/models/. 风险模型：仅以双随机抽查结果为标签（按入选概率倒数加权），时间切分验证，"
+        "单调约束，冠军/挑战者择优；标签不足时以评分卡冷启动。"
+    ),
+)
+def risk_model(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.MaterializeResult:
+    month = context.partition_key
+    paths = zs_home.paths()
+    registry = Registry(paths.models)
+    with warehouse.get_connection() as conn:
+        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], month)
+        decision = model.run_month(
+            conn,
+            month,
+            population,
+            registry,
+            scorecard.load_scorecard(),
+            tiers.load_policy(),
+            model.load_config(),
+            truth=model.load_truth(paths.ground_truth / "inspections.parquet"),
+        )
+    md: dict[str, object] = {
+        "status": decision["status"],
+        "champion_before": decision["champion_before"] or "scorecard (cold start)",
+        "champion_after": decision["champion_after"] or "scorecard (cold start)",
+        "challenger": decision["trained"] or "none",
+        "decision_reasons": decision["reasons"],
+        "label_funnel": decision["funnel"],
+        "registry": dg.MetadataValue.path(str(paths.models)),
+    }
+    holdout = decision.get("holdout")
+    if holdout:
+        rows = [
+            {
+                "scorer": name,
+                **{k: _fmt(m.get(k)) for k in ("labels", "auc", "ks", "brier")},
+                "rate A/B/C/D": " / ".join(_fmt(m["problem_rate_by_tier"].get(t)) for t in "ABCD"),
+            }
+            for name, m in (
+                ("challenger", holdout["challenger"]),
+                ("champion", holdout["champion"]),
+                ("scorecard", holdout["scorecard"]),
+            )
+            if m
+        ]
+        rows.append({"scorer": "oracle (hidden true risk)", "auc": _fmt(holdout["oracle_auc"])})
+        md["holdout_comparison"] = _md_table(rows, ["scorer", "labels", "auc", "ks", "brier", "rate A/B/C/D"])
+        md["challenger_auc"] = holdout["challenger"]["auc"]
+        md["scorecard_auc"] = holdout["scorecard"]["auc"]
+        if holdout["oracle_auc"] is not None:
+            md["oracle_auc"] = holdout["oracle_auc"]
+    return dg.MaterializeResult(metadata=md)
+
+
+@dg.asset_check(
+    asset=RISK_MODEL,
+    name="serving_model_promotion_gate",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "The model serving this month passed the promotion gate (not worse than the champion within tolerance, "
+        "not below the scorecard, tier ordering A<B<C<D on the holdout) and its file matches the registry's "
+        "SHA-256. A refused challenger leaves the champion serving, which still passes. "
+        "模型晋级闸门：在役模型须通过冠军/挑战者比较且文件哈希与注册表一致。"
+    ),
+)
+def serving_model_promotion_gate(context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome) -> dg.AssetCheckResult:
+    registry = Registry(zs_home.paths().models)
+    month = context.partition_key[:7]
+    decision = registry.decision(month)
+    if decision is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": f"no decision recorded for {month}"})
+    serving = decision.get("champion_after")
+    if serving is None:
+        return dg.AssetCheckResult(passed=True, metadata={"serving": "scorecard (cold start)"})
+    problems = registry.verify(serving)
+    entry = registry.entry(serving) if not problems else {}
+    if entry:
+        promoted = [d for d in registry.decisions() if d.get("trained") == serving and d.get("promoted")]
+        if not promoted:
+            problems.append(f"{serving} serves but no decision shows it passing the promotion gate")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"serving": serving, "problems": problems, "sha256": entry.get("sha256", "")},
+    )

@@ -1,0 +1,117 @@
+"""Checks on the monthly tiers (分类结果校验): blocking audits that gate the publish, and a share warning."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.tiers.assets import TIERS
+from zs_risk_pipeline.lib import publish, quality, scorecard, scoring, tiers
+from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.suites.tiers import tiers_suite
+
+SPEC = publish.MART_TABLES["enterprise_tiers"]
+
+
+@dg.asset_check(
+    asset=TIERS,
+    name="tiers_quality_suite",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "Great Expectations suite: uscc unique and well formed, tier and tier-by-score in A-D, probability in "
+        "[0, 1], points and model version on every row, a reason wherever the model scored. Blocks the publish. "
+        "分类结果质量规则（GX）。"
+    ),
+)
+def tiers_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    month = context.partition_key
+    with warehouse.get_connection() as conn:
+        fp = fingerprint(conn, SPEC, month)
+        result = quality.run_suite(publish.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
+        return audited(conn, SPEC, month, fp, result, result.metadata())
+
+
+@dg.asset_check(
+    asset=TIERS,
+    name="one_tier_per_alive_enterprise",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "Exactly one tier for every enterprise in scope alive at month end, counted independently from the "
+        "staged registry. Blocks the publish. 每户存续企业有且仅有一个分类。"
+    ),
+)
+def one_tier_per_alive_enterprise(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        return alive_row_count(conn, SPEC, context.partition_key, "one_tier_per_alive_enterprise")
+
+
+@dg.asset_check(
+    asset=TIERS,
+    name="serving_model_verified",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "Every tier of the month was scored by the model the registry says serves the month (or the current "
+        "scorecard during cold start), and that model file's SHA-256 matches the registry: a replaced or altered "
+        "model blocks the publish. 模型文件哈希与注册表一致，分类由在役模型产生。"
+    ),
+)
+def serving_model_verified(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.AssetCheckResult:
+    month = context.partition_key
+    registry = Registry(zs_home.paths().models)
+    with warehouse.get_connection() as conn:
+        fp = fingerprint(conn, SPEC, month)
+        problems, detail = scoring.serving_problems(conn, month, registry, scorecard.load_scorecard())
+        result = quality.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash")
+        return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
+
+
+@dg.asset_check(
+    asset=TIERS,
+    name="holdout_problem_rate_increasing",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "On the holdout of the serving model, the weighted problem-found rate of its tiers by score rises strictly "
+        "A < B < C < D (the rates after the hard overrides are reported beside). Blocks the publish. "
+        "留出样本上检查发现问题率随风险等级严格递增。"
+    ),
+)
+def holdout_problem_rate_increasing(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.AssetCheckResult:
+    month = context.partition_key
+    passed, detail = scoring.holdout_ordering(Registry(zs_home.paths().models), month)
+    violations = [] if passed else [(str(detail.get("holdout_problem_rate_by_tier")),)]
+    result = quality.sql_gate("holdout_problem_rate_increasing", violations, ["rates"], "tier_ordering")
+    with warehouse.get_connection() as conn:
+        fp = fingerprint(conn, SPEC, month)
+        return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
+
+
+@dg.asset_check(
+    asset=TIERS,
+    name="tier_shares_within_tolerance",
+    blocking=False,
+    partitions_def=monthly,
+    description=(
+        "Tier shares after the hard overrides stay within the policy's tolerance of its target shares (only "
+        "for the target-shares method); overrides can move firms, so this warns and never blocks. "
+        "分类占比与目标占比的偏差在容差内（仅告警）。"
+    ),
+)
+def tier_shares_within_tolerance(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+) -> dg.AssetCheckResult:
+    policy = tiers.load_policy()
+    with warehouse.get_connection() as conn:
+        frame = publish.month_frame(conn, SPEC, context.partition_key)
+    report = tiers.share_report(frame["tier"].to_numpy(), policy)
+    return dg.AssetCheckResult(passed=report["within"], severity=dg.AssetCheckSeverity.WARN, metadata=report)

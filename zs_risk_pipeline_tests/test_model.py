@@ -1,0 +1,314 @@
+"""The risk model: deterministic training, reasons that add up, monotone constraints, the promotion gate,
+the registry's tamper evidence and point-in-time champions, cold start, and the labels of a synthetic city
+(random inspections only, weighted 1/π, features of the month before)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from zs_risk_pipeline.lib import features, ingest, model, scorecard, scoring, synth, tiers
+from zs_risk_pipeline.lib.registry import Registry, RegistryError
+from zs_risk_pipeline_tests.conftest import TEST_KEY
+
+CATALOGUE = features.indicators()
+BY_NAME = {i.name: i for i in CATALOGUE}
+END = "2024-12"
+
+
+def fake_labels(n: int = 4000, months: int = 12, end: str = END, seed: int = 0) -> pd.DataFrame:
+    """Labels with a known signal: penalties, the abnormal list and a missing annual report raise the odds."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    for ind in CATALOGUE:
+        if ind.kind == "binary":
+            cols[ind.name] = (rng.random(n) < 0.15).astype("float64")
+        elif ind.kind == "categorical":
+            cols[ind.name] = rng.integers(1, 6, n).astype("float64")
+        else:
+            cols[ind.name] = np.minimum(rng.gamma(1.0, 2.0, n), ind.max if ind.max is not None else np.inf)
+    df = pd.DataFrame(cols)
+    df["dishonest_listed_now"] = 0.0  # forced to D by an override: keep the fake signal in the score alone
+    z = -2.2 + 0.5 * df.penalties_12m + 1.5 * df.abnormal_listed_now + 1.0 * df.annual_report_missing
+    z = z - 0.08 * df.age_years
+    df["label"] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype("int64")
+    df["weight"] = rng.choice([10.0, 25.0, 40.0], n)
+    last = dt.date.fromisoformat(end + "-01")
+    back = rng.integers(0, months, n)
+    df["inspection_month"] = [
+        dt.date(last.year - (last.month - 1 - b < 0) * (1 + (b - last.month) // 12), (last.month - 1 - b) % 12 + 1, 1)
+        for b in back
+    ]
+    df["uscc"] = [f"U{i:017d}" for i in range(n)]
+    df["month"] = pd.to_datetime(df["inspection_month"]) - pd.DateOffset(months=1)
+    return df.sort_values(["inspection_month", "uscc"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def labels() -> pd.DataFrame:
+    return fake_labels()
+
+
+@pytest.fixture(scope="module")
+def config() -> model.ModelConfig:
+    return model.load_config()
+
+
+@pytest.fixture(scope="module")
+def card() -> scorecard.Scorecard:
+    return dataclasses.replace(scorecard.load_scorecard(), min_labels=1000)
+
+
+@pytest.fixture(scope="module")
+def trained(labels: pd.DataFrame, config: model.ModelConfig) -> tuple[model.RiskModel, dict]:
+    return model.train(labels, END, config)
+
+
+def test_windows_are_time_based(labels: pd.DataFrame, config: model.ModelConfig) -> None:
+    w = model.windows(labels, END, config)
+    months = pd.to_datetime(labels["inspection_month"])
+    assert (config.holdout_months, config.validation_months) == (6, 3)
+    assert months[w["holdout"]].min() == pd.Timestamp("2024-07-01")
+    assert months[w["validation"]].min() == pd.Timestamp("2024-04-01")
+    assert months[w["validation"]].max() == pd.Timestamp("2024-06-01")
+    assert months[w["train"]].max() == pd.Timestamp("2024-03-01")
+    assert (w["train"].astype(int) + w["validation"] + w["holdout"] == 1).all()
+
+
+def test_same_labels_same_model_and_scores(labels: pd.DataFrame, config: model.ModelConfig, trained) -> None:
+    again, facts = model.train(labels.copy(), END, config)
+    first = trained[0]
+    assert first.booster.model_to_string() == again.booster.model_to_string()
+    assert first.calibration == again.calibration
+    assert facts["params"]["deterministic"] and facts["params"]["force_row_wise"]
+    X = model.feature_matrix(labels, first.features)
+    assert np.array_equal(first.raw(X), again.raw(X))
+
+
+def test_reasons_add_up_to_the_score(labels: pd.DataFrame, trained, card: scorecard.Scorecard) -> None:
+    m = trained[0]
+    X = model.feature_matrix(labels, m.features)
+    contrib = m.contributions(X)
+    # contributions + base value = raw score, for every row
+    np.testing.assert_allclose(contrib.sum(axis=1), m.raw(X), rtol=0, atol=1e-9)
+    scaling = model.Scaling.of(card)
+    scored = m.score(labels, scaling, BY_NAME)
+    a, b = m.calibration
+    feature_points = scaling.factor * a * contrib[:, :-1]
+    base_points = scaling.points(a * contrib[:, -1] + b)
+    np.testing.assert_allclose(feature_points.sum(axis=1) + base_points, scored.points, atol=1e-7)
+    # the three reasons are the three largest contributions, largest first, with their values and names
+    top = np.sort(feature_points, axis=1)[:, ::-1][:, :3]
+    got = scored.reasons[["reason_1_points", "reason_2_points", "reason_3_points"]].to_numpy()
+    np.testing.assert_allclose(got, top, atol=1e-9)
+    row = scored.reasons.iloc[0]
+    assert row["reason_1_zh"] == BY_NAME[row["reason_1"]].name_zh
+    assert row["reason_1_value"] == labels.loc[0, row["reason_1"]]
+    assert ((scored.probability > 0) & (scored.probability < 1)).all()
+
+
+def test_monotone_constraints_hold(labels: pd.DataFrame, trained) -> None:
+    m = trained[0]
+    rows = labels.head(50)
+    for name, direction in (("penalties_12m", 1), ("abnormal_listed_now", 1), ("age_years", -1)):
+        assert BY_NAME[name].direction == direction
+        scores = []
+        for v in np.linspace(0, 20 if name != "abnormal_listed_now" else 1, 11):
+            X = model.feature_matrix(rows.assign(**{name: v}), m.features)
+            scores.append(m.raw(X))
+        steps = np.diff(np.array(scores), axis=0) * direction
+        assert (steps >= -1e-12).all(), name
+
+
+def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorecard.Scorecard) -> None:
+    from zs_risk_pipeline.lib import metrics
+
+    hold = labels[model.windows(labels, END, model.load_config())["holdout"]]
+    scored = trained[0].score(hold, model.Scaling.of(card), BY_NAME)
+    assert metrics.weighted_auc(hold["label"], scored.points, hold["weight"]) > 0.7
+
+
+def _challenge(labels, month, registry, card, config) -> dict:
+    population = labels.drop(columns=["label", "weight", "inspection_month"])
+    return model.challenge(labels, month, population, registry, card, tiers.load_policy(), config)
+
+
+def test_a_worse_challenger_is_refused_and_the_champion_stays(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    registry = Registry(tmp_path / "models")
+    first = _challenge(labels, END, registry, card, config)
+    assert first["status"] == "promoted", first["reasons"]
+    champion = first["champion_after"]
+    assert registry.champion_as_of(END) == champion
+
+    # The next month's challenger learns from shuffled outcomes: noise, worse on the same holdout.
+    worse = fake_labels(seed=0, end="2025-01")
+    worse["label"] = np.random.default_rng(1).permutation(worse["label"].to_numpy())
+    second = _challenge(worse, "2025-01", registry, card, config)
+    assert second["status"] == "kept_champion"
+    assert second["champion_before"] == champion and second["champion_after"] == champion
+    assert any("champion" in r or "scorecard" in r or "tier" in r for r in second["reasons"])
+    assert registry.champion_as_of("2025-01") == champion
+    assert registry.entry(second["trained"])["metrics"]["holdout"]["auc"] < 0.6  # registered, not serving
+
+
+def test_decide_gate() -> None:
+    cfg = model.load_config()
+    good = {"auc": 0.80, "tiers_increasing": True, "problem_rate_by_tier": {}}
+    assert model.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
+    ok, why = model.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
+    assert not ok and "champion" in why[0]
+    assert model.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
+    ok, why = model.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
+    assert not ok and "tier" in why[0]
+    ok, why = model.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
+    assert not ok and "scorecard" in why[0]
+
+
+def test_cold_start_below_the_label_threshold(tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig) -> None:
+    registry = Registry(tmp_path / "models")
+    strict = dataclasses.replace(scorecard.load_scorecard(), min_labels=len(labels) + 1)
+    decision = _challenge(labels, END, registry, strict, config)
+    assert decision["status"] == "cold_start" and decision["trained"] is None
+    assert registry.champion_as_of(END) is None
+    assert not list((tmp_path / "models").glob("lgbm-*"))
+    served = scoring.serving(registry, END, strict)
+    assert served.kind == "scorecard" and served.version.startswith("scorecard-v1-")
+
+
+def test_tampered_model_is_refused(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    registry = Registry(tmp_path / "models")
+    model_id = _challenge(labels, END, registry, card, config)["champion_after"]
+    assert registry.verify(model_id) == []
+    path = registry.model_dir(model_id) / "model.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("leaf_value=", "leaf_value=0", 1), encoding="utf-8")
+    assert "SHA-256" in registry.verify(model_id)[0]
+    with pytest.raises(RegistryError, match="SHA-256"):
+        scoring.serving(registry, END, card)
+
+
+def test_champion_is_point_in_time(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "models")
+    registry.record_decision("2024-03", {"champion_after": "m1"})
+    registry.record_decision("2024-06", {"champion_after": "m2"})
+    assert registry.champion_as_of("2024-02") is None
+    assert registry.champion_as_of("2024-05") == "m1"
+    assert registry.champion_as_of("2024-09") == "m2"
+    registry.record_decision("2024-06", {"champion_after": "m3"})  # a rerun replaces the month's decision
+    assert registry.champion_as_of("2024-06") == "m3"
+
+
+def test_tiers_from_the_model_are_deterministic(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    frames, ids = [], []
+    for run in ("a", "b"):
+        registry = Registry(tmp_path / run)
+        decision = _challenge(labels, END, registry, card, config)
+        population = labels.drop(columns=["label", "weight", "inspection_month"])
+        served = scoring.serving(registry, END, card)
+        assert served.version == decision["champion_after"]
+        ids.append((served.version, registry.entry(served.version)["sha256"]))
+        frames.append(scoring.tier_frame(END, population, served, card, tiers.load_policy()))
+    assert ids[0] == ids[1]  # same labels, same model file hash, same registry id
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[0]["model_kind"].eq("lightgbm").all()
+    assert frames[0]["reason_1"].notna().all()
+
+
+# --- labels of a synthetic city -----------------------------------------------------------------------------
+
+CITY_MONTHS = [f"2023-{m:02d}" for m in range(1, 9)]
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    root = tmp_path_factory.mktemp("model_city")
+    synth.generate(root / "landing", root / "truth", enterprises=8000, months=len(CITY_MONTHS), start="2023-01", seed=3)
+    conn = duckdb.connect(str(root / "warehouse.duckdb"))
+    ingest.prepare(conn, TEST_KEY.encode())
+    for month in CITY_MONTHS:
+        for name in (*features.SOURCES, "plans"):
+            ingest.land(conn, name, month, root / "landing")
+            ingest.stage(conn, name, month)
+        features.build_enterprise_monthly(conn, month)
+    yield conn
+    conn.close()
+
+
+def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckDBPyConnection) -> None:
+    cfg = model.load_config()
+    got = model.load_labels(city, CITY_MONTHS[-1], cfg)
+    assert len(got) > 50
+    truth = city.execute(
+        """SELECT i.task_id, i.problem_found::INT AS label, p.sample_size / p.frame_size AS pi
+           FROM staging.inspections i JOIN staging.plans p USING (plan_id) WHERE i.trigger = 'random'"""
+    ).df()
+    merged = got.merge(truth, on="task_id", suffixes=("", "_expected"))
+    assert len(merged) == len(got)  # every label is a random inspection of a known plan
+    np.testing.assert_allclose(merged["weight"], 1 / merged["pi_expected"], rtol=1e-9)
+    assert (merged["label"] == merged["label_expected"]).all()
+    # features of the month before the inspection
+    gap = pd.to_datetime(got["inspection_month"]).dt.to_period("M") - pd.to_datetime(got["month"]).dt.to_period("M")
+    assert (gap.map(lambda p: p.n) == 1).all()
+    funnel = model.label_funnel(city, CITY_MONTHS[-1], cfg)
+    assert funnel["labels"] == len(got)
+    assert funnel["random_inspections"] == (
+        funnel["labels"] + funnel["without_plan_pi"] + funnel["without_prior_features"]
+    )
+    assert funnel["without_prior_features"] > 0  # January has no December features
+
+
+def test_labels_never_see_later_deliveries(city: duckdb.DuckDBPyConnection) -> None:
+    cfg = model.load_config()
+    early = model.load_labels(city, CITY_MONTHS[4], cfg)
+    late = model.load_labels(city, CITY_MONTHS[-1], cfg)
+    assert pd.to_datetime(early["inspection_month"]).max() <= pd.Timestamp(CITY_MONTHS[4] + "-01")
+    assert set(early["task_id"]) < set(late["task_id"])
+    kept = late[late["task_id"].isin(early["task_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(early.reset_index(drop=True), kept)
+
+
+def test_serving_check_catches_a_replaced_or_altered_model(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    registry = Registry(tmp_path / "models")
+    model_id = _challenge(labels, END, registry, card, config)["champion_after"]
+    population = labels.drop(columns=["label", "weight", "inspection_month"])
+    conn = duckdb.connect()
+    frame = scoring.tier_frame(END, population, scoring.serving(registry, END, card), card, tiers.load_policy())
+    assert scoring.write_month(conn, END, frame) == len(population)
+    assert scoring.serving_problems(conn, END, registry, card)[0] == []
+    # tiers written by another scorer than the registry's champion
+    registry.record_decision(END, {"champion_after": None})
+    problems = scoring.serving_problems(conn, END, registry, card)[0]
+    assert "the registry says scorecard-v1-" in problems[0]
+    registry.record_decision(END, {"champion_after": model_id})
+    path = registry.model_dir(model_id) / "model.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert any("SHA-256" in p for p in scoring.serving_problems(conn, END, registry, card)[0])
+
+
+def test_holdout_ordering_of_the_serving_model(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    registry = Registry(tmp_path / "models")
+    assert scoring.holdout_ordering(registry, END)[0]  # cold start: the scorecard is a fixed rule set
+    decision = _challenge(labels, END, registry, card, config)
+    ok, detail = scoring.holdout_ordering(registry, END)
+    rates = detail["holdout_problem_rate_by_tier"]
+    assert ok and rates["A"] < rates["B"] < rates["C"] < rates["D"]
+    entry_path = registry.model_dir(decision["champion_after"]) / "entry.json"
+    doc = entry_path.read_text(encoding="utf-8")
+    entry_path.write_text(doc.replace('"tiers_increasing": true', '"tiers_increasing": false'), encoding="utf-8")
+    assert not scoring.holdout_ordering(registry, END)[0]
