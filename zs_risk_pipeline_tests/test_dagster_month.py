@@ -42,7 +42,8 @@ def test_month_materialises_with_metadata_and_passing_checks(home):
     assert {c.name for c in reg["dagster/column_schema"].value.columns} >= {"uscc", "legal_rep_hash", "record_date"}
     assert "91442000MA5L30P862" in reg["preview"].value
     assert md["raw/penalties"]["files_rejected"].value == 1
-    # model and tiers: one enterprise (the other was quarantined), no labels → cold start, the scorecard tiers them, the tiers publish
+    # model and tiers: one enterprise (the other was quarantined), no labels → cold start; the scorecard
+    # tiers it and the tiers publish
     assert md["model/risk_model"]["status"].value == "cold_start"
     tiers_md = md["tiers/enterprise_monthly"]
     assert tiers_md["model_kind"].value == "scorecard"
