@@ -326,3 +326,18 @@ def test_plan_numbers_repeated_in_a_later_delivery_are_quarantined(home, warehou
     _, rep = ingest_month(warehouse, home, "plans", "2024-04")
     assert rep.quarantine[0]["reason_code"] == "duplicate_key"
     assert "already delivered in 2024-03" in rep.quarantine[0]["example"]
+
+
+def test_inspector_without_branch_is_quarantined_not_a_crash(home, warehouse):
+    # An empty branch used to slip past the town check (NULL <> 'city' is NULL) and break the NOT NULL column.
+    header = "inspector_id,department,branch,qualifications,certificate_valid_until,active"
+    rows = [
+        "I1,SCJGJ,city,general,2024-12-31,1",
+        "I2,SCJGJ,,general,2024-12-31,1",
+        "I3,SCJGJ,442000001,food,2024-12-31,1",
+    ]
+    drop(home, "inspectors", "2024-03", "i.csv", "\n".join([header, *rows]) + "\n")
+    ingest_month(warehouse, home, "inspectors", "2024-03")
+    assert reasons(warehouse, "inspectors") == {2: ("missing_required", "branch")}
+    staged = warehouse.execute("SELECT inspector_id, branch FROM staging.inspectors ORDER BY 1").fetchall()
+    assert staged == [("I1", "city"), ("I3", "442000001")]

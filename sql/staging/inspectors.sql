@@ -30,7 +30,7 @@ SELECT
         zs_chk_malformed(r._raw_line),
         zs_chk_required('inspector_id', r.inspector_id),
         zs_chk_required('department', r.department),
-        CASE WHEN lower(zs_text(r.branch)) <> 'city' THEN zs_chk_town('branch', r.branch) END,
+        CASE WHEN lower(zs_text(r.branch)) IS DISTINCT FROM 'city' THEN zs_chk_town('branch', r.branch) END,
         zs_chk_required('qualifications', r.qualifications),
         CASE WHEN NOT list_bool_and(list_transform(
                 list_filter(string_split(lower(zs_text(r.qualifications)), ';'), lambda q: trim(q) <> ''),
