@@ -284,6 +284,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    """Recompute a plan's selection and inspector pairs from its verification package alone (draw protocol v1)."""
+    from zs_risk_pipeline.lib import draw
+
+    folder = Path(args.package) if args.package else _use_home(args.home).mart / "plans" / args.plan_id
+    if not folder.exists():
+        _say(f"no package for {args.plan_id} at {folder}")
+        return 1
+    problems = draw.verify_package(folder)
+    for p in problems:
+        _say(f"MISMATCH: {p}")
+    _say(
+        f"{args.plan_id}: selection and assignments match the package"
+        if not problems
+        else f"{len(problems)} problem(s)"
+    )
+    return 1 if problems else 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     print_summary(_use_home(args.home))
     return 0
@@ -327,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="check the publish log's hash chain and the published files")
     v.set_defaults(func=cmd_verify)
+
+    vd = sub.add_parser("verify-draw", help="recompute a drawn plan from its verification package")
+    vd.add_argument("plan_id", help="e.g. MR-GENERAL-2024-04")
+    vd.add_argument("--package", help="package folder (default: $ZS_RISK_HOME/mart/plans/PLAN_ID)")
+    vd.set_defaults(func=cmd_verify_draw)
 
     m = sub.add_parser("summary", help="print what the warehouse holds")
     m.set_defaults(func=cmd_summary)

@@ -21,6 +21,9 @@ def _deliver(home):
         "\n".join([REG_HEADER, reg_row(), reg_row(uscc="91442000MA5L30P863")]) + "\n",
     )
     drop(home, "penalties", "2024-03", "p.csv", "case_no,uscc,decided_on\nP1,91442000MA5L30P862,2024-03-01\n")
+    staff = ["I1,SCJGJ,city,general;food,2025-12-31,1", "I2,SCJGJ,city,general,2025-12-31,1"]
+    header = "inspector_id,department,branch,qualifications,certificate_valid_until,active"
+    drop(home, "inspectors", "2024-03", "i.csv", "\n".join([header, *staff]) + "\n")
 
 
 def test_month_materialises_with_metadata_and_passing_checks(home):
@@ -57,6 +60,11 @@ def test_month_materialises_with_metadata_and_passing_checks(home):
         assert evals[("tiers/enterprise_monthly", check)].passed, check
     assert evals[("model/risk_model", "serving_model_promotion_gate")].passed
     assert md["mart/enterprise_tiers"]["dagster/partition_row_count"].value == 1
+    # the April plans drawn from March's tiers: the one enterprise is drawn by the publicity check, staffed by
+    # the two city-level inspectors, and its package verifies
+    assert md["sampling/plan"]["dagster/partition_row_count"].value >= 1
+    assert evals[("sampling/plan", "plan_packages_verify")].passed
+    assert (home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").exists()
     assert "missing" in md["raw/penalties"]["rejected_files"].value[0]
 
 

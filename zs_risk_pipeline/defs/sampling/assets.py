@@ -1,0 +1,113 @@
+"""Sampling group (双随机抽查): monthly frames by tier and the verifiable draw of each plan with its inspectors."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.tiers.assets import TIERS
+from zs_risk_pipeline.lib import draw, plans, sampling
+
+FRAME = dg.AssetKey(["sampling", "frame"])
+PLAN = dg.AssetKey(["sampling", "plan"])
+
+
+@dg.asset(
+    key=FRAME,
+    deps=[TIERS, dg.AssetKey(["staging", "inspections"]), dg.AssetKey(["staging", "licenses"])],
+    group_name="sampling",
+    partitions_def=monthly,
+    kinds={"duckdb"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "sampling", "confidentiality": "internal"},
+    description=(
+        "Per plan of config/sampling_plans.yaml active in the next month: the enterprises it may draw from the "
+        "tiers of this month - alive, in scope, not drawn for the same plan this year, A-tier left out of "
+        "无事不扰 plans - with stratum (tier), exact per-draw rate, N, n and inclusion probability π. "
+        "Internal: strata are tiers. 双随机抽查对象名录（按风险分类分层，内部）。"
+    ),
+)
+def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    month = context.partition_key
+    configured = sampling.load_plans()
+    with warehouse.get_connection() as conn:
+        written = sampling.build_frames(conn, configured, month)
+    active = {p.id for p in sampling.plans_active(configured, month)}
+    table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
+        f"| {sampling.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
+        for p in configured
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": sum(written.values()),
+            "plans_active": sorted(active),
+            "frames": dg.MetadataValue.md(table),
+        }
+    )
+
+
+@dg.asset(
+    key=PLAN,
+    deps=[FRAME, dg.AssetKey(["staging", "inspectors"]), dg.AssetKey(["staging", "conflicts"])],
+    group_name="sampling",
+    partitions_def=monthly,
+    kinds={"duckdb"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "sampling", "confidentiality": "internal"},
+    description=(
+        "Draws every plan active next month by draw protocol v1: a secure seed committed before the draw, "
+        "SHA-256 keyed selection of n per stratum, two eligible inspectors per task under the workload cap "
+        "(unstaffable tasks kept with their reason), and a verification package in "
+        "$ZS_RISK_HOME/mart/plans/<plan_id>/. A published plan is immutable: a rerun verifies and reloads it. "
+        "双随机抽取：种子承诺、可验证抽取、检查人员随机匹配；已发布的计划不可更改。"
+    ),
+)
+def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
+    month = context.partition_key
+    packages = zs_home.paths().mart / "plans"
+    with warehouse.get_connection() as conn:
+        try:
+            drawn = plans.draw_month(conn, sampling.load_plans(), month, packages)
+        except plans.PackageInvalid as e:
+            raise dg.Failure(description=str(e)) from None
+    table = "| plan | frame | drawn | assigned | unassigned | published |\n|---|---|---|---|---|---|\n" + "\n".join(
+        f"| {d.plan_id} | {d.frame:,} | {d.selected:,} | {d.assigned:,} | {d.selected - d.assigned:,} | "
+        f"{'now' if d.drawn_now else 'earlier (reloaded)'} |"
+        for d in drawn
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": sum(d.selected for d in drawn),
+            "plans": dg.MetadataValue.md(table or "_no plan draws next month_"),
+            "unassigned_reasons": {d.plan_id: d.unassigned for d in drawn if d.unassigned},
+            "inspector_eligibility": {d.plan_id: d.eligibility for d in drawn if d.eligibility},
+            "seed_commitments": {d.plan_id: d.seed_commitment for d in drawn},
+            "packages": dg.MetadataValue.path(str(packages)),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=PLAN,
+    name="plan_packages_verify",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "Every plan drawn for next month has a verification package that recomputes, from the package alone, "
+        "to exactly the published selection and inspector pairs (draw protocol v1). 抽取结果可复核。"
+    ),
+)
+def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome) -> dg.AssetCheckResult:
+    month = context.partition_key
+    packages = zs_home.paths().mart / "plans"
+    problems: dict[str, list[str]] = {}
+    checked = []
+    for p in sampling.plans_active(sampling.load_plans(), month):
+        pid = sampling.plan_id(p, month)
+        checked.append(pid)
+        found = draw.verify_package(packages / pid) if (packages / pid).exists() else ["package missing"]
+        if found:
+            problems[pid] = found[:5]
+    return dg.AssetCheckResult(passed=not problems, metadata={"plans_checked": checked, "problems": problems})

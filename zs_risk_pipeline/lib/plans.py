@@ -1,0 +1,142 @@
+"""Drawing the month's double-random plans (双随机抽查计划的抽取与人员匹配), draw protocol v1.
+
+`draw_month(conn, plans, month, packages_dir)` draws every plan active for tier month M (inspections in M+1)
+from its frame in sampling.frame:
+
+1. a seed from a secure random source; its SHA-256 commitment is recorded in sampling.commitments before
+   the draw is made;
+2. the selection (lib/draw.py), the eligible inspectors of every selected enterprise (lib/eligibility.py)
+   and the pairs under the plan's workload cap;
+3. the verification package written to `packages_dir/<plan_id>/` (verified before it is renamed into place);
+4. sampling.plan filled from the package.
+
+A published plan is immutable: when its package exists, the month's rerun verifies it and reloads it, never
+draws again (a new draw would be a new plan version with a new plan_id). Plain Python, no Dagster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from zs_risk_pipeline.lib import draw, eligibility, sampling
+from zs_risk_pipeline.lib.ingest import month_start
+from zs_risk_pipeline.lib.sql import run_sql
+
+
+class PackageInvalid(RuntimeError):
+    """A published plan package no longer verifies: it was altered after publication."""
+
+
+@dataclass(frozen=True)
+class DrawnPlan:
+    plan_id: str
+    package: Path
+    drawn_now: bool  # False: the package existed and was reloaded unchanged
+    frame: int
+    selected: int
+    assigned: int
+    unassigned: dict[str, int]  # reason → tasks
+    strata: dict[str, dict[str, Any]]
+    seed_commitment: str
+    eligibility: dict[str, Any]  # why candidate inspectors were excluded (counts), when drawn now
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / name, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _load_package(conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path, plan: dict[str, Any]) -> int:
+    """sampling.plan rows of one plan from its (verified) package: tasks in staffing order."""
+    selection = _read(folder, "selection.csv")
+    assignments = _read(folder, "assignments.csv")
+    rows = assignments.merge(selection, on="uscc", how="left", validate="one_to_one")
+    blank = {"inspector_1": None, "inspector_2": None, "unassigned_reason": None}
+    frame = pd.DataFrame(
+        {
+            "month": month,
+            "plan_id": plan["plan_id"],
+            "task_no": range(1, len(rows) + 1),
+            "uscc": rows["uscc"],
+            "stratum": rows["stratum"],
+            "u": rows["u"].astype("float64"),
+            **{c: rows[c].replace("", blank[c]) for c in blank},
+            "seed_commitment": plan["seed_commitment"],
+        }
+    )
+    conn.register("_plan_rows", frame)
+    try:
+        return int(run_sql(conn, "sampling/plan_replace.sql", {"plan_id": plan["plan_id"]})[0][0])
+    finally:
+        conn.unregister("_plan_rows")
+
+
+def _summary(folder: Path, drawn_now: bool, excluded: dict[str, Any]) -> DrawnPlan:
+    plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    assignments = _read(folder, "assignments.csv")
+    reasons = assignments["unassigned_reason"]
+    return DrawnPlan(
+        plan_id=plan["plan_id"],
+        package=folder,
+        drawn_now=drawn_now,
+        frame=sum(s["N"] for s in plan["strata"].values()),
+        selected=len(assignments),
+        assigned=int((reasons == "").sum()),
+        unassigned={str(k): int(v) for k, v in reasons[reasons != ""].value_counts().sort_index().items()},
+        strata=plan["strata"],
+        seed_commitment=plan["seed_commitment"],
+        # Plain JSON values (the snapshot month is a date): the summary goes into run metadata.
+        eligibility={k: v if isinstance(v, int) else str(v) for k, v in excluded.items()},
+    )
+
+
+def draw_plan(
+    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, month: str, packages_dir: Path
+) -> DrawnPlan:
+    """Draw (or, if already published, verify and reload) one plan for tier month M."""
+    m = sampling.plan_month(month)  # validates the month
+    tier_month = month_start(month)
+    pid = sampling.plan_id(plan, month)
+    folder = Path(packages_dir) / pid
+    run_sql(conn, "sampling/plan_create.sql")
+    if folder.exists():
+        problems = draw.verify_package(folder)
+        if problems:
+            raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
+        doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        _load_package(conn, tier_month, folder, doc)
+        return _summary(folder, False, {})
+
+    rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
+    frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
+    rates = sampling.frame_rates(plan, month)
+    seed = draw.new_seed()
+    # The commitment is on record before anything is drawn: the seed cannot be chosen after seeing a sample.
+    committed = run_sql(
+        conn,
+        "sampling/commit_seed.sql",
+        {"plan_id": pid, "seed_commitment": draw.commitment(seed), "algorithm": draw.ALGORITHM},
+    )[0][0]
+    if committed != draw.commitment(seed):
+        raise RuntimeError(f"{pid} already has a seed commitment but no package: investigate before drawing again")
+    selection = draw.draw(conn, frame, rates, seed, pid)
+    eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
+    assignments = draw.assign(conn, selection, eligible, seed, pid, plan.workload_cap)
+    doc = draw.new_plan(pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap)
+    draw.write_package(folder, doc, frame, selection, eligible, assignments)
+    _load_package(conn, tier_month, folder, doc)
+    return _summary(folder, True, excluded)
+
+
+def draw_month(
+    conn: duckdb.DuckDBPyConnection, plans: Sequence[sampling.SamplingPlan], month: str, packages_dir: Path
+) -> list[DrawnPlan]:
+    """Every plan active for tier month M, drawn or reloaded, in plan order."""
+    return [draw_plan(conn, p, month, packages_dir) for p in sampling.plans_active(plans, month)]
