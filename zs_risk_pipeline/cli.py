@@ -175,7 +175,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok = run_months(months)
     print_summary(paths)
     verified = cmd_verify(argparse.Namespace(home=None)) == 0
-    return 0 if ok and verified else 1
+    return 0 if ok and verified and verify_all_draws(paths) else 1
+
+
+def verify_all_draws(paths: settings.Paths) -> bool:
+    """Recompute every drafted plan from its verification package (what `zs-risk verify-draw` does for one)."""
+    from zs_risk_pipeline.lib import draw
+
+    packages = sorted(p for p in (paths.mart / "plans").glob("*") if p.is_dir() and not p.name.startswith("."))
+    bad = {p.name: problems for p in packages if (problems := draw.verify_package(p))}
+    for name, problems in bad.items():
+        _say(f"MISMATCH in plan {name}: {problems[0]}")
+    _say(f"double-random plans re-drawn from their packages: {len(packages) - len(bad)} of {len(packages)} match")
+    return not bad
 
 
 def _has_publish_log(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -240,10 +252,22 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
         for month, version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
             _say(f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}")
         rates = run_sql(conn, "tiers/outcomes_by_tier.sql")
+        drafted = (
+            run_sql(conn, "sampling/plans_summary.sql")
+            if run_sql(conn, "meta/table_exists.sql", {"schema": "sampling", "table": "plan"})[0][0]
+            else []
+        )
     if rates:
         _say("problem-found rate of the next month's random inspections by tier (weighted 1/π):")
         for tier, inspections, found, rate in rates:
             _say(f"  {tier}: {rate:6.1%}  ({found:,} problems in {inspections:,} inspections)")
+    if drafted:
+        _say(
+            f"double-random plans drafted (packages: {paths.mart / 'plans'}; task lists per branch, no tiers: "
+            f"{paths.exports / 'task_lists'}):"
+        )
+        for month, n_plans, tasks, staffed in drafted:
+            _say(f"  {month}: {n_plans} plans, {tasks:,} tasks, {staffed:,} with an inspector pair")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

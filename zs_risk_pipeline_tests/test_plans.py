@@ -118,3 +118,79 @@ def test_a_commitment_without_its_package_is_not_redrawn(conn: duckdb.DuckDBPyCo
     shutil.rmtree(drawn[0].package)  # the package vanished after the seed was committed
     with pytest.raises(RuntimeError, match="seed commitment"):
         plans.draw_month(conn, sampling.load_plans(), M, packages)
+
+
+def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    configured = sampling.load_plans()
+    plans.draw_month(conn, configured, M, tmp_path / "plans")
+    assert plans.audit_month(conn, configured, M) == {name: [] for name in plans.AUDITS}
+    pid = "MR-GENERAL-2023-04"
+    first, second = conn.execute(
+        "SELECT uscc, inspector_1 FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL ORDER BY task_no "
+        "LIMIT 2",
+        {"p": pid},
+    ).fetchall()
+    # a task silently lost: the stratum's count falls short of n_h
+    conn.execute("CREATE TEMP TABLE _kept AS SELECT * FROM sampling.plan").fetchall()
+    conn.execute("DELETE FROM sampling.plan WHERE uscc = $u AND plan_id = $p", {"u": first[0], "p": pid}).fetchall()
+    assert plans.audit_month(conn, configured, M)["sample_sizes"]
+    # the same enterprise drawn again for the plan in the same year (another month's plan of the prefix)
+    conn.execute(
+        "INSERT INTO sampling.plan SELECT * REPLACE ('MR-GENERAL-2023-09' AS plan_id) FROM _kept WHERE uscc = $u "
+        "AND plan_id = $p",
+        {"u": second[0], "p": pid},
+    ).fetchall()
+    assert plans.audit_month(conn, configured, M)["no_repeat"][0][2] == second[0]
+    # one inspector twice on a task, and a stranger (not in the directory) assigned
+    conn.execute(
+        "UPDATE sampling.plan SET inspector_2 = inspector_1 WHERE uscc = $u AND plan_id = $p",
+        {"u": second[0], "p": pid},
+    ).fetchall()
+    conn.execute(
+        "UPDATE sampling.plan SET inspector_1 = 'NOBODY' WHERE plan_id = $p AND task_no = "
+        "(SELECT max(task_no) FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL)",
+        {"p": pid},
+    ).fetchall()
+    found = plans.audit_month(conn, configured, M)
+    assert [r[1] for r in found["pairs"] if r[2] == "pair"] == [second[0]]
+    assert any(r[2] == "NOBODY" for r in found["pairs_eligible"])
+    conn.execute("DROP TABLE _kept").fetchall()
+
+
+def test_verify_draw_command(conn: duckdb.DuckDBPyConnection, tmp_path: Path, capsys) -> None:
+    from zs_risk_pipeline import cli
+
+    drawn = plans.draw_month(conn, sampling.load_plans(), M, tmp_path / "plans")
+    package = drawn[0].package
+    assert cli.main(["verify-draw", drawn[0].plan_id, "--package", str(package)]) == 0
+    assert "match the package" in capsys.readouterr().out
+    target = package / "assignments.csv"
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(i for i, line in enumerate(lines[1:], start=1) if line.split(",")[1])  # the first staffed task
+    swapped = lines[row].split(",")
+    swapped[1], swapped[2] = swapped[2], swapped[1]  # its two inspectors exchanged
+    lines[row] = ",".join(swapped)
+    target.write_text("".join(lines), encoding="utf-8")
+    assert cli.main(["verify-draw", drawn[0].plan_id, "--package", str(package)]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    import pandas as pd
+
+    configured = sampling.load_plans()
+    drawn = plans.draw_month(conn, configured, M, tmp_path / "plans")
+    counts = plans.write_task_lists(conn, configured, M, tmp_path / "lists")
+    assert sum(counts.values()) == sum(d.selected for d in drawn)
+    folder = tmp_path / "lists" / "2023-04"
+    for branch, n in counts.items():
+        utf8 = pd.read_csv(folder / f"{branch}.utf8.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        gbk = pd.read_csv(folder / f"{branch}.gb18030.csv", dtype=str, encoding="gb18030", keep_default_na=False)
+        pd.testing.assert_frame_equal(utf8, gbk)
+        assert len(utf8) == n and utf8["企业名称"].ne("").all()
+        text = (folder / f"{branch}.utf8.csv").read_text(encoding="utf-8-sig")
+        assert not {"tier", "stratum", "u", "points", "score", "分类"} & set(utf8.columns)
+        tiers_of_month = conn.execute("SELECT DISTINCT tier FROM tiers.enterprise_monthly").fetchall()
+        assert all(f",{t}," not in text for (t,) in tiers_of_month)  # no tier value in any cell
+    # a rerun replaces the month's lists whole
+    assert plans.write_task_lists(conn, configured, M, tmp_path / "lists") == counts

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,9 @@ import duckdb
 import pandas as pd
 
 from zs_risk_pipeline.lib import draw, eligibility, sampling
-from zs_risk_pipeline.lib.ingest import month_start
-from zs_risk_pipeline.lib.sql import run_sql
+from zs_risk_pipeline.lib.contract import REFERENCE_DIR
+from zs_risk_pipeline.lib.ingest import month_end, month_start
+from zs_risk_pipeline.lib.sql import load_sql, run_sql
 
 
 class PackageInvalid(RuntimeError):
@@ -140,3 +142,83 @@ def draw_month(
 ) -> list[DrawnPlan]:
     """Every plan active for tier month M, drawn or reloaded, in plan order."""
     return [draw_plan(conn, p, month, packages_dir) for p in sampling.plans_active(plans, month)]
+
+
+# --- what the blocking checks verify ----------------------------------------------------------------------
+
+AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible")
+
+
+def audit_month(
+    conn: duckdb.DuckDBPyConnection, configured: Sequence[sampling.SamplingPlan], month: str
+) -> dict[str, list[tuple]]:
+    """Violations of the drawn plans of tier month M, per audit (empty lists: all kept):
+
+    - sample_sizes: a stratum whose drawn count differs from the protocol's n_h in the frame;
+    - no_repeat: an enterprise twice in a plan, or drawn twice for the same plan prefix in a calendar year;
+    - pairs: a task without two distinct inspectors and without a reason, or an inspector above the cap;
+    - pairs_eligible: an assigned inspector the constraints, recomputed now, do not allow for the task.
+    """
+    m = month_start(month)
+    active = sampling.plans_active(configured, month)
+    ids = [sampling.plan_id(p, month) for p in active]
+    out = {
+        "sample_sizes": run_sql(conn, "checks/sampling_sizes.sql", {"month": m}),
+        "no_repeat": run_sql(conn, "checks/sampling_no_repeat.sql", {"month": m}),
+        "pairs": run_sql(
+            conn, "checks/sampling_pairs.sql", {"month": m, "plan_ids": ids, "caps": [p.workload_cap for p in active]}
+        ),
+        "pairs_eligible": [],
+    }
+    for plan, pid in zip(active, ids, strict=True):
+        tasks = conn.execute(load_sql("sampling/plan_tasks.sql"), {"plan_id": pid}).df()
+        if tasks.empty:
+            continue
+        allowed, _ = eligibility.eligibility(conn, plan, month, tasks)
+        conn.register("_recheck_eligible", allowed)
+        try:
+            out["pairs_eligible"] += run_sql(conn, "checks/sampling_pair_eligible.sql", {"plan_id": pid})
+        finally:
+            conn.unregister("_recheck_eligible")
+    return out
+
+
+# --- task lists for the branches ------------------------------------------------------------------------
+
+ENCODINGS = {"utf8": "utf-8-sig", "gb18030": "gb18030"}  # BOM in the UTF-8 file: Excel opens it right
+
+
+def write_task_lists(
+    conn: duckdb.DuckDBPyConnection, configured: Sequence[sampling.SamplingPlan], month: str, folder: Path
+) -> dict[str, int]:
+    """One CSV per branch (分局) with the tasks of the plans drawn from tier month M, in UTF-8 and GB18030:
+    `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number. Tasks per branch.
+
+    The month's folder is written aside and swapped in, so a rerun replaces it whole.
+    """
+    active = sampling.plans_active(configured, month)
+    params = {
+        "month": month_start(month),
+        "month_end": month_end(month),
+        "plan_ids": [sampling.plan_id(p, month) for p in active],
+        "plan_names": [p.name_zh for p in active],
+        "items": ["；".join(i.name_zh for i in p.items) for p in active],
+        "towns_csv": str(REFERENCE_DIR / "towns.csv"),
+    }
+    tasks = conn.execute(load_sql("sampling/task_list.sql"), params).df()
+    target = Path(folder) / f"{sampling.plan_month(month):%Y-%m}"
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    counts: dict[str, int] = {}
+    for branch, rows in tasks.groupby("branch", sort=True):  # a loop over the ~20 branches, not over tasks
+        table = rows.drop(columns=["branch"])
+        for label, encoding in ENCODINGS.items():
+            table.to_csv(staging / f"{branch}.{label}.csv", index=False, encoding=encoding, lineterminator="\n")
+        counts[str(branch)] = len(table)
+    old = target.with_name(f".{target.name}.old")
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return counts

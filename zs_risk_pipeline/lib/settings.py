@@ -41,6 +41,11 @@ class Paths:
         return self.home / "models"
 
     @property
+    def exports(self) -> Path:
+        # Files that leave the restricted area (e.g. task lists for the branches): never tiers or scores.
+        return self.home / "exports"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 

@@ -111,3 +111,74 @@ def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRisk
         if found:
             problems[pid] = found[:5]
     return dg.AssetCheckResult(passed=not problems, metadata={"plans_checked": checked, "problems": problems})
+
+
+TASK_LISTS = dg.AssetKey(["sampling", "task_lists"])
+
+
+@dg.asset(
+    key=TASK_LISTS,
+    deps=[PLAN],
+    group_name="sampling",
+    partitions_def=monthly,
+    kinds={"csv"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "export"},
+    description=(
+        "Task lists for the branches (分局) that carry out next month's plans: one CSV per branch in UTF-8 and "
+        "GB18030 (Excel) under $ZS_RISK_HOME/exports/task_lists/<YYYY-MM>/, with plan, enterprise name and "
+        "address, items and inspectors - and no tier, score or draw number. 各分局检查任务清单（不含风险分类）。"
+    ),
+)
+def task_lists(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.MaterializeResult:
+    folder = zs_home.paths().exports / "task_lists"
+    with warehouse.get_connection() as conn:
+        counts = plans.write_task_lists(conn, sampling.load_plans(), context.partition_key, folder)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": sum(counts.values()),
+            "tasks_by_branch": counts,
+            "folder": dg.MetadataValue.path(str(folder)),
+        }
+    )
+
+
+_AUDIT_TEXT = {
+    "sample_sizes": ("plan_id", "stratum", "expected", "drawn"),
+    "no_repeat": ("prefix", "year", "uscc", "plans"),
+    "pairs": ("plan_id", "uscc_or_inspector", "problem", "detail"),
+    "pairs_eligible": ("plan_id", "uscc", "inspector_id"),
+}
+
+
+@dg.asset_check(
+    asset=PLAN,
+    name="plans_keep_the_protocol_and_constraints",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "The month's drawn plans: achieved n equals the protocol's n_h in every stratum; no enterprise twice in "
+        "a plan or drawn twice for one plan in a year; every task has two distinct inspectors or its reason; "
+        "nobody above the workload cap; every assigned inspector passes the constraints recomputed now. "
+        "抽取数量、不重复抽取、人员回避与资格、工作量上限核对。"
+    ),
+)
+def plans_keep_the_protocol_and_constraints(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key)
+    return dg.AssetCheckResult(
+        passed=not any(found.values()),
+        metadata={
+            **{f"{name}_violations": len(rows) for name, rows in found.items()},
+            "examples": {
+                name: [dict(zip(_AUDIT_TEXT[name], (str(v) for v in row), strict=True)) for row in rows[:5]]
+                for name, rows in found.items()
+                if rows
+            },
+        },
+    )

@@ -1,0 +1,302 @@
+"""Benchmark: the month's sampling frames, draw and inspector assignment at full city scale (双随机抽查).
+
+    python bench/bench_sampling.py [--enterprises 700000] [--months 24] [--workdir DIR]
+    cp -a /tmp/bm700c /tmp/bm700s && python bench/bench_sampling.py --workdir /tmp/bm700s   # reuse, top up
+
+A child process prepares the city (not timed): it generates it unless DIR/landing exists, ingests every month
+of every contract source not yet ingested (the frame and the eligibility read staging.registry, licenses,
+inspections, inspectors and conflicts), builds the features of every month that lacks them, and the tiers of
+the last month M unless they exist (the registry's champion, or the scorecard at cold start). A warehouse kept
+by bench_model.py --workdir is thus topped up with the sources it lacks: point --workdir at a COPY of it,
+since this benchmark writes sampling.frame, sampling.plan and sampling.commitments into the warehouse.
+
+Then this process drops sampling.plan and sampling.commitments (a plan already drawn is reloaded, not drawn
+again, and would also leave its enterprises out of a rebuilt frame) and times, for month M:
+
+- `sampling.build_frames(conn, sampling.load_plans(), M)`: the frames of every configured plan;
+- `plans.draw_month(conn, sampling.load_plans(), M, packages_dir)` with a fresh temporary packages_dir:
+  per active plan the seed commitment, the selection (draw protocol v1), inspector eligibility, the pairs
+  under the workload cap, the verification package (written, verified, renamed) and sampling.plan.
+
+The library is timed as it is: its functions are wrapped with timers at run time (nothing in lib/ changes),
+so the split of every step into SQL file, selection, eligibility, assignment, package write (and the
+verification inside it), and reload into sampling.plan comes from the very calls being timed. Prints the
+time of each step, the total, the frame rows and tasks drawn/assigned per plan, and the peak RSS of this
+process. Target (issue 5): frames + draw + assignment <= 10 s on 2 cores for the 700,000-entity city.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import duckdb
+
+from zs_risk_pipeline.lib import (
+    draw,
+    eligibility,
+    features,
+    ingest,
+    plans,
+    publish,
+    sampling,
+    scorecard,
+    scoring,
+    synth,
+    tiers,
+)
+from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.registry import Registry
+
+TARGET_S = 10.0
+PII_KEY = b"benchmark-key-not-a-secret"  # the key of bench_model.py: a topped-up warehouse hashes alike
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(str(path))
+    conn.execute("SET enable_progress_bar = false").fetchall()
+    return conn
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+    return bool(conn.execute(sql, [schema, table]).fetchall()[0][0])
+
+
+def _has_rows(conn: duckdb.DuckDBPyConnection, schema: str, table: str, where: str, params: list[Any]) -> bool:
+    if not _table_exists(conn, schema, table):
+        return False
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {schema}.{table} WHERE {where})", params).fetchall()[0][0])
+
+
+def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
+    """Child process: generate the city if needed, ingest what is missing, features of every month, tiers of M."""
+    base = Path(root)
+    land = base / "landing"
+    if not land.exists():
+        t0 = time.perf_counter()
+        synth.generate(land, base / "truth", enterprises=enterprises, months=months, start=start, seed=20240601)
+        print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    conn = _connect(base / "warehouse.duckdb")
+    ingest.prepare(conn, PII_KEY)
+    names = list(sources())
+    delivered = sorted(p.name for p in (land / "registry").iterdir())[:months]
+    for month in delivered:
+        day = ingest.month_start(month)
+        # A source without a delivery this month is landed only while its tables do not exist yet.
+        todo = [
+            n
+            for n in names
+            if not _has_rows(conn, "raw", "landing_files", "source = ? AND delivery_month = ?", [n, day])
+            and ((land / n / month).is_dir() or not _table_exists(conn, "staging", n))
+        ]
+        for name in todo:
+            ingest.land(conn, name, month, land)
+            ingest.stage(conn, name, month)
+        built = _has_rows(conn, "features", "enterprise_monthly", "month = ?", [day])
+        if not built:
+            features.build_enterprise_monthly(conn, month)
+        done = f"ingested {', '.join(todo)}" if todo else "nothing to ingest"
+        print(
+            f"  {month}: {done}; features {'kept' if built else 'built'} ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
+    last = delivered[-1]
+    if not _has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [ingest.month_start(last)]):
+        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], last)
+        registry = Registry(base / "models")
+        summary = scoring.build_tiers(conn, last, population, registry, scorecard.load_scorecard(), tiers.load_policy())
+        print(f"  tiers {last}: {summary['rows']:,} enterprises with {summary['model_kind']}", flush=True)
+    conn.close()
+    print(f"prepared in {time.perf_counter() - t0:.0f} s (not part of the figures below)", flush=True)
+
+
+class Stopwatch:
+    """Seconds per (plan, step) of wrapped library functions, in the order they ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.plan = "-"
+
+    def wrap(self, fn: Callable[..., Any], label: Callable[..., str] | str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                step = label(*args, **kwargs) if callable(label) else label
+                self.seconds[self.plan][step] += time.perf_counter() - t0
+
+        return timed
+
+    def wrap_plan(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """plans.draw_plan: the plan whose steps the following calls are."""
+
+        @functools.wraps(fn)
+        def timed(conn: Any, plan: sampling.SamplingPlan, month: str, packages_dir: Path) -> Any:
+            self.plan = sampling.plan_id(plan, month)
+            t0 = time.perf_counter()
+            try:
+                return fn(conn, plan, month, packages_dir)
+            finally:
+                self.seconds[self.plan]["total"] += time.perf_counter() - t0
+                self.plan = "-"
+
+        return timed
+
+
+VERIFY = "verify (draw.verify_package)"
+WRITE = "package write incl. verify (draw.write_package)"
+RELOAD = "reload into sampling.plan (plans._load_package)"
+REPLACE = "plan_replace (SQL)"
+NESTED = {VERIFY: WRITE, REPLACE: RELOAD}  # step → the wrapped step it runs inside
+
+
+def _sql_name(conn: Any, name: str, *args: Any, **kwargs: Any) -> str:
+    return name.removeprefix("sampling/").removesuffix(".sql") + " (SQL)"
+
+
+@contextlib.contextmanager
+def _timed_library(watch: Stopwatch) -> Iterator[None]:
+    """Timers around the library calls of build_frames and draw_plan; the originals are restored on exit."""
+    targets: list[tuple[Any, str, Callable[..., str] | str]] = [
+        (sampling, "run_sql", _sql_name),
+        (plans, "run_sql", _sql_name),
+        (draw, "draw", "selection (draw.draw)"),
+        (eligibility, "eligibility", "eligibility (eligibility.eligibility)"),
+        (draw, "assign", "assignment (draw.assign)"),
+        (draw, "new_plan", "plan.json (draw.new_plan)"),
+        (draw, "write_package", WRITE),
+        (draw, "verify_package", VERIFY),
+        (plans, "_load_package", RELOAD),
+        (plans, "_summary", "summary from the package (plans._summary)"),
+    ]
+    with contextlib.ExitStack() as stack:
+        for module, name, label in targets:
+            stack.enter_context(mock.patch.object(module, name, watch.wrap(getattr(module, name), label)))
+        stack.enter_context(mock.patch.object(plans, "draw_plan", watch.wrap_plan(plans.draw_plan)))
+        yield
+
+
+def _steps(columns: dict[str, dict[str, float]], totals: dict[str, float]) -> None:
+    """Seconds per step (rows, in the order they first ran) and column; a nested step under its parent."""
+    top: list[str] = []
+    for seconds in columns.values():
+        top += [step for step in seconds if step not in ("total", *NESTED, *top)]
+    print(f"    {'step':54s}" + "".join(f"{name:>14s}" for name in columns))
+
+    def row(label: str, values: list[float]) -> None:
+        print(f"    {label:54s}" + "".join(f"{v:12.2f} s" for v in values))
+
+    for step in top:
+        row(step, [seconds.get(step, 0.0) for seconds in columns.values()])
+        for inner, parent in NESTED.items():
+            if parent == step and any(inner in seconds for seconds in columns.values()):
+                row(f"  of which {inner}", [seconds.get(inner, 0.0) for seconds in columns.values()])
+    other = [totals[name] - sum(seconds.get(step, 0.0) for step in top) for name, seconds in columns.items()]
+    row("other (Python between the timed calls, BEGIN/COMMIT)", other)
+    row("total", list(totals.values()))
+
+
+def _measure(root: Path) -> float:
+    """Time build_frames and draw_month for the last month of the prepared warehouse; the total in seconds."""
+    conn = _connect(root / "warehouse.duckdb")
+    month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
+    tiered = conn.execute(
+        "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [ingest.month_start(month)]
+    ).fetchall()[0][0]
+    staged = conn.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'staging' ORDER BY table_name"
+    ).fetchall()
+    missing = sorted(set(sources()) - {t for t, _ in staged})
+    if missing or not tiered:
+        raise SystemExit(f"{root}: staging lacks {missing} or tiers of {month} are missing: prepare again")
+    threads = conn.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    print(f"month M {month}: {tiered:,} tiered enterprises; DuckDB threads {threads}")
+    print("staging rows: " + ", ".join(f"{t} {n:,}" for t, n in staged))
+    conn.execute("DROP TABLE IF EXISTS sampling.plan").fetchall()
+    conn.execute("DROP TABLE IF EXISTS sampling.commitments").fetchall()
+    configured = sampling.load_plans()
+
+    frames_watch, draw_watch = Stopwatch(), Stopwatch()
+    with _timed_library(frames_watch):
+        t0 = time.perf_counter()
+        written = sampling.build_frames(conn, configured, month)
+        frames_s = time.perf_counter() - t0
+    active = {p.id for p in sampling.plans_active(configured, month)}
+    print(f"\nbuild_frames {month}: {sum(written.values()):,} frame rows in {frames_s:.2f} s")
+    for p in configured:
+        print(f"    {sampling.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}")
+    _steps({"all plans": frames_watch.seconds["-"]}, {"all plans": frames_s})
+
+    with tempfile.TemporaryDirectory(prefix="zs-plans-") as packages, _timed_library(draw_watch):
+        t0 = time.perf_counter()
+        drawn = plans.draw_month(conn, configured, month, Path(packages))
+        draw_s = time.perf_counter() - t0
+        sizes = {d.plan_id: sum(f.stat().st_size for f in d.package.iterdir()) for d in drawn}
+    print(f"\ndraw_month {month}: {len(drawn)} plans drawn in {draw_s:.2f} s")
+    for d in drawn:
+        if not d.drawn_now:
+            raise SystemExit(f"{d.plan_id} was reloaded, not drawn: the timing would not be a draw")
+        print(
+            f"    {d.plan_id:24s} frame {d.frame:9,}, drawn {d.selected:7,}, assigned {d.assigned:7,}, "
+            f"unassigned {d.selected - d.assigned:6,}; candidate pairs {d.eligibility['candidates']:12,}, "
+            f"eligible {d.eligibility['eligible']:9,}; package {sizes[d.plan_id] / 2**20:5.1f} MB"
+        )
+        for reason, n in d.unassigned.items():
+            print(f"        unassigned: {reason}: {n:,}")
+    columns = {
+        d.plan_id.removesuffix(f"-{sampling.plan_month(month):%Y-%m}"): draw_watch.seconds[d.plan_id] for d in drawn
+    }
+    steps: dict[str, float] = defaultdict(float)
+    for seconds in columns.values():
+        for step, s in seconds.items():
+            steps[step] += s
+    columns["all plans"] = steps
+    _steps(columns, {name: seconds["total"] for name, seconds in columns.items()} | {"all plans": draw_s})
+
+    total = frames_s + draw_s
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    verdict = "within" if total <= TARGET_S else "ABOVE"
+    print(
+        f"\ntotal {month}: frames {frames_s:.2f} s + draw and assignment {draw_s:.2f} s = {total:.2f} s "
+        f"({verdict} the {TARGET_S:.0f} s target); peak RSS {peak:,.0f} MB"
+    )
+    conn.close()
+    return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enterprises", type=int, default=700_000)
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--start", default="2023-01")
+    ap.add_argument("--workdir", type=Path, help="keep (or reuse, topping it up) the prepared city here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.workdir or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        child = mp.get_context("spawn").Process(
+            target=_prepare, args=(str(root), args.enterprises, args.months, args.start)
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"preparing the city failed (exit code {child.exitcode})")
+        _measure(root)
+
+
+if __name__ == "__main__":
+    main()
