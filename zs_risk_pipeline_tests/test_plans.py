@@ -194,3 +194,41 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
         assert all(f",{t}," not in text for (t,) in tiers_of_month)  # no tier value in any cell
     # a rerun replaces the month's lists whole
     assert plans.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
+
+
+def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_in_the_month(conn: duckdb.DuckDBPyConnection) -> None:
+    # Firms without a complaint of their own in March, two per tier.
+    picked = conn.execute(
+        "SELECT tier, list(uscc ORDER BY uscc)[1:2] FROM tiers.enterprise_monthly WHERE month = DATE '2023-03-01' "
+        "AND uscc NOT IN (SELECT uscc FROM staging.complaints) GROUP BY tier"
+    ).fetchall()
+    firms = {tier: usccs[0] for tier, usccs in picked} | {tier + "2": usccs[1] for tier, usccs in picked}
+    cases = [  # (complaint id, uscc, received_on, delivery month)
+        ("T1", firms["A"], "2023-03-10", "2023-03-01"),
+        ("T2", firms["B"], "2023-03-31", "2023-03-01"),
+        ("T3", firms["D"], "2023-03-10", "2023-03-01"),  # high risk: drawn by the plans, not queued
+        ("T4", firms["A2"], "2023-02-27", "2023-02-01"),  # last month's complaint: last month's queue
+        ("T5", firms["B2"], "2023-03-20", "2023-04-01"),  # delivered after the month: not known yet
+    ]
+    conn.executemany(
+        "INSERT INTO staging.complaints (complaint_id, uscc, received_on, channel, _delivery_month, _source_file, "
+        "_file_sha256, _row_number) VALUES (?, ?, ?, '12315', ?, 'test', 'test', 1)",
+        cases,
+    )
+    try:
+        before = conn.execute(
+            "SELECT DISTINCT uscc FROM staging.complaints WHERE received_on BETWEEN DATE '2023-03-01' AND "
+            "DATE '2023-03-31' AND _delivery_month <= DATE '2023-03-01' AND complaint_id NOT LIKE 'T%'"
+        ).fetchall()
+        queued = plans.build_trigger_queue(conn, M)
+        got = {u: t for u, t in conn.execute("SELECT uscc, tier FROM sampling.trigger_queue").fetchall()}
+        assert got[firms["A"]] == "A" and got[firms["B"]] == "B"
+        assert not {firms["D"], firms["A2"], firms["B2"]} & set(got)
+        assert set(got.values()) <= {"A", "B"} and sum(queued.values()) == len(got)
+        # every queued firm has a complaint of the month; the synthetic ones join those of the test cases
+        assert set(got) <= {u for (u,) in before} | {firms["A"], firms["B"]}
+        counts = conn.execute("SELECT triggers FROM sampling.trigger_queue WHERE uscc = $u", {"u": firms["A"]})
+        assert counts.fetchall()[0][0] >= 1
+        assert plans.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
+    finally:
+        conn.execute("DELETE FROM staging.complaints WHERE _source_file = 'test'").fetchall()

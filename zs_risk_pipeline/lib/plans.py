@@ -222,3 +222,19 @@ def write_task_lists(
     staging.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return counts
+
+
+# --- trigger queue ---------------------------------------------------------------------------------------
+
+
+def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
+    """Queue the A/B-tier enterprises with a complaint in tier month M for triggered inspection (触发式监管),
+    replacing the month in sampling.trigger_queue in one transaction; enterprises queued per tier."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_start(month), "month_end": month_end(month)})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return {str(tier): int(n) for tier, n in rows}

@@ -146,6 +146,29 @@ def task_lists(
     )
 
 
+@dg.asset(
+    key=["sampling", "trigger_queue"],
+    deps=[TIERS, dg.AssetKey(["staging", "complaints"])],
+    group_name="sampling",
+    partitions_def=monthly,
+    kinds={"duckdb"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "sampling", "confidentiality": "internal"},
+    description=(
+        "A- and B-tier enterprises with a trigger in the month (a complaint or report) queued for triggered "
+        "inspection, separate from the random plans; early-warning triggers join once warnings exist. "
+        "触发式监管队列：低风险企业有投诉举报等触发事项时列入。"
+    ),
+)
+def trigger_queue(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        queued = plans.build_trigger_queue(conn, context.partition_key)
+    return dg.MaterializeResult(
+        metadata={"dagster/partition_row_count": sum(queued.values()), "queued_by_tier": queued}
+    )
+
+
 _AUDIT_TEXT = {
     "sample_sizes": ("plan_id", "stratum", "expected", "drawn"),
     "no_repeat": ("prefix", "year", "uscc", "plans"),
