@@ -398,3 +398,19 @@ def test_an_inconsistent_package_is_not_published(conn: duckdb.DuckDBPyConnectio
     with pytest.raises(ValueError, match=r"assignments\.csv row 1: expected inspector_1"):
         draw.write_package(tmp_path / PLAN, plan, frame, selection, eligibility, assignments)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tiny_hand_computed_example(conn: duckdb.DuckDBPyConnection) -> None:
+    """A pinned example anyone can redo with the protocol text: 100 firms in stratum B at rate "0.07"
+    (binary floats give 0.07 × 100 = 7.000000000000001 and would draw 8; exact decimals draw 7) and 3 in D at
+    rate "1". The expected firms were computed once with the formula of design.md §6 and written down here."""
+    seed, plan_id = "0" * 63 + "1", "MR-TEST-2024-04"
+    frame = pd.DataFrame(
+        {"uscc": [f"E{i:03d}" for i in range(100)] + ["D1", "D2", "D3"], "stratum": ["B"] * 100 + ["D"] * 3}
+    )
+    got = draw.draw(conn, frame, {"B": "0.07", "D": "1"}, seed, plan_id)
+    assert sorted(got.loc[got["stratum"] == "B", "uscc"]) == sorted(
+        ["E036", "E090", "E053", "E002", "E009", "E055", "E029"]
+    )
+    assert got.loc[got["stratum"] == "B", "uscc"].tolist()[:3] == ["E036", "E090", "E053"]  # ascending k
+    assert sorted(got.loc[got["stratum"] == "D", "uscc"]) == ["D1", "D2", "D3"]
