@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_features.py --audit
 	$(BIN)/python bench/bench_model.py
+	$(BIN)/python bench/bench_sampling.py
 
 clean:
 	rm -rf .zs_risk

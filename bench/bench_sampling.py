@@ -1,7 +1,7 @@
 """Benchmark: the month's sampling frames, draw and inspector assignment at full city scale (双随机抽查).
 
     python bench/bench_sampling.py [--enterprises 700000] [--months 24] [--workdir DIR]
-    cp -a /tmp/bm700c /tmp/bm700s && python bench/bench_sampling.py --workdir /tmp/bm700s   # reuse, top up
+    cp -a MODEL_WORKDIR COPY && python bench/bench_sampling.py --workdir COPY   # reuse bench_model.py's city
 
 A child process prepares the city (not timed): it generates it unless DIR/landing exists, ingests every month
 of every contract source not yet ingested (the frame and the eligibility read staging.registry, licenses,
