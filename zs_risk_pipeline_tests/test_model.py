@@ -312,3 +312,14 @@ def test_holdout_ordering_of_the_serving_model(
     doc = entry_path.read_text(encoding="utf-8")
     entry_path.write_text(doc.replace('"tiers_increasing": true', '"tiers_increasing": false'), encoding="utf-8")
     assert not scoring.holdout_ordering(registry, END)[0]
+
+
+def test_probabilities_are_calibrated_on_the_validation_window(
+    labels: pd.DataFrame, config: model.ModelConfig, trained, card: scorecard.Scorecard
+) -> None:
+    # Weighted Platt scaling with an intercept: on its own window the weighted mean probability equals the
+    # weighted problem-found rate (its first-order condition), whatever the raw scores' scale.
+    valid = labels[model.windows(labels, END, config)["validation"]]
+    p = trained[0].score(valid, model.Scaling.of(card), BY_NAME).probability
+    w, y = valid["weight"].to_numpy(), valid["label"].to_numpy()
+    assert np.average(p, weights=w) == pytest.approx(np.average(y, weights=w), abs=1e-3)

@@ -164,3 +164,15 @@ def test_bad_inputs() -> None:
         assign_tiers(np.zeros(3), neutral(2), policy)
     with pytest.raises(KeyError, match="dishonest_listed_now"):
         assign_tiers(np.zeros(2), neutral(2).drop(columns="dishonest_listed_now"), policy)
+
+
+def test_share_report_against_the_policy() -> None:
+    from zs_risk_pipeline.lib.tiers import share_report
+
+    policy = load_policy()
+    exact = np.array(["A"] * 40 + ["B"] * 45 + ["C"] * 10 + ["D"] * 5)
+    assert share_report(exact, policy)["within"]
+    moved = exact.copy()
+    moved[85:89] = "B"  # four firms of C moved to B by an override: C 6 %, 4 points below its target
+    report = share_report(moved, policy)
+    assert not report["within"] and report["gaps"]["C"] == pytest.approx(-0.04)

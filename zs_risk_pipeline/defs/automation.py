@@ -10,6 +10,7 @@ from zs_risk_pipeline.lib import feedback
 
 TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
 
+
 @dg.schedule(
     name="monthly_chain_schedule",
     job=monthly_chain,

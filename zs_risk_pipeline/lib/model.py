@@ -35,6 +35,7 @@ from zs_risk_pipeline.lib.features import Indicator, indicators
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.scorecard import TOP_REASONS, Scorecard
+from zs_risk_pipeline.lib.scorecard import feature_matrix as scorecard_columns
 from zs_risk_pipeline.lib.sql import load_sql
 from zs_risk_pipeline.lib.tiers import TierPolicy, assign_tiers, cutoffs_from_shares
 
@@ -141,14 +142,8 @@ def windows(labels: pd.DataFrame, month: str, config: ModelConfig) -> dict[str, 
 
 def feature_matrix(df: pd.DataFrame, names: list[str]) -> np.ndarray:
     """The named indicator columns as one float64 matrix (NULL → NaN, which LightGBM treats as missing)."""
-    missing = [n for n in names if n not in df.columns]
-    if missing:
-        raise KeyError(f"the model needs the feature columns {missing}, which the data lack")
-    return (
-        np.column_stack([df[n].to_numpy(dtype="float64", na_value=np.nan) for n in names])
-        if names
-        else (np.empty((len(df), 0)))
-    )
+    columns = scorecard_columns(df, names, "the model")
+    return np.column_stack([columns[n] for n in names]) if names else np.empty((len(df), 0))
 
 
 @dataclass(frozen=True)
@@ -412,10 +407,8 @@ def run_month(
 ) -> dict[str, Any]:
     """The month's model step: load the labels known by the month's end, then `challenge`."""
     labels = load_labels(conn, month, config)
-    decision = challenge(labels, month, population, registry, scorecard, policy, config, truth)
-    decision["funnel"] = label_funnel(conn, month, config)
-    registry.record_decision(month[:7], decision)
-    return decision
+    funnel = label_funnel(conn, month, config)
+    return challenge(labels, month, population, registry, scorecard, policy, config, truth, funnel)
 
 
 def challenge(
@@ -427,6 +420,7 @@ def challenge(
     policy: TierPolicy,
     config: ModelConfig,
     truth: pd.DataFrame | None = None,
+    funnel: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Train the month's challenger, compare it with the champion and the scorecard, record the decision.
 
@@ -435,7 +429,12 @@ def challenge(
     """
     label = month[:7]
     champion_before = registry.champion_as_of(_previous(label))
-    base = {"champion_before": champion_before, "min_labels": scorecard.min_labels, "labels": len(labels)}
+    base = {
+        "champion_before": champion_before,
+        "min_labels": scorecard.min_labels,
+        "labels": len(labels),
+        "funnel": funnel,  # from run_month: where every random inspection of the month went
+    }
     w = windows(labels, month, config)
     sizes = {part: int(mask.sum()) for part, mask in w.items()}
     problems = {part: int(labels["label"].to_numpy()[mask].sum()) for part, mask in w.items()}

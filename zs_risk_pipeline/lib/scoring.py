@@ -10,7 +10,6 @@ Plain Python, no Dagster; the SQL is in sql/tiers/.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib import metrics
 from zs_risk_pipeline.lib.features import indicators
 from zs_risk_pipeline.lib.model import RiskModel, Scaling, Scored, scorecard_scored
 from zs_risk_pipeline.lib.registry import Registry
@@ -161,12 +161,9 @@ def holdout_ordering(registry: Registry, month: str) -> tuple[bool, dict[str, An
         return True, {"note": "cold start: the points scorecard serves; no trained model to hold to its holdout"}
     holdout = registry.entry(model_id)["metrics"]["holdout"]
     rates = holdout["problem_rate_by_tier"]
-    values = [rates.get(t) for t in "ABCD"]  # null = a tier without labels: its order is not shown
-    ok = (
-        bool(holdout["tiers_increasing"])
-        and None not in values
-        and all(lo < hi for lo, hi in itertools.pairwise(values))
-    )
+    # A tier without labels was stored as null: its order is not shown, so the ordering fails.
+    shown = {t: float("nan") if v is None else v for t, v in rates.items()}
+    ok = bool(holdout["tiers_increasing"]) and set(shown) >= set("ABCD") and metrics.is_increasing(shown)
     return ok, {
         "model_version": model_id,
         "holdout_problem_rate_by_tier": rates,
