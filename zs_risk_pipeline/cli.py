@@ -19,7 +19,14 @@ if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wa
     import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO = {"enterprises": 100_000, "months": 24, "start": "2023-01", "seed": 20240601, "defect_rate": 0.002}
+DEMO = {
+    "enterprises": 100_000,
+    "months": 24,
+    "start": "2023-01",
+    "seed": 20240601,
+    "defect_rate": 0.002,
+    "late_plan": "MR-FOOD",  # whose results of one month are delivered late in the demo
+}
 
 
 def _say(msg: str) -> None:
@@ -90,40 +97,89 @@ def run_months(months: list[str]) -> bool:
     from zs_risk_pipeline.definitions import build_defs
 
     settings.pii_key()  # refuse before doing anything when the key is missing
-    defs = build_defs()
-    job = defs.resolve_job_def("monthly_chain")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    ok = True
+    job = build_defs().resolve_job_def("monthly_chain")
     with dg.DagsterInstance.get() as instance:
         for i, month in enumerate(months, start=1):
-            t0 = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=f"{month}-01", instance=instance, run_config=quiet, raise_on_error=False
-            )
-            checks = result.get_asset_check_evaluations()
-            failed = [c for c in checks if not c.passed]
-            mats = result.get_asset_materialization_events()
-            staged = sum(_md_int(m, "staged_rows") for m in mats)
-            quarantined = sum(_md_int(m, "quarantined_rows") for m in mats)
-            rejected = sum(_md_int(m, "files_rejected") for m in mats)
-            status = "ok" if result.success else "FAILED"
-            _say(
-                f"[{i}/{len(months)}] {month}: {status}, {len(mats)} assets, "
-                f"{len(checks) - len(failed)}/{len(checks)} checks passed, {staged:,} rows staged, "
-                f"{quarantined:,} quarantined, {rejected} files rejected ({time.perf_counter() - t0:.1f} s)"
-            )
-            model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
-            if model is not None:
-                _say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
-            for c in failed:  # a warning (WARN severity) never blocks; an error check blocks what follows it
-                kind = "warning" if c.severity == dg.AssetCheckSeverity.WARN else "check not passed"
-                _say(f"    {kind}: {c.asset_key.to_user_string()}:{c.check_name}")
-            for ev in result.get_step_failure_events():
-                _say(f"    step failed: {ev.step_key}: {ev.event_specific_data.error.message.strip()}")
-            ok = ok and result.success
-            if not result.success:
-                break
-    return ok
+            if not _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}"):
+                return False
+    return True
+
+
+def _run_month(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, partition: str, label: str, tags: dict[str, str] | None = None
+) -> bool:
+    """One run of the monthly chain, reported on one line plus its model decision, warnings and failures."""
+    import dagster as dg
+
+    t0 = time.perf_counter()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(
+        partition_key=partition, instance=instance, run_config=quiet, raise_on_error=False, tags=tags
+    )
+    checks = result.get_asset_check_evaluations()
+    failed = [c for c in checks if not c.passed]
+    mats = result.get_asset_materialization_events()
+    staged = sum(_md_int(m, "staged_rows") for m in mats)
+    quarantined = sum(_md_int(m, "quarantined_rows") for m in mats)
+    rejected = sum(_md_int(m, "files_rejected") for m in mats)
+    status = "ok" if result.success else "FAILED"
+    _say(
+        f"{label}: {status}, {len(mats)} assets, "
+        f"{len(checks) - len(failed)}/{len(checks)} checks passed, {staged:,} rows staged, "
+        f"{quarantined:,} quarantined, {rejected} files rejected ({time.perf_counter() - t0:.1f} s)"
+    )
+    model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
+    if model is not None:
+        _say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
+    for c in failed:  # a warning (WARN severity) never blocks; an error check blocks what follows it
+        kind = "warning" if c.severity == dg.AssetCheckSeverity.WARN else "check not passed"
+        _say(f"    {kind}: {c.asset_key.to_user_string()}:{c.check_name}")
+    for ev in result.get_step_failure_events():
+        _say(f"    step failed: {ev.step_key}: {ev.event_specific_data.error.message.strip()}")
+    return result.success
+
+
+def late_delivery(paths: settings.Paths, held: Path) -> bool:
+    """Drop a held-back results file into the landing, tick the inspection-results sensor as the daemon would,
+    run what it requests, and show that every published plan stayed byte-identical."""
+    import dagster as dg
+
+    from zs_risk_pipeline.definitions import build_defs
+    from zs_risk_pipeline.defs.automation import inspection_results_sensor
+    from zs_risk_pipeline.defs.resources import ZsRiskHome
+    from zs_risk_pipeline.lib.synth import late
+
+    def tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
+        resources = {"zs_home": ZsRiskHome(home=str(paths.home))}
+        return inspection_results_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+    job = build_defs().resolve_job_def("monthly_chain")
+    plans_before = _file_hashes(paths.mart / "plans")
+    with dg.DagsterInstance.get() as instance:
+        baseline = tick(instance, None)
+        target = late.deliver(held, paths.landing)
+        rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
+        requests = tick(instance, baseline.cursor).run_requests
+        _say(
+            f"\n== late delivery: {rows} inspection results of {held.parent.name} arrive late "
+            f"({target.relative_to(paths.home)}); the inspection-results sensor requests "
+            f"{len(requests)} runs: {', '.join(r.partition_key[:7] for r in requests)}"
+        )
+        ok = all(
+            _run_month(job, instance, r.partition_key, f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}", r.tags)
+            for i, r in enumerate(requests, start=1)
+        )
+    plans_after = _file_hashes(paths.mart / "plans")
+    same = sum(plans_after.get(f) == h for f, h in plans_before.items())
+    _say(f"published plans after the reruns: {same} of {len(plans_before)} package files byte-identical")
+    return ok and same == len(plans_before) == len(plans_after)
+
+
+def _file_hashes(root: Path) -> dict[str, str]:
+    import hashlib
+
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _md_int(event: dg.DagsterEvent, key: str) -> int:
@@ -150,10 +206,15 @@ def _demo_key(paths: settings.Paths) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from zs_risk_pipeline.lib.synth import late
+
     paths = _use_home(args.home)
     os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
     first = DEMO["start"]
     months = _months(first, "2099-12")[: args.months]
+    # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
+    late_month = months[-3] if len(months) >= 3 else None
+    held_dir = paths.home / "held_back"
     if not any(paths.landing.glob("*/*/*")):
         _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
         ns = argparse.Namespace(
@@ -169,10 +230,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             defect_rate=DEMO["defect_rate"],
         )
         cmd_synth(ns)
+        if late_month:
+            held = late.hold_back(paths.landing, held_dir, late_month, f"{DEMO['late_plan']}-{late_month}")
+            _say(f"== held back until the end: {held.relative_to(paths.home)}")
     else:
         _say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
     _say(f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]})")
     ok = run_months(months)
+    pending = [
+        f
+        for f in sorted(held_dir.glob("*/*.csv"))
+        if not (paths.landing / "inspections" / f.parent.name / f.name).exists()
+    ]
+    for held in pending if ok else []:
+        ok = late_delivery(paths, held) and ok
     print_summary(paths)
     verified = cmd_verify(argparse.Namespace(home=None)) == 0
     return 0 if ok and verified and verify_all_draws(paths) else 1
@@ -218,10 +289,12 @@ def print_summary(paths: settings.Paths) -> None:
             published = run_sql(conn, "publish/published_summary.sql") if _has_publish_log(conn) else []
         if published:
             _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
-            for table, months, first, last, rows in published:
-                _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month")
+            for table, months, first, last, rows, republished in published:
+                again = f"; {republished} re-published as a new version (earlier kept)" if republished else ""
+                _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}")
     if paths.warehouse.exists():
         print_model_and_tiers(paths)
+        print_warnings_and_monitoring(paths)
     _say(f"landing files: {paths.landing}")
     _say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
     _say("open the Dagster UI on this home with:  make ui   (then http://127.0.0.1:3000)")
@@ -268,6 +341,29 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
         )
         for month, n_plans, tasks, staffed in drafted:
             _say(f"  {month}: {n_plans} plans, {tasks:,} tasks, {staffed:,} with an inspector pair")
+
+
+def print_warnings_and_monitoring(paths: settings.Paths) -> None:
+    """The last tiered month's early warnings and model monitoring, and the latest one-public export."""
+    import duckdb
+
+    from zs_risk_pipeline.lib import early_warning, monitoring, publicity
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+            return
+        last = run_sql(conn, "tiers/last_month.sql")[0][0]
+        if last is None:
+            return
+        month = last.isoformat()
+        lines = [
+            *early_warning.summary_lines(conn, month),
+            *monitoring.summary_lines(conn, month),
+            *publicity.summary_lines(paths, conn),
+        ]
+    for line in lines:
+        _say(line)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -32,8 +32,12 @@ def _built(instance: dg.DagsterInstance, months: list[str]) -> None:
 def test_sensor_requests_the_delivery_month_and_later_built_months_once(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
         _built(instance, ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])
+        _drop(tmp_path, "2024-01", "results.csv", "task_id,uscc\nT0,X\n")
+        baseline = _tick(instance, tmp_path, None)  # first tick: what is there was ingested by the monthly chain
+        assert not baseline.run_requests and baseline.cursor
+
         _drop(tmp_path, "2024-02", "results.csv", "task_id,uscc\nT1,X\n")
-        first = _tick(instance, tmp_path, None)
+        first = _tick(instance, tmp_path, baseline.cursor)
         assert [r.partition_key for r in first.run_requests] == ["2024-02-01", "2024-03-01", "2024-04-01"]
         assert len({r.run_key for r in first.run_requests}) == 3
         assert all(r.tags["zs_risk/feedback_file"] == "2024-02/results.csv" for r in first.run_requests)
@@ -51,13 +55,21 @@ def test_sensor_requests_the_delivery_month_and_later_built_months_once(tmp_path
 
 def test_sensor_ignores_hidden_files_and_other_folders(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
+        baseline = _tick(instance, tmp_path, None).cursor
         _drop(tmp_path, "2024-05", ".partial.csv", "x")
         (tmp_path / "landing" / "inspections" / "notes").mkdir(parents=True)
-        assert _tick(instance, tmp_path, None).run_requests == []
+        assert _tick(instance, tmp_path, baseline).run_requests == []
         _drop(tmp_path, "2024-05", "a.csv", "x")
         _drop(tmp_path, "2024-05", "b.csv", "y")
-        result = _tick(instance, tmp_path, None)
+        result = _tick(instance, tmp_path, baseline)
         assert [r.partition_key for r in result.run_requests] == ["2024-05-01"]  # one run for the month
+
+
+def test_results_for_the_running_month_wait_for_the_schedule() -> None:
+    built = {"2024-04-01", "2024-05-01"}
+    assert feedback.months_to_rerun("2024-05", built, dt.date(2024, 6, 1)) == ["2024-05-01"]
+    assert feedback.months_to_rerun("2024-06", built, dt.date(2024, 6, 20)) == []  # June is not over
+    assert feedback.months_to_rerun("2024-04", built, dt.date(2024, 6, 20)) == ["2024-04-01", "2024-05-01"]
 
 
 @pytest.mark.parametrize(

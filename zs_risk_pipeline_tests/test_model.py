@@ -46,6 +46,7 @@ def fake_labels(n: int = 4000, months: int = 12, end: str = END, seed: int = 0) 
         dt.date(last.year - (last.month - 1 - b < 0) * (1 + (b - last.month) // 12), (last.month - 1 - b) % 12 + 1, 1)
         for b in back
     ]
+    df["delivered_month"] = df["inspection_month"]  # results delivered in the month of the inspection
     df["uscc"] = [f"U{i:017d}" for i in range(n)]
     df["month"] = pd.to_datetime(df["inspection_month"]) - pd.DateOffset(months=1)
     return df.sort_values(["inspection_month", "uscc"]).reset_index(drop=True)
@@ -58,7 +59,8 @@ def labels() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def config() -> model.ModelConfig:
-    return model.load_config()
+    # Retrain whenever a label arrived, so each test's challenger is trained; the trigger has its own test.
+    return dataclasses.replace(model.load_config(), min_new_labels=1)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +138,7 @@ def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorec
 
 
 def _challenge(labels, month, registry, card, config) -> dict:
-    population = labels.drop(columns=["label", "weight", "inspection_month"])
+    population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
     return model.challenge(labels, month, population, registry, card, tiers.load_policy(), config)
 
 
@@ -158,6 +160,28 @@ def test_a_worse_challenger_is_refused_and_the_champion_stays(
     assert any("champion" in r or "scorecard" in r or "tier" in r for r in second["reasons"])
     assert registry.champion_as_of("2025-01") == champion
     assert registry.entry(second["trained"])["metrics"]["holdout"]["auc"] < 0.6  # registered, not serving
+
+
+def test_retraining_waits_for_enough_new_labels(
+    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+) -> None:
+    registry = Registry(tmp_path / "models")
+    first = _challenge(labels, END, registry, card, config)
+    champion = first["champion_after"]
+    # A month later: the labels of 2024-12 plus those of January (about 1 in 12 of a 4,000-label history).
+    later = fake_labels(seed=0, end="2025-01")
+    arrived = int((pd.to_datetime(later["delivered_month"]) > pd.Timestamp("2024-12-01")).sum())
+    assert 200 < arrived < 500
+
+    waiting = _challenge(later, "2025-01", registry, card, dataclasses.replace(config, min_new_labels=arrived + 1))
+    assert (waiting["status"], waiting["trained"], waiting["champion_after"]) == ("not_retrained", None, champion)
+    assert waiting["new_labels_since_last_training"] == arrived
+    assert f"{arrived} labels delivered since {first['trained']} was trained (2024-12)" in waiting["reasons"][0]
+    assert registry.champion_as_of("2025-01") == champion
+
+    # Enough labels counted from the last trained challenger (not from the refused month): retrained.
+    enough = _challenge(later, "2025-02", registry, card, dataclasses.replace(config, min_new_labels=arrived))
+    assert enough["trained"] is not None and enough["new_labels_since_last_training"] == arrived
 
 
 def test_decide_gate() -> None:
@@ -215,7 +239,7 @@ def test_tiers_from_the_model_are_deterministic(
     for run in ("a", "b"):
         registry = Registry(tmp_path / run)
         decision = _challenge(labels, END, registry, card, config)
-        population = labels.drop(columns=["label", "weight", "inspection_month"])
+        population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
         served = scoring.serving(registry, END, card)
         assert served.version == decision["champion_after"]
         ids.append((served.version, registry.entry(served.version)["sha256"]))
@@ -284,7 +308,7 @@ def test_serving_check_catches_a_replaced_or_altered_model(
 ) -> None:
     registry = Registry(tmp_path / "models")
     model_id = _challenge(labels, END, registry, card, config)["champion_after"]
-    population = labels.drop(columns=["label", "weight", "inspection_month"])
+    population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
     conn = duckdb.connect()
     frame = scoring.tier_frame(END, population, scoring.serving(registry, END, card), card, tiers.load_policy())
     assert scoring.write_month(conn, END, frame) == len(population)

@@ -14,6 +14,7 @@ import pytest
 
 from zs_risk_pipeline.lib import draw, features, ingest, plans, publish, sampling, scorecard, scoring, synth, tiers
 from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.early_warning import ensure_table as ensure_warnings_table
 from zs_risk_pipeline.lib.registry import Registry
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
@@ -196,7 +197,9 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
     assert plans.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
 
 
-def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_in_the_month(conn: duckdb.DuckDBPyConnection) -> None:
+def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_month(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
     # Firms without a complaint of their own in March, two per tier.
     picked = conn.execute(
         "SELECT tier, list(uscc ORDER BY uscc)[1:2] FROM tiers.enterprise_monthly WHERE month = DATE '2023-03-01' "
@@ -215,20 +218,51 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_in_the_month(conn: d
         "_file_sha256, _row_number) VALUES (?, ?, ?, '12315', ?, 'test', 'test', 1)",
         cases,
     )
+    ensure_warnings_table(conn)
+    warnings = [  # (uscc, rule, severity, tier, to_trigger_queue) as monitoring/early_warnings writes them
+        (firms["A"], "licence_expiring", "low", "A", True),  # a complaint and a warning: two triggers
+        (firms["B2"], "complaint_spike", "medium", "B", True),
+        (firms["B2"], "unreachable", "high", "B", True),
+        (firms["C"], "newly_listed", "high", "C", False),  # warned, but C is drawn by the plans
+    ]
+    conn.executemany(
+        "INSERT INTO monitoring.early_warnings VALUES (DATE '2023-03-01', ?, ?, ?, ?, '{}', '测试', '核查', ?)",
+        warnings,
+    )
     try:
         before = conn.execute(
             "SELECT DISTINCT uscc FROM staging.complaints WHERE received_on BETWEEN DATE '2023-03-01' AND "
             "DATE '2023-03-31' AND _delivery_month <= DATE '2023-03-01' AND complaint_id NOT LIKE 'T%'"
         ).fetchall()
         queued = plans.build_trigger_queue(conn, M)
-        got = {u: t for u, t in conn.execute("SELECT uscc, tier FROM sampling.trigger_queue").fetchall()}
+        rows = conn.execute("SELECT uscc, tier, trigger_type FROM sampling.trigger_queue").fetchall()
+        got = {u: t for u, t, _ in rows}
+        complained = {u for u, _, kind in rows if kind == "complaint"}
         assert got[firms["A"]] == "A" and got[firms["B"]] == "B"
-        assert not {firms["D"], firms["A2"], firms["B2"]} & set(got)
+        assert {firms["A"], firms["B"]} <= complained
+        assert not {firms["D"], firms["A2"], firms["B2"]} & complained
         assert set(got.values()) <= {"A", "B"} and sum(queued.values()) == len(got)
-        # every queued firm has a complaint of the month; the synthetic ones join those of the test cases
-        assert set(got) <= {u for (u,) in before} | {firms["A"], firms["B"]}
-        counts = conn.execute("SELECT triggers FROM sampling.trigger_queue WHERE uscc = $u", {"u": firms["A"]})
-        assert counts.fetchall()[0][0] >= 1
+        # every complaint row has a complaint of the month; the synthetic ones join those of the test cases
+        assert complained <= {u for (u,) in before} | {firms["A"], firms["B"]}
+        counts = conn.execute(
+            "SELECT triggers, substantiated, channels, rules FROM sampling.trigger_queue WHERE uscc = $u "
+            "AND trigger_type = 'complaint'",
+            {"u": firms["A"]},
+        ).fetchall()
+        assert counts == [(1, 0, ["12315"], None)]
+        # the warnings of A/B firms queue them, one row per firm with the rules and the highest severity
+        warned = conn.execute(
+            "SELECT uscc, triggers, rules, severity, channels FROM sampling.trigger_queue "
+            "WHERE trigger_type = 'early_warning' ORDER BY uscc"
+        ).fetchall()
+        assert sorted(warned) == sorted(
+            [
+                (firms["A"], 1, ["licence_expiring"], "low", None),
+                (firms["B2"], 2, ["complaint_spike", "unreachable"], "high", None),
+            ]
+        )
+        assert firms["C"] not in got
         assert plans.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
     finally:
         conn.execute("DELETE FROM staging.complaints WHERE _source_file = 'test'").fetchall()
+        conn.execute("DELETE FROM monitoring.early_warnings").fetchall()

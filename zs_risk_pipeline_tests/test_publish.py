@@ -121,3 +121,73 @@ def test_verify_names_a_tampered_file_and_a_rewritten_log_entry(wh, tmp_path):
     problems = publish.verify(wh, mart)
     assert any("month=2024-03/data.parquet: content differs" in p for p in problems)
     assert any(p.startswith("publish log entry 2: entry altered") for p in problems)
+
+
+def test_a_republished_month_is_a_new_version_and_the_old_one_stays_verifiable(wh, tmp_path):
+    mart = tmp_path / "mart"
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    v1 = publish.publish_month(wh, SPEC, "2024-03", mart, at=T0)
+    again = publish.publish_month(wh, SPEC, "2024-03", mart)  # a rerun that changed nothing
+    assert (again.version, again.unchanged, again.entry_hash) == (1, True, v1.entry_hash)
+    assert wh.execute("SELECT count(*) FROM audit.publish_log").fetchall() == [(1,)]
+
+    write(wh, "2024-03", [1.0, 2.5])  # late results restate the month
+    audit(wh, "2024-03")
+    v2 = publish.publish_month(wh, SPEC, "2024-03", mart)
+    assert (v2.version, v2.unchanged) == (2, False)
+    assert v1.version_file.exists() and publish._sha256_file(v1.version_file) == v1.file_sha256
+    assert publish._sha256_file(v2.file) == v2.file_sha256 != v1.file_sha256
+    assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.5)]
+    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
+        history = r.execute(
+            "SELECT published_version, uscc, x FROM enterprise_features_versions ORDER BY ALL"
+        ).fetchall()
+    assert history == [(1, "U000", 1.0), (1, "U001", 2.0), (2, "U000", 1.0), (2, "U001", 2.5)]
+    assert publish.verify(wh, mart) == []
+
+    v1.version_file.write_bytes(v1.version_file.read_bytes()[:-1] + b"\x00")  # history rewritten
+    problems = publish.verify(wh, mart)
+    assert problems == [
+        "versions/enterprise_features/month=2024-03/v0001.parquet: content differs from what entry 1 published "
+        "(version 1)"
+    ]
+
+
+def test_the_current_file_must_be_the_latest_version(wh, tmp_path):
+    mart = tmp_path / "mart"
+    write(wh, "2024-03", [1.0])
+    audit(wh, "2024-03")
+    v1 = publish.publish_month(wh, SPEC, "2024-03", mart)
+    write(wh, "2024-03", [2.0])
+    audit(wh, "2024-03")
+    v2 = publish.publish_month(wh, SPEC, "2024-03", mart)
+    v2.file.unlink()
+    v2.file.write_bytes(v1.version_file.read_bytes())  # someone puts the superseded version back
+    assert publish.verify(wh, mart) == [
+        "data/enterprise_features/month=2024-03/data.parquet: content differs from version 2, the current one (entry 2)"
+    ]
+    again = publish.publish_month(wh, SPEC, "2024-03", mart)  # the next publish restores it from its version
+    assert again.unchanged and publish.verify(wh, mart) == []
+
+
+def test_fingerprint_follows_content_not_storage_order(wh):
+    write(wh, "2024-03", [1.0, 2.0, 2.0])
+    first = publish.fingerprint(wh, SPEC, "2024-03")
+    rows = wh.execute("SELECT * FROM features.enterprise_monthly ORDER BY uscc DESC").fetchall()
+    wh.execute("DELETE FROM features.enterprise_monthly")
+    wh.executemany("INSERT INTO features.enterprise_monthly VALUES (?, ?, ?)", rows)  # stored in reverse
+    assert publish.fingerprint(wh, SPEC, "2024-03") == first
+    write(wh, "2024-03", [2.0, 1.0, 2.0])  # the same values on other enterprises
+    assert publish.fingerprint(wh, SPEC, "2024-03") != first
+    write(wh, "2024-03", [1.0, 2.0, 2.0, 2.0])
+    wh.execute("UPDATE features.enterprise_monthly SET uscc = 'U002' WHERE uscc = 'U003'")  # a duplicated row
+    assert publish.fingerprint(wh, SPEC, "2024-03").sha256 != first.sha256
+
+
+def test_a_log_from_before_versions_is_refused_not_rewritten(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "old.duckdb"))
+    conn.execute("CREATE SCHEMA audit")
+    conn.execute("CREATE TABLE audit.publish_log (seq BIGINT, mart_table VARCHAR, month DATE, file VARCHAR)")
+    with pytest.raises(publish.PublishRefused, match="earlier release"):
+        publish.prepare(conn)

@@ -3,7 +3,8 @@
 -- of the plan that drew the enterprise; features of the month before the inspection (what was known then).
 -- Triggered and special inspections are chosen for risk, not at random: they never become labels.
 WITH random_inspections AS (
-    SELECT task_id, uscc, plan_id, problem_found, date_trunc('month', inspected_on)::DATE AS inspection_month
+    SELECT task_id, uscc, plan_id, problem_found, date_trunc('month', inspected_on)::DATE AS inspection_month,
+        _delivery_month AS delivered_month
     FROM staging.inspections
     WHERE trigger = 'random' AND _delivery_month <= $month
       AND inspected_on BETWEEN $first_month AND $month_end
@@ -17,6 +18,7 @@ SELECT
     r.task_id,
     r.plan_id,
     r.inspection_month,
+    r.delivered_month,   -- when the result reached the pipeline: counts the labels new since the last training
     p.inclusion_probability AS pi,
     1.0 / p.inclusion_probability AS weight,
     r.problem_found::INTEGER AS label,

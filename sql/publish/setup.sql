@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS audit.publish_log (
     seq             BIGINT NOT NULL,    -- 1, 2, … in publish order
     mart_table      VARCHAR NOT NULL,
     month           DATE NOT NULL,
-    file            VARCHAR NOT NULL,   -- path below mart/
+    version         INTEGER NOT NULL,   -- 1, 2, … per table and month: a re-published month is a new version
+    file            VARCHAR NOT NULL,   -- the version's own file below mart/ (kept; never overwritten)
     file_sha256     VARCHAR NOT NULL,
     rows            BIGINT NOT NULL,
     fingerprint     VARCHAR NOT NULL,
@@ -23,4 +24,4 @@ CREATE TABLE IF NOT EXISTS audit.publish_log (
     prev_hash       VARCHAR NOT NULL,   -- entry_hash of the previous entry: the log is a hash chain
     entry_hash      VARCHAR NOT NULL
 );
-COMMENT ON TABLE audit.publish_log IS 'Every publish to the mart, as a SHA-256 hash chain (发布日志)';
+COMMENT ON TABLE audit.publish_log IS 'Every publish to the mart, one version per changed table-month, as a SHA-256 hash chain (发布日志)';

@@ -1,6 +1,8 @@
 """Automation (自动化): the monthly schedule and the inspection-results sensor, running when Dagster starts."""
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -31,18 +33,26 @@ def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "New or changed files under landing/inspections/<YYYY-MM>/ launch the monthly chain for that month and "
-        "for every later month already built; run keys carry the file's SHA-256, so a file never launches "
-        "twice. 抽查结果文件到达后重跑受影响的月份。"
+        "New or changed files under landing/inspections/<YYYY-MM>/ launch the monthly chain for that month (once "
+        "it has ended) and for every later month already built; run keys carry the file's SHA-256, so a file "
+        "never launches twice; the files present at the first tick are the baseline. "
+        "抽查结果文件到达后重跑受影响的月份。"
     ),
 )
 def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRiskHome) -> dg.SensorResult:
-    seen = json.loads(context.cursor) if context.cursor else {}
     now = feedback.scan(zs_home.paths().landing)
-    new = feedback.changes(seen, now)
+    if context.cursor is None:
+        # First tick (or a reset cursor): the files already there are the baseline, ingested by the monthly
+        # chain; only deliveries from now on call for reruns (otherwise starting the UI reruns every month).
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(f"baseline of {len(now)} inspection-result files recorded"),
+            cursor=json.dumps(now, sort_keys=True),
+        )
+    new = feedback.changes(json.loads(context.cursor), now)
     if not new:
         return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed inspection-result files"))
     built = set(context.instance.get_materialized_partitions(TIERS)) if context.instance else set()
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     requests = [
         dg.RunRequest(
             run_key=f"{name}:{sha[:16]}:{month}",
@@ -50,7 +60,7 @@ def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRi
             tags={"zs_risk/feedback_file": name, "zs_risk/feedback_sha256": sha},
         )
         for name, sha in new
-        for month in feedback.months_to_rerun(name[:7], built)
+        for month in feedback.months_to_rerun(name[:7], built, today)
     ]
     # One run per month even when several files of the same delivery arrive in one tick.
     unique = list({r.partition_key: r for r in requests}.values())

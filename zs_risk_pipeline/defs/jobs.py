@@ -3,7 +3,7 @@
 import dagster as dg
 
 # Groups of the monthly chain, in data-flow order; later stages add themselves here.
-MONTHLY_GROUPS = ["ingest", "features", "model", "tiers", "sampling", "publish"]
+MONTHLY_GROUPS = ["ingest", "features", "model", "tiers", "monitoring", "sampling", "publicity", "publish"]
 
 monthly_chain = dg.define_asset_job(
     "monthly_chain",

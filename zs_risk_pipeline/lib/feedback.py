@@ -2,8 +2,9 @@
 
 `scan(landing)` fingerprints every file under landing/inspections/<YYYY-MM>/ (SHA-256 of its bytes);
 `changes(seen, now)` lists the files that are new or whose bytes changed since the cursor `seen`;
-`months_to_rerun(delivery_month, materialised)` is the delivery month plus every later month already built:
-results delivered for an old month change its features and labels, and through them every later month.
+`months_to_rerun(delivery_month, materialised, today)` is the delivery month (once ended) plus every later month
+already built: results delivered for an old month change its features and labels, and through them every later
+month.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ def changes(seen: dict[str, str], now: dict[str, str]) -> list[tuple[str, str]]:
     return [(f, h) for f, h in sorted(now.items()) if seen.get(f) != h]
 
 
-def months_to_rerun(delivery_month: str, materialised: set[str]) -> list[str]:
-    """Partition keys 'YYYY-MM-01': the delivery month, then the later months already materialised."""
+def months_to_rerun(delivery_month: str, materialised: set[str], today: dt.date) -> list[str]:
+    """Partition keys 'YYYY-MM-01': the delivery month, then the later months already materialised.
+
+    A month still running on `today` is left to the monthly schedule: building it now would publish a half month.
+    """
     first = f"{delivery_month[:7]}-01"
-    return [first, *sorted(m for m in materialised if m > first)]
+    ended = first < today.replace(day=1).isoformat()
+    return [first] * ended + sorted(m for m in materialised if m > first)
 
 
 def previous_month(day: dt.date) -> str:

@@ -6,8 +6,9 @@
   (Platt) on the validation window; `RiskModel` scores, scales to points and explains with `pred_contrib`.
 - `evaluate(...)` measures a scorer on the holdout (weighted AUC, KS, Brier, problem-found rate by tier) and
   `decide(...)` is the promotion gate.
-- `run_month(...)` does one month: cold start or train, compare with the champion on the same holdout,
-  register and record the decision. The asset `model/risk_model` calls it.
+- `run_month(...)` does one month: cold start, no retraining (too few labels delivered since the last trained
+  challenger), or train and compare with the champion on the same holdout; register and record the decision.
+  The asset `model/risk_model` calls it.
 
 Points follow the PDO convention of config/scorecard.yaml (methods.md §1.5): every `pdo` points double the
 odds of a problem; the model's reason points are its log-odds contributions on the same scale.
@@ -61,6 +62,7 @@ class ModelConfig:
     early_stopping_rounds: int
     auc_tolerance: float
     require_increasing_tiers: bool
+    min_new_labels: int
 
 
 def _positive_int(value: Any, field: str, where: str) -> int:
@@ -95,6 +97,9 @@ def load_config(path: Path | None = None) -> ModelConfig:
         early_stopping_rounds=_positive_int(doc.get("early_stopping_rounds"), "early_stopping_rounds", name),
         auc_tolerance=float(tolerance),
         require_increasing_tiers=bool(promotion.get("require_increasing_tiers", True)),
+        min_new_labels=_positive_int(
+            (doc.get("retraining") or {}).get("min_new_labels"), "retraining.min_new_labels", name
+        ),
     )
 
 
@@ -456,6 +461,25 @@ def challenge(
         }
         registry.record_decision(label, decision)
         return decision
+
+    last = registry.last_trained_before(label)
+    if last is not None:
+        new_labels = int((pd.to_datetime(labels["delivered_month"]) > pd.Timestamp(f"{last[0]}-01")).sum())
+        base["new_labels_since_last_training"] = new_labels
+        if new_labels < config.min_new_labels:
+            decision = {
+                **base,
+                "status": "not_retrained",
+                "trained": None,
+                "promoted": False,
+                "reasons": [
+                    f"{new_labels} labels delivered since {last[1]} was trained ({last[0]}), fewer than the "
+                    f"{config.min_new_labels} that call for retraining (retraining.min_new_labels)"
+                ],
+                "champion_after": champion_before,
+            }
+            registry.record_decision(label, decision)
+            return decision
 
     model, facts = train(labels, month, config)
     scaling = Scaling.of(scorecard)

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from zs_risk_pipeline.lib import draw, eligibility, sampling
+from zs_risk_pipeline.lib import draw, early_warning, eligibility, sampling
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, run_sql
@@ -228,10 +228,12 @@ def write_task_lists(
 
 
 def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
-    """Queue the A/B-tier enterprises with a complaint in tier month M for triggered inspection (触发式监管),
-    replacing the month in sampling.trigger_queue in one transaction; enterprises queued per tier."""
+    """Queue the A/B-tier enterprises with a complaint or an early warning (预警) in tier month M for triggered
+    inspection (触发式监管), replacing the month in sampling.trigger_queue in one transaction; enterprises
+    queued per tier. Without warnings built for M, only the complaints queue."""
     conn.execute("BEGIN TRANSACTION")
     try:
+        early_warning.ensure_table(conn)
         rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_start(month), "month_end": month_end(month)})
         conn.execute("COMMIT")
     except BaseException:

@@ -8,6 +8,12 @@
    file mart.duckdb is rebuilt aside and renamed over the old one, and the publish is appended to a
    hash-chained log. A reader holding mart.duckdb open keeps its file; the pipeline never needs its lock.
 A failed check therefore leaves the previously published version in place.
+
+Versions (发布版本): every publish of a table-month whose content changed is a new version (1, 2, …). Each version
+keeps its own file under mart/versions/<table>/month=<YYYY-MM>/v<NNNN>.parquet, never overwritten, so a month that
+a rerun re-publishes (late inspection results, a restated source) stays verifiable as it was first published; the
+current version is also at mart/data/<table>/month=<YYYY-MM>/data.parquet, which the mart's views read. Publishing
+unchanged content again adds nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +66,13 @@ class Fingerprint:
 class PublishResult:
     mart_table: str
     month: str
-    file: Path
+    file: Path  # the current file the mart reads
     file_sha256: str
     rows: int
-    entry_hash: str
+    entry_hash: str  # the log entry of the version now current
+    version: int
+    version_file: Path  # the version's own file, kept when later versions supersede it
+    unchanged: bool  # True when the content was already published as this version: nothing was written
 
 
 MART_TABLES: dict[str, MartTable] = {
@@ -87,6 +97,7 @@ MART_TABLES: dict[str, MartTable] = {
             "one_tier_per_alive_enterprise",
             "serving_model_verified",
             "holdout_problem_rate_increasing",
+            "latest_results_keep_tier_order",
         ),
         description=(
             "Monthly credit-risk tier A/B/C/D of every enterprise alive at month end with score, probability, "
@@ -94,11 +105,30 @@ MART_TABLES: dict[str, MartTable] = {
             "(企业信用风险分类结果：内部参考，不对外公开)"
         ),
     ),
+    "early_warnings": MartTable(
+        name="early_warnings",
+        schema="monitoring",
+        table="early_warnings",
+        month_column="month",
+        required_checks=("early_warnings_well_formed",),
+        description=(
+            "Monthly early warnings by the rules of config/warning_rules.yaml, one row per enterprise and rule, "
+            "with severity, tier, evidence and suggested action; internal reference data, never for the public "
+            "(企业风险预警信息：内部参考，不对外公开)"
+        ),
+    ),
 }
 
 
 def prepare(conn: duckdb.DuckDBPyConnection) -> None:
     run_sql(conn, "publish/setup.sql")
+    if not run_sql(conn, "publish/log_has_versions.sql")[0][0]:
+        # A log written before versions existed: its entries were hashed without a version, so rewriting them
+        # would break the chain it exists to protect. Such a home is rebuilt, not migrated.
+        raise PublishRefused(
+            "audit.publish_log was written by an earlier release without published versions; rebuild this "
+            "ZS_RISK_HOME (keep landing/, delete the rest) and run the months again"
+        )
 
 
 def month_date(month: str) -> dt.date:
@@ -170,10 +200,34 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _latest_version(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str) -> tuple | None:
+    rows = run_sql(conn, "publish/log_latest_version.sql", {"mart_table": spec.name, "month": month_date(month)})
+    return rows[0] if rows else None
+
+
+def _current_file(mart_dir: Path, spec: MartTable, month: str) -> Path:
+    return mart_dir / "data" / spec.name / f"month={month[:7]}" / "data.parquet"
+
+
+def _version_file(mart_dir: Path, spec: MartTable, month: str, version: int) -> Path:
+    return mart_dir / "versions" / spec.name / f"month={month[:7]}" / f"v{version:04d}.parquet"
+
+
+def _place(source: Path, target: Path) -> None:
+    """Put `source`'s bytes at `target` atomically (a hard link where the file system allows, else a copy)."""
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
 def publish_month(
     conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, mart_dir: Path, at: dt.datetime | None = None
 ) -> PublishResult:
-    """Publish one audited month of a table to the mart, or raise PublishRefused and change nothing."""
+    """Publish one audited month of a table to the mart as a new version, or raise PublishRefused and change
+    nothing. Content identical to the current version is not published again (no new version, no new entry)."""
     prepare(conn)
     fp = fingerprint(conn, spec, month)
     problems = _audit_problems(conn, spec, month, fp)
@@ -182,10 +236,25 @@ def publish_month(
             f"{spec.qualified} {month[:7]} is not published; the mart keeps its previous version: "
             + "; ".join(problems)
         )
-    folder = mart_dir / "data" / spec.name / f"month={month[:7]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / "data.parquet"
-    tmp = folder / f".data.parquet.{uuid.uuid4().hex}.tmp"
+    current = _current_file(mart_dir, spec, month)
+    latest = _latest_version(conn, spec, month)
+    if latest is not None:
+        version, file, file_sha, fp_sha, entry_hash = latest
+        kept = mart_dir / file
+        if fp_sha == fp.sha256 and kept.exists() and _sha256_file(kept) == file_sha:
+            if not current.exists() or _sha256_file(current) != file_sha:
+                _place(kept, current)  # a lost or stale current file is restored from its version
+                build_catalog(mart_dir)
+            return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True)
+    version = (latest[0] if latest else 0) + 1
+    target = _version_file(mart_dir, spec, month, version)
+    if target.exists():
+        # A version file the log does not know (a publish interrupted before its log entry): never overwrite
+        # a file that may have been read; publishing resumes after the operator looks at it.
+        raise PublishRefused(f"{target} exists but the publish log has no version {version} of {spec.name} {month[:7]}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    current.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
     table = conn.sql(render("publish/export_month.sql", ident), params={"month": month_date(month)}).to_arrow_table()
     if table.num_rows != fp.rows:
@@ -193,16 +262,49 @@ def publish_month(
     # pyarrow's writer with fixed options: the same rows give the same bytes.
     pq.write_table(table, tmp, compression="zstd", compression_level=3, write_statistics=True)
     file_sha = _sha256_file(tmp)
-    os.replace(tmp, final)
+    os.replace(tmp, target)
+    _place(target, current)
     build_catalog(mart_dir)
-    entry = _append_log(conn, spec, month, final.relative_to(mart_dir).as_posix(), file_sha, fp, at)
-    return PublishResult(spec.name, month[:7], final, file_sha, fp.rows, entry)
+    entry = _append_log(conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at)
+    return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False)
+
+
+def _entry_dict(
+    seq: int,
+    table: str,
+    month: str,
+    version: int,
+    file: str,
+    file_sha: str,
+    rows: int,
+    fp: str,
+    at: dt.datetime,
+    prev: str,
+) -> dict:
+    """The fields an entry's hash covers (the same for writing and for verifying)."""
+    return {
+        "seq": seq,
+        "mart_table": table,
+        "month": month,
+        "version": version,
+        "file": file,
+        "file_sha256": file_sha,
+        "rows": rows,
+        "fingerprint": fp,
+        "published_at": at.isoformat(),
+        "prev_hash": prev,
+    }
+
+
+def _entry_hash(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _append_log(
     conn: duckdb.DuckDBPyConnection,
     spec: MartTable,
     month: str,
+    version: int,
     file: str,
     file_sha: str,
     fp: Fingerprint,
@@ -211,18 +313,8 @@ def _append_log(
     tail = run_sql(conn, "publish/log_tail.sql")
     seq, prev = (tail[0][0] + 1, tail[0][1]) if tail else (1, GENESIS)
     when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    entry = {
-        "seq": seq,
-        "mart_table": spec.name,
-        "month": month[:7],
-        "file": file,
-        "file_sha256": file_sha,
-        "rows": fp.rows,
-        "fingerprint": fp.sha256,
-        "published_at": when.isoformat(),
-        "prev_hash": prev,
-    }
-    entry_hash = hashlib.sha256(json.dumps(entry, sort_keys=True).encode("utf-8")).hexdigest()
+    entry = _entry_dict(seq, spec.name, month[:7], version, file, file_sha, fp.rows, fp.sha256, when, prev)
+    entry_hash = _entry_hash(entry)
     run_sql(
         conn,
         "publish/log_append.sql",
@@ -249,6 +341,16 @@ def build_catalog(mart_dir: Path) -> Path:
                     "comment": spec.description,
                 },
             )
+            run_sql(
+                conn,
+                "publish/mart_versions_view.sql",
+                identifiers={"name": f"{spec.name}_versions"},
+                literals={
+                    "files": str((mart_dir / "versions" / spec.name).resolve()) + "/month=*/v*.parquet",
+                    "comment": f"Every published version of {spec.name}, current and superseded "
+                    f"(发布版本历史); the current version is the view {spec.name}",
+                },
+            )
         run_sql(conn, "publish/mart_indicators.sql", {"path": str(REFERENCE_DIR / "indicators.csv")})
         conn.execute("CHECKPOINT")
     os.replace(tmp, mart_dir / MART_FILE)
@@ -256,36 +358,34 @@ def build_catalog(mart_dir: Path) -> Path:
 
 
 def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
-    """Re-compute the publish log's hash chain and the hash of every file still current in the mart.
+    """Re-compute the publish log's hash chain, the hash of every version's file (superseded versions stay
+    verifiable) and of every current file (it must be the latest version of its month).
 
-    Returns the problems found (empty: intact). A file republished later legitimately differs from its
-    earlier entries; only the latest entry of each file must match the bytes on disk.
+    Returns the problems found (empty: intact).
     """
     problems: list[str] = []
     prev = GENESIS
-    latest: dict[str, tuple[int, str]] = {}
-    for seq, table, month, file, file_sha, rows, fp, at, prev_hash, entry_hash in run_sql(conn, "publish/log_all.sql"):
-        entry = {
-            "seq": seq,
-            "mart_table": table,
-            "month": month,
-            "file": file,
-            "file_sha256": file_sha,
-            "rows": rows,
-            "fingerprint": fp,
-            "published_at": at.isoformat(),
-            "prev_hash": prev_hash,
-        }
+    current: dict[tuple[str, str], tuple[int, int, str]] = {}
+    for seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, entry_hash in run_sql(
+        conn, "publish/log_all.sql"
+    ):
+        entry = _entry_dict(seq, table, month, version, file, file_sha, rows, fp, at, prev_hash)
         if prev_hash != prev:
             problems.append(f"publish log entry {seq}: chain broken (previous hash does not match entry {seq - 1})")
-        if hashlib.sha256(json.dumps(entry, sort_keys=True).encode("utf-8")).hexdigest() != entry_hash:
+        if _entry_hash(entry) != entry_hash:
             problems.append(f"publish log entry {seq}: entry altered ({table} {month})")
         prev = entry_hash
-        latest[file] = (seq, file_sha)
-    for file, (seq, sha) in sorted(latest.items()):
         path = mart_dir / file
         if not path.exists():
-            problems.append(f"{file}: published in entry {seq} but missing from the mart")
+            problems.append(f"{file}: version {version} published in entry {seq} but missing from the mart")
+        elif _sha256_file(path) != file_sha:
+            problems.append(f"{file}: content differs from what entry {seq} published (version {version})")
+        current[(table, month)] = (seq, version, file_sha)
+    for (table, month), (seq, version, sha) in sorted(current.items()):
+        path = mart_dir / "data" / table / f"month={month}" / "data.parquet"
+        rel = path.relative_to(mart_dir).as_posix()
+        if not path.exists():
+            problems.append(f"{rel}: current version {version} (entry {seq}) missing from the mart")
         elif _sha256_file(path) != sha:
-            problems.append(f"{file}: content differs from what entry {seq} published")
+            problems.append(f"{rel}: content differs from version {version}, the current one (entry {seq})")
     return problems

@@ -37,12 +37,12 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
     """Strict JSON: NaN/inf become null (an undefined metric), numpy scalars become Python numbers."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -51,7 +51,7 @@ def _clean(value: Any) -> Any:
 
 
 def _dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(_clean(doc), ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return json.dumps(clean_json(doc), ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def sha256_text(text: str) -> str:
@@ -126,3 +126,9 @@ class Registry:
         """The model serving `month` ('YYYY-MM'): the champion after the latest decision up to that month."""
         earlier = [d for d in self.decisions() if d["month"] <= month]
         return earlier[-1].get("champion_after") if earlier else None
+
+    def last_trained_before(self, month: str) -> tuple[str, str] | None:
+        """(month, model_id) of the latest challenger trained in a month before `month` ('YYYY-MM'), promoted or
+        not: retraining waits for labels that arrived after it."""
+        trained = [(d["month"], d["trained"]) for d in self.decisions() if d["month"] < month and d.get("trained")]
+        return trained[-1] if trained else None

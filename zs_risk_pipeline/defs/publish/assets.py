@@ -21,8 +21,10 @@ def build_publish_asset(spec: publish.MartTable) -> dg.AssetsDefinition:
         description=(
             f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{publish.MART_FILE}, view "
             f"{spec.name}) once its blocking checks ({', '.join(spec.required_checks)}) passed on exactly the rows "
-            "in the warehouse; atomic swap, hash-chained publish log. "
-            f"{spec.description}. 发布到分析集市：阻断性校验通过后原子替换，并记入哈希链发布日志。"
+            "in the warehouse; atomic swap, hash-chained publish log; a re-published month with changed content "
+            f"becomes a new version and earlier versions stay readable ({spec.name}_versions) and verifiable. "
+            f"{spec.description}. 发布到分析集市：阻断性校验通过后原子替换，并记入哈希链发布日志；"
+            "重发布形成新版本，旧版本保留可核验。"
         ),
     )
     def _publish(
@@ -40,6 +42,9 @@ def build_publish_asset(spec: publish.MartTable) -> dg.AssetsDefinition:
                 "file": dg.MetadataValue.path(str(result.file)),
                 "file_sha256": result.file_sha256,
                 "publish_log_entry": result.entry_hash,
+                "version": result.version,
+                "version_file": dg.MetadataValue.path(str(result.version_file)),
+                "unchanged": result.unchanged,
                 "mart": dg.MetadataValue.path(str(mart_dir / publish.MART_FILE)),
                 "how_to_read": dg.MetadataValue.md(
                     f"`duckdb -readonly {mart_dir / publish.MART_FILE}` then "

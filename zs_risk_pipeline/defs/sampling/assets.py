@@ -3,10 +3,12 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib import draw, plans, sampling
+from zs_risk_pipeline.lib.publish import month_date
 
 FRAME = dg.AssetKey(["sampling", "frame"])
 PLAN = dg.AssetKey(["sampling", "plan"])
@@ -148,7 +150,7 @@ def task_lists(
 
 @dg.asset(
     key=["sampling", "trigger_queue"],
-    deps=[TIERS, dg.AssetKey(["staging", "complaints"])],
+    deps=[TIERS, dg.AssetKey(["staging", "complaints"]), dg.AssetKey(["monitoring", "early_warnings"])],
     group_name="sampling",
     partitions_def=monthly,
     kinds={"duckdb"},
@@ -156,17 +158,17 @@ def task_lists(
     pool="duckdb",
     tags={"layer": "sampling", "confidentiality": "internal"},
     description=(
-        "A- and B-tier enterprises with a trigger in the month (a complaint or report) queued for triggered "
-        "inspection, separate from the random plans; early-warning triggers join once warnings exist. "
-        "触发式监管队列：低风险企业有投诉举报等触发事项时列入。"
+        "A- and B-tier enterprises with a trigger in the month queued for triggered inspection, separate from "
+        "the random plans: one row per enterprise and trigger type - a complaint or report received in the month, "
+        "or an early warning of monitoring/early_warnings (with the rules that fired and their highest severity). "
+        "触发式监管队列：低风险企业有投诉举报或风险预警时列入。"
     ),
 )
 def trigger_queue(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         queued = plans.build_trigger_queue(conn, context.partition_key)
-    return dg.MaterializeResult(
-        metadata={"dagster/partition_row_count": sum(queued.values()), "queued_by_tier": queued}
-    )
+        md = table_metadata(conn, "sampling", "trigger_queue", month_date(context.partition_key), "month")
+    return dg.MaterializeResult(metadata={**md, "enterprises_queued": sum(queued.values()), "queued_by_tier": queued})
 
 
 _AUDIT_TEXT = {
