@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_features.py --audit
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_sampling.py
+	$(BIN)/python bench/bench_monitoring.py
 
 clean:
 	rm -rf .zs_risk

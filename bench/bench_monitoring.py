@@ -21,9 +21,10 @@ Then this process times, for month M, one after the other:
   tier-mix PSI, problem-found rate by tier) and its blocking check `monitoring.ordering`;
 - the one-public export: `publicity.export_month(conn, M, exports)` into a fresh temporary exports directory
   (the month's results with working-day deadlines, both files written, verified and renamed into place);
-- publish of tiers.enterprise_tiers M with versions into a fresh temporary mart directory: the fingerprint and
-  the required audits (`publish.record_audit`, recorded as passed, as the tests do), `publish.publish_month`
-  (version 1), the same content published again (must come back unchanged, without writing), `publish.verify`.
+- publish of tiers.enterprise_monthly M (mart enterprise_tiers) with versions into a fresh temporary mart
+  directory: the fingerprint and the required audits (`publish.record_audit`, recorded as passed, as the tests
+  do), `publish.publish_month` (version 1), the same content published again (must come back unchanged, without
+  writing), `publish.verify`.
 
 The library is timed as it is: its functions are wrapped with timers at run time (nothing in lib/ changes) and
 the connection it is handed times each statement it executes, so every step is split into its SQL files,

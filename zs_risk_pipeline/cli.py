@@ -155,6 +155,7 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
 
     job = build_defs().resolve_job_def("monthly_chain")
     plans_before = _file_hashes(paths.mart / "plans")
+    last_entry = _publish_log(paths, "publish/log_tail.sql")
     with dg.DagsterInstance.get() as instance:
         baseline = tick(instance, None)
         target = late.deliver(held, paths.landing)
@@ -169,10 +170,26 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
             _run_month(job, instance, r.partition_key, f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}", r.tags)
             for i, r in enumerate(requests, start=1)
         )
+    since = last_entry[0][0] if last_entry else 0
+    republished = _publish_log(paths, "publish/log_since.sql", {"seq": since})
+    _say(
+        "re-published as new versions (earlier versions kept): "
+        + (", ".join(f"{table} {month} v{version}" for table, month, version in republished) or "none")
+        + "; every other published table-month of the reruns came out unchanged"
+    )
     plans_after = _file_hashes(paths.mart / "plans")
     same = sum(plans_after.get(f) == h for f, h in plans_before.items())
     _say(f"published plans after the reruns: {same} of {len(plans_before)} package files byte-identical")
     return ok and same == len(plans_before) == len(plans_after)
+
+
+def _publish_log(paths: settings.Paths, sql_file: str, params: dict | None = None) -> list[tuple]:
+    import duckdb
+
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        return run_sql(conn, sql_file, params) if _has_publish_log(conn) else []
 
 
 def _file_hashes(root: Path) -> dict[str, str]:

@@ -51,6 +51,7 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     out = capsys.readouterr().out
     assert f"the inspection-results sensor requests 2 runs: {LATE}, 2023-04" in out
     assert f"[rerun 1/2] {LATE}: ok" in out and "[rerun 2/2] 2023-04: ok" in out
+    assert f"enterprise_features {LATE} v2" in out and f"enterprise_tiers {LATE} v2" in out
 
     # The month's features now see the late problems found.
     features_after = _table(

@@ -317,6 +317,22 @@ def test_two_runs_write_byte_identical_files(conn: duckdb.DuckDBPyConnection, tm
     assert conn.execute("SELECT count(*) FROM publicity.inspection_results").fetchall() == [(4,)]
 
 
+def test_a_restated_month_keeps_what_was_published_before(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    publicity.export_month(conn, M, tmp_path)
+    first = {p.name: p.read_bytes() for p in publicity.file_paths(tmp_path, M).values()}
+    publicity.export_month(conn, M, tmp_path)  # unchanged: nothing superseded
+    assert not (publicity.folder_of(tmp_path, M) / "superseded").exists()
+    conn.execute(  # late results delivered for the month
+        "INSERT INTO staging.inspections VALUES ('MR-GENERAL-2024-09-00002', 'MR-GENERAL-2024-09', $b, "
+        "'2024-09-03', 'random', '未发现问题', 'SCJGJ', '2024-09-01', 'i2.csv', 1)",
+        {"b": B},
+    )
+    publicity.export_month(conn, M, tmp_path)
+    kept = publicity.folder_of(tmp_path, M) / "superseded" / "v1"
+    assert {p.name: p.read_bytes() for p in kept.iterdir()} == first
+    assert all(p.read_bytes() != first[p.name] for p in publicity.file_paths(tmp_path, M).values())
+
+
 def test_a_failing_check_leaves_the_previous_files(
     conn: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

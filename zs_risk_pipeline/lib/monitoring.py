@@ -734,6 +734,8 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, month: str) -> list[str]:
     ref = pd.Timestamp(frame["reference_month"].iloc[0]).strftime("%Y-%m")
     why = frame["detail"].iloc[0].get("reference")
     lines = [f"model monitoring (模型监测) {m:%Y-%m}, reference month {ref}" + (f" ({why}):" if why else ":")]
+    if ref == f"{m:%Y-%m}":
+        lines.append("  (the month a model starts serving is its own reference: drift shows from the next month on)")
     score = by.get("score_psi")
     if score is not None:
         s = score.iloc[0]

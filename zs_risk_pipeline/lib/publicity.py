@@ -332,6 +332,7 @@ def export_month(
             raise ExportRefused(
                 f"one-public export of {m:%Y-%m} refused, the previous files stand: " + "; ".join(problems)
             )
+        _keep_superseded(targets, temps, folder)
         for label, tmp in temps.items():
             os.replace(tmp, targets[label])
         conn.execute("COMMIT")
@@ -369,6 +370,19 @@ def export_month(
         departments_unmapped={str(k): int(v) for k, v in unmapped.sort_index().items()},
         names_missing=int(rows["name"].isna().sum()),
     )
+
+
+def _keep_superseded(targets: dict[str, Path], temps: dict[str, Path], folder: Path) -> Path | None:
+    """A month exported before with other content (a rerun after late results) keeps its earlier files under
+    superseded/v<k>/: what went to the publicity system stays on record. Unchanged content keeps nothing."""
+    old = [p for p in targets.values() if p.exists()]
+    if not old or all(_sha256(targets[k]) == _sha256(temps[k]) for k in targets if targets[k].exists()):
+        return None
+    keep = folder / "superseded" / f"v{len(list((folder / 'superseded').glob('v*'))) + 1}"
+    keep.mkdir(parents=True)
+    for path in old:
+        os.replace(path, keep / path.name)
+    return keep
 
 
 def late_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
