@@ -37,13 +37,15 @@ def put(conn: duckdb.DuckDBPyConnection, table: str, delivered: dt.date, **cols:
     )
 
 
-def tier(conn: duckdb.DuckDBPyConnection, uscc: str, mar: str | None, feb: str | None = None) -> None:
-    for month, t in ((MAR, mar), (FEB, feb)):
+def tier(
+    conn: duckdb.DuckDBPyConnection, uscc: str, mar: str | None, feb: str | None = None, model: str = "test"
+) -> None:
+    for month, t, version in ((MAR, mar, model), (FEB, feb, "test")):
         if t:
             conn.execute(
                 "INSERT INTO tiers.enterprise_monthly (month, uscc, model_version, model_kind, score, probability, "
-                "points, tier_by_score, tier) VALUES (?, ?, 'test', 'scorecard', 0, 0.1, 0, ?, ?)",
-                [month, uscc, t, t],
+                "points, tier_by_score, tier) VALUES (?, ?, ?, 'scorecard', 0, 0.1, 0, ?, ?)",
+                [month, uscc, version, t, t],
             )
 
 
@@ -116,6 +118,7 @@ def build_city(conn: duckdb.DuckDBPyConnection) -> None:
     # tier_jump: two steps or more up since February
     for uscc, mar, feb in [("JUMP-A-C", "C", "A"), ("JUMP-B-D", "D", "B"), ("STEP-A-B", "B", "A")]:
         tier(conn, uscc, mar, feb)
+    tier(conn, "JUMP-MODEL", "C", "A", model="lgbm-new")  # in the month the serving model changed
     tier(conn, "NEW-D", "D")  # no February tier: nothing to jump from
     tier(conn, "DROP-D-A", "A", "D")
     # newly_listed
@@ -249,8 +252,15 @@ def fired(conn: duckdb.DuckDBPyConnection, rule: str) -> dict[str, dict]:
 
 def test_tier_jump(conn) -> None:
     got = fired(conn, "tier_jump")
-    assert got["JUMP-A-C"] == {"from": "A", "to": "C", "levels": 2}
-    assert got["JUMP-B-D"] == {"from": "B", "to": "D", "levels": 2}
+    same = {"model_changed": False, "model_from": "test", "model_to": "test"}
+    assert got["JUMP-A-C"] == {"from": "A", "to": "C", "levels": 2, **same}
+    assert got["JUMP-B-D"] == {"from": "B", "to": "D", "levels": 2, **same}
+    changed = {"model_changed": True, "model_from": "test", "model_to": "lgbm-new"}
+    assert got["JUMP-MODEL"] == {"from": "A", "to": "C", "levels": 2, **changed}
+    text = dict(
+        conn.execute("SELECT uscc, evidence_zh FROM monitoring.early_warnings WHERE rule = 'tier_jump'").fetchall()
+    )
+    assert "模型已更换" in text["JUMP-MODEL"] and "模型" not in text["JUMP-A-C"]
     assert not {"STEP-A-B", "NEW-D", "DROP-D-A"} & set(got)  # one step, no previous tier, a drop
 
 
