@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
+import _city  # bench/_city.py: the shared prepared city
 
 from zs_risk_pipeline.lib import features, ingest, model, publish, scorecard, scoring, synth, tiers
 from zs_risk_pipeline.lib.registry import Registry
@@ -35,9 +35,8 @@ def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
     synth.generate(land, Path(root) / "truth", enterprises=enterprises, months=months, start=start, seed=20240601)
     print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
-    conn = duckdb.connect(str(Path(root) / "warehouse.duckdb"))
-    conn.execute("SET enable_progress_bar = false").fetchall()
-    ingest.prepare(conn, b"benchmark-key-not-a-secret")
+    conn = _city.connect(Path(root) / "warehouse.duckdb")
+    ingest.prepare(conn, _city.PII_KEY)
     for month in sorted(p.name for p in (land / "registry").iterdir())[:months]:
         for name in SOURCES:
             ingest.land(conn, name, month, land)
@@ -69,8 +68,7 @@ def main() -> None:
 
 
 def _measure(root: Path) -> None:
-    conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    conn.execute("SET enable_progress_bar = false").fetchall()
+    conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     registry = Registry(root / "models")
     card, policy, config = scorecard.load_scorecard(), tiers.load_policy(), model.load_config()

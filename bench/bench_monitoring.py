@@ -35,10 +35,8 @@ before and after (other work running alongside slows the figures), and the peak 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
-import multiprocessing as mp
 import os
 import resource
 import sys
@@ -50,92 +48,22 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import _city  # bench/_city.py: the shared prepared city
 import duckdb
 
 from zs_risk_pipeline.lib import (
     early_warning,
-    features,
-    ingest,
     monitoring,
     plans,
     publicity,
     publish,
-    scorecard,
-    scoring,
-    synth,
-    tiers,
     workdays,
 )
 from zs_risk_pipeline.lib.contract import sources
 from zs_risk_pipeline.lib.registry import Registry
 
-PII_KEY = b"benchmark-key-not-a-secret"  # the key of bench_model.py: a topped-up warehouse hashes alike
 TIER_MONTHS = 3  # M-2, M-1, M
 SPEC = publish.MART_TABLES["enterprise_tiers"]
-
-
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(str(path))
-    conn.execute("SET enable_progress_bar = false").fetchall()
-    return conn
-
-
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-    return bool(conn.execute(sql, [schema, table]).fetchall()[0][0])
-
-
-def _has_rows(conn: duckdb.DuckDBPyConnection, schema: str, table: str, where: str, params: list[Any]) -> bool:
-    if not _table_exists(conn, schema, table):
-        return False
-    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {schema}.{table} WHERE {where})", params).fetchall()[0][0])
-
-
-def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
-    """Child process: generate the city if needed, ingest what is missing, features of every month, tiers of
-    the last three months."""
-    base = Path(root)
-    land = base / "landing"
-    if not land.exists():
-        t0 = time.perf_counter()
-        synth.generate(land, base / "truth", enterprises=enterprises, months=months, start=start, seed=20240601)
-        print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
-    t0 = time.perf_counter()
-    conn = _connect(base / "warehouse.duckdb")
-    ingest.prepare(conn, PII_KEY)
-    names = list(sources())
-    delivered = sorted(p.name for p in (land / "registry").iterdir())[:months]
-    for month in delivered:
-        day = ingest.month_start(month)
-        # A source without a delivery this month is landed only while its tables do not exist yet.
-        todo = [
-            n
-            for n in names
-            if not _has_rows(conn, "raw", "landing_files", "source = ? AND delivery_month = ?", [n, day])
-            and ((land / n / month).is_dir() or not _table_exists(conn, "staging", n))
-        ]
-        for name in todo:
-            ingest.land(conn, name, month, land)
-            ingest.stage(conn, name, month)
-        built = _has_rows(conn, "features", "enterprise_monthly", "month = ?", [day])
-        if not built:
-            features.build_enterprise_monthly(conn, month)
-        done = f"ingested {', '.join(todo)}" if todo else "nothing to ingest"
-        print(
-            f"  {month}: {done}; features {'kept' if built else 'built'} ({time.perf_counter() - t0:.0f} s)",
-            flush=True,
-        )
-    registry = Registry(base / "models")
-    card, policy = scorecard.load_scorecard(), tiers.load_policy()
-    for month in delivered[-TIER_MONTHS:]:
-        if _has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [ingest.month_start(month)]):
-            print(f"  tiers {month}: kept", flush=True)
-            continue
-        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], month)
-        summary = scoring.build_tiers(conn, month, population, registry, card, policy)
-        print(f"  tiers {month}: {summary['rows']:,} enterprises with {summary['model_kind']}", flush=True)
-    conn.close()
-    print(f"prepared in {time.perf_counter() - t0:.0f} s (not part of the figures below)", flush=True)
 
 
 class Stopwatch:
@@ -226,7 +154,7 @@ def _timed_library(watch: Stopwatch) -> Iterator[None]:
         (monitoring, "tier_mix", "tier mix (monitoring.tier_mix)"),
         (publicity, "run_sql", _sql_name),
         (publicity, "verify_files", "files re-read and checked (publicity.verify_files)"),
-        (publicity, "_sha256", "file hashes (publicity._sha256)"),
+        (publicity, "sha256_file", "file hashes (publicity.sha256_file)"),
         (workdays, "add_workdays", calendar),
         (workdays, "basis_between", calendar),
         (workdays, "workdays_after_until", calendar),
@@ -234,7 +162,7 @@ def _timed_library(watch: Stopwatch) -> Iterator[None]:
         (publish, "run_sql", _sql_name),
         (publish, "fingerprint", "fingerprint (publish.fingerprint)"),
         (publish, "_audit_problems", "audits required (publish._audit_problems)"),
-        (publish, "_sha256_file", "file hashes (publish._sha256_file)"),
+        (publish, "sha256_file", "file hashes (publish.sha256_file)"),
         (publish.pq, "write_table", "Parquet write (pyarrow)"),
         (publish, "_place", "current file placed (publish._place)"),
         (publish, "build_catalog", "mart catalogue rebuilt (publish.build_catalog)"),
@@ -262,7 +190,7 @@ def _split(watch: Stopwatch, step: str) -> None:
 
 def _measure(root: Path) -> float:
     """Time the feedback-loop steps for the last month of the prepared warehouse; the total in seconds."""
-    raw = _connect(root / "warehouse.duckdb")
+    raw = _city.connect(root / "warehouse.duckdb")
     month = raw.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     tiered = dict(
         raw.execute(
@@ -390,25 +318,5 @@ def _measure(root: Path) -> float:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--enterprises", type=int, default=700_000)
-    ap.add_argument("--months", type=int, default=24)
-    ap.add_argument("--start", default="2023-01")
-    ap.add_argument("--workdir", type=Path, help="keep (or reuse, topping it up) the prepared city here")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = args.workdir or Path(tmp)
-        root.mkdir(parents=True, exist_ok=True)
-        child = mp.get_context("spawn").Process(
-            target=_prepare, args=(str(root), args.enterprises, args.months, args.start)
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"preparing the city failed (exit code {child.exitcode})")
-        _measure(root)
-
-
 if __name__ == "__main__":
-    main()
+    _city.run(__doc__, _measure, tier_months=TIER_MONTHS)

@@ -27,10 +27,8 @@ process. Target (issue 5): frames + draw + assignment <= 10 s on 2 cores for the
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
-import multiprocessing as mp
 import resource
 import tempfile
 import time
@@ -40,86 +38,18 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import duckdb
+import _city  # bench/_city.py: the shared prepared city
 
 from zs_risk_pipeline.lib import (
     draw,
     eligibility,
-    features,
     ingest,
     plans,
-    publish,
     sampling,
-    scorecard,
-    scoring,
-    synth,
-    tiers,
 )
 from zs_risk_pipeline.lib.contract import sources
-from zs_risk_pipeline.lib.registry import Registry
 
 TARGET_S = 10.0
-PII_KEY = b"benchmark-key-not-a-secret"  # the key of bench_model.py: a topped-up warehouse hashes alike
-
-
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(str(path))
-    conn.execute("SET enable_progress_bar = false").fetchall()
-    return conn
-
-
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-    return bool(conn.execute(sql, [schema, table]).fetchall()[0][0])
-
-
-def _has_rows(conn: duckdb.DuckDBPyConnection, schema: str, table: str, where: str, params: list[Any]) -> bool:
-    if not _table_exists(conn, schema, table):
-        return False
-    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {schema}.{table} WHERE {where})", params).fetchall()[0][0])
-
-
-def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
-    """Child process: generate the city if needed, ingest what is missing, features of every month, tiers of M."""
-    base = Path(root)
-    land = base / "landing"
-    if not land.exists():
-        t0 = time.perf_counter()
-        synth.generate(land, base / "truth", enterprises=enterprises, months=months, start=start, seed=20240601)
-        print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
-    t0 = time.perf_counter()
-    conn = _connect(base / "warehouse.duckdb")
-    ingest.prepare(conn, PII_KEY)
-    names = list(sources())
-    delivered = sorted(p.name for p in (land / "registry").iterdir())[:months]
-    for month in delivered:
-        day = ingest.month_start(month)
-        # A source without a delivery this month is landed only while its tables do not exist yet.
-        todo = [
-            n
-            for n in names
-            if not _has_rows(conn, "raw", "landing_files", "source = ? AND delivery_month = ?", [n, day])
-            and ((land / n / month).is_dir() or not _table_exists(conn, "staging", n))
-        ]
-        for name in todo:
-            ingest.land(conn, name, month, land)
-            ingest.stage(conn, name, month)
-        built = _has_rows(conn, "features", "enterprise_monthly", "month = ?", [day])
-        if not built:
-            features.build_enterprise_monthly(conn, month)
-        done = f"ingested {', '.join(todo)}" if todo else "nothing to ingest"
-        print(
-            f"  {month}: {done}; features {'kept' if built else 'built'} ({time.perf_counter() - t0:.0f} s)",
-            flush=True,
-        )
-    last = delivered[-1]
-    if not _has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [ingest.month_start(last)]):
-        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], last)
-        registry = Registry(base / "models")
-        summary = scoring.build_tiers(conn, last, population, registry, scorecard.load_scorecard(), tiers.load_policy())
-        print(f"  tiers {last}: {summary['rows']:,} enterprises with {summary['model_kind']}", flush=True)
-    conn.close()
-    print(f"prepared in {time.perf_counter() - t0:.0f} s (not part of the figures below)", flush=True)
 
 
 class Stopwatch:
@@ -212,7 +142,7 @@ def _steps(columns: dict[str, dict[str, float]], totals: dict[str, float]) -> No
 
 def _measure(root: Path) -> float:
     """Time build_frames and draw_month for the last month of the prepared warehouse; the total in seconds."""
-    conn = _connect(root / "warehouse.duckdb")
+    conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     tiered = conn.execute(
         "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [ingest.month_start(month)]
@@ -278,25 +208,5 @@ def _measure(root: Path) -> float:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--enterprises", type=int, default=700_000)
-    ap.add_argument("--months", type=int, default=24)
-    ap.add_argument("--start", default="2023-01")
-    ap.add_argument("--workdir", type=Path, help="keep (or reuse, topping it up) the prepared city here")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = args.workdir or Path(tmp)
-        root.mkdir(parents=True, exist_ok=True)
-        child = mp.get_context("spawn").Process(
-            target=_prepare, args=(str(root), args.enterprises, args.months, args.start)
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"preparing the city failed (exit code {child.exitcode})")
-        _measure(root)
-
-
 if __name__ == "__main__":
-    main()
+    _city.run(__doc__, _measure, tier_months=1)

@@ -147,6 +147,7 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
     from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.defs.automation import inspection_results_sensor
     from zs_risk_pipeline.defs.resources import ZsRiskHome
+    from zs_risk_pipeline.lib import digest
     from zs_risk_pipeline.lib.synth import late
 
     def tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
@@ -154,7 +155,7 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
         return inspection_results_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
 
     job = build_defs().resolve_job_def("monthly_chain")
-    plans_before = _file_hashes(paths.mart / "plans")
+    plans_before = digest.sha256_tree(paths.mart / "plans")
     last_entry = _publish_log(paths, "publish/log_tail.sql")
     with dg.DagsterInstance.get() as instance:
         baseline = tick(instance, None)
@@ -177,7 +178,7 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
         + (", ".join(f"{table} {month} v{version}" for table, month, version in republished) or "none")
         + "; every other published table-month of the reruns came out unchanged"
     )
-    plans_after = _file_hashes(paths.mart / "plans")
+    plans_after = digest.sha256_tree(paths.mart / "plans")
     same = sum(plans_after.get(f) == h for f, h in plans_before.items())
     _say(f"published plans after the reruns: {same} of {len(plans_before)} package files byte-identical")
     return ok and same == len(plans_before) == len(plans_after)
@@ -190,13 +191,6 @@ def _publish_log(paths: settings.Paths, sql_file: str, params: dict | None = Non
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         return run_sql(conn, sql_file, params) if _has_publish_log(conn) else []
-
-
-def _file_hashes(root: Path) -> dict[str, str]:
-    import hashlib
-
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _md_int(event: dg.DagsterEvent, key: str) -> int:

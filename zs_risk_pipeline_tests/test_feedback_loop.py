@@ -4,26 +4,15 @@ double-random plan stays byte for byte what it was."""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import duckdb
 
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import publish, synth
+from zs_risk_pipeline.lib import digest, publish, synth
 from zs_risk_pipeline.lib.synth import late
 
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
 LATE = "2023-03"  # the month whose results partly arrive late: product-quality checks, one firm unreachable
 LATE_PLAN = "MR-PRODUCT-2023-03"
-
-
-def _files(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _table(home, sql: str) -> list[tuple]:
@@ -36,8 +25,8 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     held = late.hold_back(home.landing, home.home / "held", LATE, LATE_PLAN)
     cli._use_home(None)  # the Dagster instance of this home, as `zs-risk demo` uses it
     assert cli.run_months(MONTHS)
-    plans_before = _files(home.mart / "plans")
-    lists_before = _files(home.exports / "task_lists")
+    plans_before = digest.sha256_tree(home.mart / "plans")
+    lists_before = digest.sha256_tree(home.exports / "task_lists")
     plan_rows_before = _table(home, "SELECT * FROM sampling.plan ORDER BY ALL")
     features_before = _table(
         home, f"SELECT uscc, inspections_problem_36m FROM features.enterprise_monthly WHERE month = '{LATE}-01'"
@@ -75,6 +64,6 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         assert publish.verify(conn, home.mart) == []  # superseded versions still verify
     # Every published plan, its package and its task lists: untouched.
-    assert _files(home.mart / "plans") == plans_before
-    assert _files(home.exports / "task_lists") == lists_before
+    assert digest.sha256_tree(home.mart / "plans") == plans_before
+    assert digest.sha256_tree(home.exports / "task_lists") == lists_before
     assert _table(home, "SELECT * FROM sampling.plan ORDER BY ALL") == plan_rows_before

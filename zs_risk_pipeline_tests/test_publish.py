@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import publish
+from zs_risk_pipeline.lib import digest, publish
 
 SPEC = publish.MART_TABLES["enterprise_features"]
 T0 = dt.datetime(2024, 4, 1, 8, 0)
@@ -64,7 +64,7 @@ def test_passing_audit_publishes_and_a_failed_one_keeps_the_previous_version(wh,
     with pytest.raises(publish.PublishRefused, match="failed"):
         publish.publish_month(wh, SPEC, "2024-03", mart)
     assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
-    assert first.file.read_bytes() and publish._sha256_file(first.file) == first.file_sha256
+    assert first.file.read_bytes() and digest.sha256_file(first.file) == first.file_sha256
 
 
 def test_content_changed_after_the_audit_is_refused(wh, tmp_path):
@@ -136,8 +136,8 @@ def test_a_republished_month_is_a_new_version_and_the_old_one_stays_verifiable(w
     audit(wh, "2024-03")
     v2 = publish.publish_month(wh, SPEC, "2024-03", mart)
     assert (v2.version, v2.unchanged) == (2, False)
-    assert v1.version_file.exists() and publish._sha256_file(v1.version_file) == v1.file_sha256
-    assert publish._sha256_file(v2.file) == v2.file_sha256 != v1.file_sha256
+    assert v1.version_file.exists() and digest.sha256_file(v1.version_file) == v1.file_sha256
+    assert digest.sha256_file(v2.file) == v2.file_sha256 != v1.file_sha256
     assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.5)]
     with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
         history = r.execute(

@@ -10,19 +10,12 @@ month.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 
+from zs_risk_pipeline.lib.digest import sha256_file
+
 _MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def scan(landing: Path, source: str = "inspections") -> dict[str, str]:
@@ -34,7 +27,7 @@ def scan(landing: Path, source: str = "inspections") -> dict[str, str]:
     for month_dir in sorted(p for p in root.iterdir() if p.is_dir() and _MONTH_DIR.match(p.name)):
         for f in sorted(month_dir.iterdir()):
             if f.is_file() and not f.name.startswith("."):
-                out[f"{month_dir.name}/{f.name}"] = _sha256(f)
+                out[f"{month_dir.name}/{f.name}"] = sha256_file(f)
     return out
 
 

@@ -27,7 +27,6 @@ Plain Python, no Dagster.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -41,6 +40,7 @@ import pandas as pd
 import yaml
 
 from zs_risk_pipeline.lib import settings, uscc, workdays
+from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, run_sql
 
@@ -284,10 +284,6 @@ def file_paths(exports: Path, month: str) -> dict[str, Path]:
     return {label: folder / f"{FILE_STEM}.{label}.csv" for label in ENCODINGS}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 @dataclass(frozen=True)
 class ExportResult:
     month: dt.date
@@ -363,7 +359,7 @@ def export_month(
         published_on=published,
         publication_basis=pub_basis,
         deadline_working_days=config.deadline_working_days,
-        files={str(p): _sha256(p) for p in targets.values()},
+        files={str(p): sha256_file(p) for p in targets.values()},
         rows_by_basis={b: int(n) for b, n in rows["deadline_basis"].value_counts().sort_index().items()},
         calendar_basis_by_year={str(y): config.calendar.basis(y) for y in years},
         configured_years_ignored=config.calendar.ignored_years,
@@ -376,7 +372,7 @@ def _keep_superseded(targets: dict[str, Path], temps: dict[str, Path], folder: P
     """A month exported before with other content (a rerun after late results) keeps its earlier files under
     superseded/v<k>/: what went to the publicity system stays on record. Unchanged content keeps nothing."""
     old = [p for p in targets.values() if p.exists()]
-    if not old or all(_sha256(targets[k]) == _sha256(temps[k]) for k in targets if targets[k].exists()):
+    if not old or all(sha256_file(targets[k]) == sha256_file(temps[k]) for k in targets if targets[k].exists()):
         return None
     keep = folder / "superseded" / f"v{len(list((folder / 'superseded').glob('v*'))) + 1}"
     keep.mkdir(parents=True)

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
+from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.sql import render, run_sql
 
 MART_FILE = "mart.duckdb"
@@ -192,14 +193,6 @@ def _audit_problems(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str
     return problems
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _latest_version(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str) -> tuple | None:
     rows = run_sql(conn, "publish/log_latest_version.sql", {"mart_table": spec.name, "month": month_date(month)})
     return rows[0] if rows else None
@@ -241,8 +234,8 @@ def publish_month(
     if latest is not None:
         version, file, file_sha, fp_sha, entry_hash = latest
         kept = mart_dir / file
-        if fp_sha == fp.sha256 and kept.exists() and _sha256_file(kept) == file_sha:
-            if not current.exists() or _sha256_file(current) != file_sha:
+        if fp_sha == fp.sha256 and kept.exists() and sha256_file(kept) == file_sha:
+            if not current.exists() or sha256_file(current) != file_sha:
                 _place(kept, current)  # a lost or stale current file is restored from its version
                 build_catalog(mart_dir)
             return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True)
@@ -261,7 +254,7 @@ def publish_month(
         raise PublishRefused(f"{spec.qualified} {month[:7]} changed while being published")
     # pyarrow's writer with fixed options: the same rows give the same bytes.
     pq.write_table(table, tmp, compression="zstd", compression_level=3, write_statistics=True)
-    file_sha = _sha256_file(tmp)
+    file_sha = sha256_file(tmp)
     os.replace(tmp, target)
     _place(target, current)
     build_catalog(mart_dir)
@@ -378,7 +371,7 @@ def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
         path = mart_dir / file
         if not path.exists():
             problems.append(f"{file}: version {version} published in entry {seq} but missing from the mart")
-        elif _sha256_file(path) != file_sha:
+        elif sha256_file(path) != file_sha:
             problems.append(f"{file}: content differs from what entry {seq} published (version {version})")
         current[(table, month)] = (seq, version, file_sha)
     for (table, month), (seq, version, sha) in sorted(current.items()):
@@ -386,6 +379,6 @@ def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
         rel = path.relative_to(mart_dir).as_posix()
         if not path.exists():
             problems.append(f"{rel}: current version {version} (entry {seq}) missing from the mart")
-        elif _sha256_file(path) != sha:
+        elif sha256_file(path) != sha:
             problems.append(f"{rel}: content differs from version {version}, the current one (entry {seq})")
     return problems
