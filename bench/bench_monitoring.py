@@ -9,8 +9,9 @@ of the last three months M-2, M-1 and M unless they exist (the registry's champi
 scorecard at cold start: scoring.build_tiers, as bench_sampling.py does). The tier-jump warning and the tier mix
 compare M with M-1; the latest inspection results are matched with the tier held the month before. Point
 --workdir at a COPY of a kept city: this benchmark replaces month M in monitoring.early_warnings,
-sampling.trigger_queue, monitoring.model_monitoring and publicity.inspection_results, records audits and empties
-audit.publish_log (its mart is a fresh temporary directory, so entries of an earlier mart could not verify).
+sampling.trigger_queue, monitoring.model_monitoring, publicity.inspection_results and month M's one-public batches,
+records audits and empties audit.publish_log (its mart is a fresh temporary directory, so entries of an earlier
+mart could not verify).
 
 Then this process times, for month M, one after the other:
 
@@ -19,8 +20,9 @@ Then this process times, for month M, one after the other:
 - the trigger queue: `plans.build_trigger_queue(conn, M)` (complaints and the A/B-tier warnings);
 - model monitoring: `monitoring.build_model_monitoring(conn, M, policy, registry)` (score, indicator and
   tier-mix PSI, problem-found rate by tier) and its blocking check `monitoring.ordering`;
-- the one-public export: `publicity.export_month(conn, M, exports)` into a fresh temporary exports directory
-  (the month's results with working-day deadlines, both files written, verified and renamed into place);
+- the one-public batches: `publicity.publish_batches(conn, M, exports)` into a fresh temporary exports directory
+  (each inspections landing file of M published on arrival: rows with working-day deadlines, both files written,
+  verified and renamed into place), then the month's record `publicity.export_month(conn, M, exports)`;
 - publish of tiers.enterprise_monthly M (mart enterprise_tiers) with versions into a fresh temporary mart
   directory: the fingerprint and the required audits (`publish.record_audit`, recorded as passed, as the tests
   do), `publish.publish_month` (version 1), the same content published again (must come back unchanged, without
@@ -219,6 +221,10 @@ def _measure(root: Path) -> float:
     raw.execute("DELETE FROM audit.publish_log").fetchall()  # the entries of an earlier (deleted) mart
     if dropped:
         print(f"emptied audit.publish_log ({dropped} entries of an earlier mart)")
+    batches = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'publicity' AND table_name = 'result_batches'"
+    if raw.execute(batches).fetchall()[0][0]:  # batches of an earlier run: their files went with its exports
+        for table in ("result_batches", "result_batch_rows"):
+            raw.execute(f"DELETE FROM publicity.{table} WHERE month = ?", [f"{month}-01"]).fetchall()
     rules, policy = early_warning.load_rules(), monitoring.load_policy()
     registry = Registry(root / "models")
     watch = Stopwatch()
@@ -228,6 +234,7 @@ def _measure(root: Path) -> float:
     build_warnings, warning_check = early_warning.build_early_warnings, early_warning.well_formed_violations
     build_queue, build_monitoring = plans.build_trigger_queue, monitoring.build_model_monitoring
     order_check, export_month = monitoring.ordering, publicity.export_month
+    publish_batches = publicity.publish_batches
     fingerprint, record_audit = publish.fingerprint, publish.record_audit
     publish_month, verify = publish.publish_month, publish.verify
 
@@ -250,6 +257,7 @@ def _measure(root: Path) -> float:
             ("trigger queue (plans.build_trigger_queue)", build_queue, conn, month),
             ("model monitoring (monitoring.build_model_monitoring)", build_monitoring, conn, month, policy, registry),
             ("tier-order check (monitoring.ordering)", order_check, conn, month, policy),
+            ("one-public batches (publicity.publish_batches)", publish_batches, conn, month, Path(exports)),
             ("one-public export (publicity.export_month)", export_month, conn, month, Path(exports)),
             ("fingerprint and audits (publish.fingerprint, record_audit)", audits),
             ("publish tiers (publish.publish_month)", publish_month, conn, SPEC, month, mart),
@@ -263,10 +271,10 @@ def _measure(root: Path) -> float:
             print(f"  {name:68s}{watch.totals[name]:8.2f} s")
             _split(watch, name)
             sys.stdout.flush()
-        sizes = {Path(p).name: Path(p).stat().st_size for p in out[steps[5][0]].files}
-        parquet = out[steps[7][0]].file.stat().st_size
+        sizes = {Path(p).name: Path(p).stat().st_size for p in out[steps[6][0]].files}
+        parquet = out[steps[8][0]].file.stat().st_size
     load1 = os.getloadavg()
-    warnings, violations, queued, monitored, (rates, verdict, funnel), exported, fp, first, again, problems = (
+    warnings, violations, queued, monitored, (rates, verdict, funnel), batches, exported, fp, first, again, problems = (
         out[name] for name, *_ in steps
     )
 
@@ -294,8 +302,9 @@ def _measure(root: Path) -> float:
         )
     )
     print(
-        f"one-public export {month}: {exported.rows:,} rows, {exported.late:,} late; published on "
-        f"{exported.published_on}; files " + ", ".join(f"{n} {s / 2**20:.1f} MB" for n, s in sizes.items())
+        f"one-public export {month}: {exported.rows:,} rows, {exported.late:,} late; published on arrival in "
+        f"{len(batches.published)} batches ({exported.first_published} … {exported.last_published}); files "
+        + ", ".join(f"{n} {s / 2**20:.1f} MB" for n, s in sizes.items())
     )
     print(
         f"publish {SPEC.name} {month}: {first.rows:,} rows as version {first.version} "

@@ -9,8 +9,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline.lib import settings
 
@@ -90,31 +91,53 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_months(months: list[str]) -> bool:
-    """Materialise the monthly chain for each month, in order, through the Dagster job the UI uses."""
+class NoLandingData(RuntimeError):
+    """The home has no landing files at all: nothing a run could build."""
+
+
+def _require_landing(paths: settings.Paths) -> None:
+    if not any(p.is_file() for p in paths.landing.glob("*/*/*")):
+        raise NoLandingData(
+            f"no landing data in {paths.landing}: deliver files to landing/<source>/<YYYY-MM>/ "
+            "(or run `zs-risk demo` for the synthetic city)"
+        )
+
+
+def run_months(months: list[str], release_reason: str | None = None) -> bool:
+    """Materialise the monthly chain for each month, in order, through the Dagster job the UI uses.
+
+    `release_reason`: publish the months although expected sources are missing (recorded as a release)."""
     import dagster as dg
 
     from zs_risk_pipeline.definitions import build_defs
 
     settings.pii_key()  # refuse before doing anything when the key is missing
+    _require_landing(settings.home())
     job = build_defs().resolve_job_def("monthly_chain")
     with dg.DagsterInstance.get() as instance:
         for i, month in enumerate(months, start=1):
-            if not _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}"):
+            if not _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}", None, release_reason):
                 return False
     return True
 
 
 def _run_month(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, partition: str, label: str, tags: dict[str, str] | None = None
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    partition: str,
+    label: str,
+    tags: dict[str, str] | None = None,
+    release_reason: str | None = None,
 ) -> bool:
     """One run of the monthly chain, reported on one line plus its model decision, warnings and failures."""
     import dagster as dg
 
     t0 = time.perf_counter()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if release_reason:
+        config["ops"] = {"ingest__deliveries": {"config": {"release_reason": release_reason}}}
     result = job.execute_in_process(
-        partition_key=partition, instance=instance, run_config=quiet, raise_on_error=False, tags=tags
+        partition_key=partition, instance=instance, run_config=config, raise_on_error=False, tags=tags
     )
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
@@ -134,21 +157,60 @@ def _run_month(
     for c in failed:  # a warning (WARN severity) never blocks; an error check blocks what follows it
         kind = "warning" if c.severity == dg.AssetCheckSeverity.WARN else "check not passed"
         _say(f"    {kind}: {c.asset_key.to_user_string()}:{c.check_name}")
+        if c.check_name == "expected_sources_delivered":
+            for line in c.metadata["missing_sources"].value:
+                _say(f"      missing: {line}")
+            _say("      the month is not published and drafts no plans; once the sources are delivered, rerun it, "
+                 "or release it: zs-risk run --month YYYY-MM --release-missing \"reason\"")
+    for c in checks:
+        if c.check_name == "expected_sources_delivered" and c.passed and c.metadata["released"].value:
+            _say(f"    released despite missing sources: {c.metadata['release_reason'].value}")
     for ev in result.get_step_failure_events():
         _say(f"    step failed: {ev.step_key}: {ev.event_specific_data.error.message.strip()}")
     return result.success
 
 
 def late_delivery(paths: settings.Paths, held: Path) -> bool:
-    """Drop a held-back results file into the landing, tick the inspection-results sensor as the daemon would,
-    run what it requests, and show that every published plan stayed byte-identical."""
+    """Drop a held-back results file into the landing and let the sensor's reruns follow (see _deliver_late)."""
+    from zs_risk_pipeline.lib.synth import late
+
+    def deliver() -> str:
+        target = late.deliver(held, paths.landing)
+        rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
+        return f"{rows} inspection results of {held.parent.name} arrive late ({target.relative_to(paths.home)})"
+
+    return _deliver_late(paths, deliver)
+
+
+def late_plan_information(paths: settings.Paths, month: str) -> bool:
+    """After the task lists of the plans drawn from `month` went out: an inspector declares a conflict (回避) for
+    two of his tasks and the personnel office corrects the directory for someone who left, both delivered late
+    into `month`; the sensor's rerun amends the published plans (计划变更)."""
+    from zs_risk_pipeline.lib import sampling
+    from zs_risk_pipeline.lib.synth import late_facts
+
+    lists = paths.exports / "task_lists" / f"{sampling.plan_month(month):%Y-%m}"
+
+    def deliver() -> str:
+        declared = late_facts.declare_conflicts(lists, paths.landing, month)
+        leaver = late_facts.inspector_left(lists, paths.landing, month)
+        said = [f"{len(declared)} conflict declarations (回避: " + ", ".join(i for i, _ in declared) + ")"]
+        said += [f"a corrected inspector directory ({leaver} has left)"] if leaver else []
+        return " and ".join(said) + f" arrive late for {month}, after the task lists went out"
+
+    return _deliver_late(paths, deliver)
+
+
+def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
+    """Deliver late files, tick the sensor as the daemon would, run what it requests, and show what changed: the
+    table-months re-published, the amendments recorded, and that every published plan's own files stayed
+    byte-identical."""
     import dagster as dg
 
     from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.defs.automation import inspection_results_sensor
     from zs_risk_pipeline.defs.resources import ZsRiskHome
     from zs_risk_pipeline.lib import digest
-    from zs_risk_pipeline.lib.synth import late
 
     def tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
         resources = {"zs_home": ZsRiskHome(home=str(paths.home))}
@@ -156,16 +218,15 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
 
     job = build_defs().resolve_job_def("monthly_chain")
     plans_before = digest.sha256_tree(paths.mart / "plans")
+    amendments_before = _amendment_rows(paths)
     last_entry = _publish_log(paths, "publish/log_tail.sql")
     with dg.DagsterInstance.get() as instance:
         baseline = tick(instance, None)
-        target = late.deliver(held, paths.landing)
-        rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
+        what = deliver()
         requests = tick(instance, baseline.cursor).run_requests
         _say(
-            f"\n== late delivery: {rows} inspection results of {held.parent.name} arrive late "
-            f"({target.relative_to(paths.home)}); the inspection-results sensor requests "
-            f"{len(requests)} runs: {', '.join(r.partition_key[:7] for r in requests)}"
+            f"\n== late delivery: {what}; the sensor requests {len(requests)} runs: "
+            + ", ".join(r.partition_key[:7] for r in requests)
         )
         ok = all(
             _run_month(job, instance, r.partition_key, f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}", r.tags)
@@ -178,10 +239,34 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
         + (", ".join(f"{table} {month} v{version}" for table, month, version in republished) or "none")
         + "; every other published table-month of the reruns came out unchanged"
     )
+    new = [a for a in _amendment_rows(paths) if a not in amendments_before]
+    _say(f"amendments of published plans (计划变更) recorded by the reruns: {len(new)}")
+    for plan_id, a in new:
+        _say(f"  {plan_id} {a.uscc}: {a.replaced} → {a.replacement or 'nobody'} ({a.reason}; round {a.round})")
     plans_after = digest.sha256_tree(paths.mart / "plans")
-    same = sum(plans_after.get(f) == h for f, h in plans_before.items())
-    _say(f"published plans after the reruns: {same} of {len(plans_before)} package files byte-identical")
-    return ok and same == len(plans_before) == len(plans_after)
+    same = sum(plans_after.get(f) == h for f, h in plans_before.items() if not _is_amendment_record(f))
+    drawn = sum(1 for f in plans_before if not _is_amendment_record(f))
+    records = sorted({f.split("/")[0] for f in plans_after if _is_amendment_record(f)})
+    _say(
+        f"published plans after the reruns: {same} of {drawn} draw files byte-identical; "
+        f"amendment records (append-only) in {len(records)} plan(s)" + (f": {', '.join(records)}" if records else "")
+    )
+    grew = all(plans_after.get(f) == h or _is_amendment_record(f) for f, h in plans_before.items())
+    return ok and same == drawn and grew
+
+
+def _is_amendment_record(path: str) -> bool:
+    from zs_risk_pipeline.lib import amendments
+
+    return path.rsplit("/", 1)[-1] in (amendments.EXCLUSIONS_FILE, amendments.AMENDMENTS_FILE)
+
+
+def _amendment_rows(paths: settings.Paths) -> list[tuple[str, Any]]:
+    """(plan_id, amendment) of every published plan's recorded amendments, in plan and record order."""
+    from zs_risk_pipeline.lib import amendments
+
+    folders = sorted(p for p in (paths.mart / "plans").glob("*") if (p / amendments.AMENDMENTS_FILE).is_file())
+    return [(f.name, a) for f in folders for a in amendments.staffing(f).amendments]
 
 
 def _publish_log(paths: settings.Paths, sql_file: str, params: dict | None = None) -> list[tuple]:
@@ -200,12 +285,12 @@ def _md_int(event: dg.DagsterEvent, key: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _use_home(args.home)
-    return 0 if run_months([args.month]) else 1
+    return 0 if run_months([args.month], args.release_missing) else 1
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     _use_home(args.home)
-    return 0 if run_months(_months(args.from_month, args.to_month)) else 1
+    return 0 if run_months(_months(args.from_month, args.to_month), args.release_missing) else 1
 
 
 def _demo_key(paths: settings.Paths) -> str:
@@ -242,7 +327,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         cmd_synth(ns)
         if late_month:
-            held = late.hold_back(paths.landing, held_dir, late_month, f"{DEMO['late_plan']}-{late_month}")
+            from datetime import date, timedelta
+
+            from zs_risk_pipeline.lib import workdays
+            from zs_risk_pipeline.lib.ingest import month_end
+
+            # Delivered after the whole run: entered on the first working day of the month after the last one.
+            after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
+            delivered_on = after.dates[0].astype(date)
+            plan_id = f"{DEMO['late_plan']}-{late_month}"
+            held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
             _say(f"== held back until the end: {held.relative_to(paths.home)}")
     else:
         _say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
@@ -255,6 +349,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ]
     for held in pending if ok else []:
         ok = late_delivery(paths, held) and ok
+    if ok:
+        ok = late_plan_information(paths, months[-1]) and ok
     print_summary(paths)
     verified = cmd_verify(argparse.Namespace(home=None)) == 0
     return 0 if ok and verified and verify_all_draws(paths) else 1
@@ -262,10 +358,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def verify_all_draws(paths: settings.Paths) -> bool:
     """Recompute every drafted plan from its verification package (what `zs-risk verify-draw` does for one)."""
-    from zs_risk_pipeline.lib import draw
+    from zs_risk_pipeline.lib import amendments
 
     packages = sorted(p for p in (paths.mart / "plans").glob("*") if p.is_dir() and not p.name.startswith("."))
-    bad = {p.name: problems for p in packages if (problems := draw.verify_package(p))}
+    bad = {p.name: problems for p in packages if (problems := amendments.verify(p))}
     for name, problems in bad.items():
         _say(f"MISMATCH in plan {name}: {problems[0]}")
     _say(f"double-random plans re-drawn from their packages: {len(packages) - len(bad)} of {len(packages)} match")
@@ -303,6 +399,13 @@ def print_summary(paths: settings.Paths) -> None:
             for table, months, first, last, rows, republished in published:
                 again = f"; {republished} re-published as a new version (earlier kept)" if republished else ""
                 _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}")
+            with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+                notes = run_sql(conn, "publish/log_notes.sql")
+            for table, month, version, changed, release in notes:
+                if changed:
+                    _say(f"  {table} {month} v{version}: policy changed ({changed})")
+                if release:
+                    _say(f"  {table} {month} v{version}: released with missing sources ({release})")
     if paths.warehouse.exists():
         print_model_and_tiers(paths)
         print_warnings_and_monitoring(paths)
@@ -332,9 +435,15 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
             return
-        _say("tier mix by month (internal reference data, never public; 分类结果仅供内部参考):")
-        for month, version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
-            _say(f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}")
+        _say("tier mix by month (internal reference data, never public; 分类结果仅供内部参考), scorer, policy version:")
+        previous = None
+        for month, version, policy_version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
+            changed = "  (policy changed)" if previous is not None and policy_version != previous else ""
+            previous = policy_version
+            _say(
+                f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}  "
+                f"policy {policy_version}{changed}"
+            )
         rates = run_sql(conn, "tiers/outcomes_by_tier.sql")
         drafted = (
             run_sql(conn, "sampling/plans_summary.sql")
@@ -416,22 +525,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_draw(args: argparse.Namespace) -> int:
-    """Recompute a plan's selection and inspector pairs from its verification package alone (draw protocol v1)."""
-    from zs_risk_pipeline.lib import draw
+    """Recompute a plan's selection, inspector pairs and amendments from its verification package alone."""
+    from zs_risk_pipeline.lib import amendments
 
     folder = Path(args.package) if args.package else _use_home(args.home).mart / "plans" / args.plan_id
     if not folder.exists():
         _say(f"no package for {args.plan_id} at {folder}")
         return 1
-    problems = draw.verify_package(folder)
+    problems = amendments.verify(folder)
     for p in problems:
         _say(f"MISMATCH: {p}")
+    if problems:
+        _say(f"{len(problems)} problem(s)")
+        return 1
+    staffed = amendments.staffing(folder)
     _say(
         f"{args.plan_id}: selection and assignments match the package"
-        if not problems
-        else f"{len(problems)} problem(s)"
+        + (
+            f"; {len(staffed.exclusions)} recorded exclusions and {len(staffed.amendments)} amendments recomputed"
+            if staffed.exclusions
+            else ""
+        )
     )
-    return 1 if problems else 0
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -458,11 +574,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="materialise one month's chain through Dagster")
     r.add_argument("--month", type=_month_arg, required=True)
+    r.add_argument(
+        "--release-missing",
+        metavar="REASON",
+        help="publish the month although expected sources (config/deliveries.yaml) are missing; the reason is recorded",
+    )
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser("backfill", help="materialise a range of months, oldest first")
     b.add_argument("--from", dest="from_month", type=_month_arg, required=True)
     b.add_argument("--to", dest="to_month", type=_month_arg, required=True)
+    b.add_argument("--release-missing", metavar="REASON", help="as for run, for every month of the range")
     b.set_defaults(func=cmd_backfill)
 
     d = sub.add_parser("demo", help="synthetic city + every month through everything built so far")
@@ -495,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
     except settings.MissingSecretError as e:
         print(f"zs-risk: {e}", file=sys.stderr)
         return 2
+    except NoLandingData as e:
+        print(f"zs-risk: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -26,12 +26,16 @@ def _deliver(home):
     drop(home, "inspectors", "2024-03", "i.csv", "\n".join([header, *staff]) + "\n")
 
 
+# Three sources of a one-firm city: the other expected sources are missing, so the month is released.
+RELEASE = {"ops": {"ingest__deliveries": {"config": {"release_reason": "test: a one-firm city"}}}}
+
+
 def test_month_materialises_with_metadata_and_passing_checks(home):
     _deliver(home)
     result = (
         build_defs()
         .resolve_job_def("monthly_chain")
-        .execute_in_process(partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral())
+        .execute_in_process(partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral(), run_config=RELEASE)
     )
     assert result.success
     evals = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
@@ -82,7 +86,12 @@ def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
     result = (
         build_defs()
         .resolve_job_def("monthly_chain")
-        .execute_in_process(partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        .execute_in_process(
+            partition_key="2024-03-01",
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+            run_config=RELEASE,
+        )
     )
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed and e.check_name.startswith("raw_equals")]
@@ -92,7 +101,7 @@ def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
 
 def test_cli_run_uses_the_persistent_instance_and_refuses_without_key(home, monkeypatch, capsys):
     _deliver(home)
-    assert cli.main(["run", "--month", "2024-03"]) == 0
+    assert cli.main(["run", "--month", "2024-03", "--release-missing", "test: a one-firm city"]) == 0
     out = capsys.readouterr().out
     assert "2024-03: ok" in out
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:

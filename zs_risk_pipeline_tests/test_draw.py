@@ -260,7 +260,7 @@ def build(conn: duckdb.DuckDBPyConnection, folder: Path) -> Path:
         columns=["uscc", "inspector_id"],
     )
     assignments = draw.assign(conn, selection, eligibility, SEED, PLAN, 6)
-    plan = draw.new_plan(PLAN, "2024-04", SEED, RATES, frame, 6)
+    plan = draw.new_plan(PLAN, "2024-04", SEED, RATES, frame, 6, known_through="2024-03")
     return draw.write_package(folder, plan, frame, selection, eligibility, assignments)
 
 
@@ -347,11 +347,22 @@ def test_a_tampered_assignment_is_named(package: Path) -> None:
     assert draw.verify_package(package) == [f"assignments.csv row {i}: expected inspector_1 {original}, found INSP99"]
 
 
-def test_a_tampered_eligibility_changes_the_walk(package: Path) -> None:
+def test_a_tampered_eligibility_is_named_and_changes_the_walk(package: Path) -> None:
     table = rows(package / "eligibility.csv")
     del table[1]
     write_rows(package / "eligibility.csv", table)
-    assert draw.verify_package(package)[0].startswith("assignments.csv row ")
+    problems = draw.verify_package(package)
+    assert problems[0] == "eligibility.csv: SHA-256 differs from the eligibility_sha256 the draw recorded"
+    assert any(p.startswith("assignments.csv row ") for p in problems)
+
+
+def test_plan_records_what_the_draw_knew(package: Path) -> None:
+    plan = json.loads((package / "plan.json").read_text(encoding="utf-8"))
+    assert plan["known_through"] == "2024-03"
+    assert plan["eligibility_sha256"] == hashlib.sha256((package / "eligibility.csv").read_bytes()).hexdigest()
+    del plan["known_through"]
+    (package / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    assert draw.verify_package(package)[0].startswith("plan.json: known_through must be")
 
 
 def test_a_tampered_frame_is_named(package: Path) -> None:
@@ -394,7 +405,7 @@ def test_an_inconsistent_package_is_not_published(conn: duckdb.DuckDBPyConnectio
     eligibility = pd.DataFrame({"uscc": selection["uscc"].repeat(2), "inspector_id": ["P1", "P2"] * len(selection)})
     assignments = draw.assign(conn, selection, eligibility, SEED, PLAN, 100)
     assignments.loc[0, "inspector_1"] = "P9"  # not what the protocol gives
-    plan = draw.new_plan(PLAN, "2024-04", SEED, RATES, frame, 100)
+    plan = draw.new_plan(PLAN, "2024-04", SEED, RATES, frame, 100, known_through="2024-03")
     with pytest.raises(ValueError, match=r"assignments\.csv row 1: expected inspector_1"):
         draw.write_package(tmp_path / PLAN, plan, frame, selection, eligibility, assignments)
     assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
@@ -243,6 +244,48 @@ def test_inspection_results_map_codes_and_chinese_wording(home, warehouse):
         ("T2", "triggered", ["FOUND_RECTIFIED", "UNREACHABLE"], True),
     ]
     assert rep.quarantine[0]["reason_code"] == "bad_result_code"
+
+
+def test_recorded_on_is_typed_and_one_before_the_inspection_is_quarantined(home, warehouse):
+    header = "task_id,uscc,inspected_on,trigger,result_codes,recorded_on"
+    rows = [
+        "T1,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,2024-03-08",
+        "T2,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,2024年3月11日",  # Chinese date: normalised
+        "T3,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,",  # not sent: allowed, dated by ingestion later
+        "T4,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,2024-03-04",  # entered before the inspection
+        "T5,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,soon",
+        "T6,91442000MA5L30P862,2024-03-05,random,NO_ISSUE,2024-05-06",  # a late delivery into its results' month
+    ]
+    drop(home, "inspections", "2024-03", "inspections_20240308.csv", "\n".join([header, *rows]) + "\n")
+    _, rep = ingest_month(warehouse, home, "inspections", "2024-03")
+    assert rep.balanced and rep.staged_rows == 4
+    staged = warehouse.execute("SELECT task_id, recorded_on FROM staging.inspections ORDER BY task_id").fetchall()
+    assert [(t, str(r) if r else None) for t, r in staged] == [
+        ("T1", "2024-03-08"),
+        ("T2", "2024-03-11"),
+        ("T3", None),
+        ("T6", "2024-05-06"),
+    ]
+    assert reasons(warehouse, "inspections") == {
+        4: ("recorded_before_inspection", "recorded_on"),
+        5: ("bad_date", "recorded_on"),
+    }
+    msg = warehouse.execute("SELECT message FROM quarantine.rows WHERE row_number = 4").fetchall()[0][0]
+    assert msg.startswith("inspections/2024-03/inspections_20240308.csv: data row 4 (line 5), column recorded_on:")
+    assert "before the inspection date 2024-03-05" in msg and '"2024-03-04"' in msg
+    # The Chinese header 录入日期 is the alias of recorded_on.
+    drop(
+        home,
+        "inspections",
+        "2024-04",
+        "i.csv",
+        "任务编号,统一社会信用代码,检查日期,检查方式,检查结果代码,录入日期\n"
+        "T7,91442000MA5L30P862,2024-04-01,random,NO_ISSUE,2024/4/3\n",
+    )
+    ingest_month(warehouse, home, "inspections", "2024-04")
+    assert warehouse.execute("SELECT recorded_on FROM staging.inspections WHERE task_id = 'T7'").fetchall()[0][0] == (
+        dt.date(2024, 4, 3)
+    )
 
 
 PLAN_HEADER = "plan_id,plan_name,department,kind,drawn_on,frame_size,sample_size,inclusion_probability"

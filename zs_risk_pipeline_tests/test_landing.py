@@ -114,3 +114,12 @@ def test_parquet_and_json_lines(home):
     assert t["substantiated"] == ["true", None]
     assert t["_raw_line"] == [None, "{broken"]
     assert t["_line_number"] == [1, 2]
+
+
+def test_an_empty_json_lines_file_is_a_delivery_without_rows(home):
+    # JSON Lines has no header, so a source reporting "nothing this month" sends an empty file (config/deliveries)
+    drop(home, "complaints", "2024-03", "c.jsonl", b"")
+    f = landing.list_files(home.landing, "complaints", "2024-03")[0]
+    result = landing.read_file(f, source("complaints"))
+    assert result.table.num_rows == 0
+    assert {c.name for c in source("complaints").columns} <= set(result.table.column_names)

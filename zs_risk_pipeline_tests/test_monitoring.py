@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.monitoring.model_monitoring import latest_results_keep_tier_order
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import drift, monitoring, publish
+from zs_risk_pipeline.lib import drift, monitoring, policy, publish
 from zs_risk_pipeline.lib.registry import Registry
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
@@ -59,15 +59,17 @@ def test_without_ties_the_psi_is_drift_psi_and_a_mass_point_gets_its_own_bin() -
     rng = np.random.default_rng(4)
     a, b = pd.Series(rng.normal(size=1001)), pd.Series(rng.normal(0.3, 1, size=800))
     b[::40] = np.nan
-    assert monitoring.psi_from_counts(*monitoring.bin_counts(a, b, kind="numeric", bins=10)) == pytest.approx(
-        drift.psi(a, b, kind="numeric", bins=10), abs=1e-12
-    )
-    # a count most firms never have: its non-zero share doubles, which drift.psi's deciles (all 0) cannot see
+    row = monitoring.score_drift(scores(a.to_numpy(), b.to_numpy()), POLICY)[0]
+    assert row["value"] == pytest.approx(drift.psi(a, b, kind="numeric", bins=10), abs=1e-12)
+    assert row["detail"]["bins"] == 11  # ten deciles and the NULL bin
+    # a count most firms never have: its non-zero share doubles, which deciles that are all 0 cannot see unless
+    # the 0 is a bin of its own (it was merged with the 1s in drift.psi before the two shared one binning)
     before = pd.Series(np.r_[np.zeros(9_500), np.ones(500)])
     after = pd.Series(np.r_[np.zeros(9_000), np.ones(1_000)])
-    assert drift.psi(before, after, kind="numeric") == 0.0
-    value = monitoring.psi_from_counts(*monitoring.bin_counts(before, after, kind="numeric", bins=10))
+    value = drift.psi_from_counts(*drift.bin_counts(before, after, kind="numeric", bins=10))
     assert value == pytest.approx(0.05 * math.log(2) + 0.05 * math.log(0.95 / 0.90), rel=1e-3)
+    assert drift.psi(before, after, kind="numeric") == value
+    assert monitoring.score_drift(scores(before.to_numpy(), after.to_numpy()), POLICY)[0]["value"] == value
 
 
 def test_small_stratum_threshold_grows_as_the_stratum_shrinks_and_sampling_noise_does_not_alarm() -> None:
@@ -124,7 +126,7 @@ def make_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     conn.execute(
         "CREATE TABLE tiers.enterprise_monthly (month DATE, uscc VARCHAR, model_version VARCHAR, score DOUBLE, "
-        "probability DOUBLE, points DOUBLE, tier VARCHAR)"
+        "probability DOUBLE, points DOUBLE, tier VARCHAR, policy_version VARCHAR)"
     )
     cols = ", ".join(f"{c} DOUBLE" for c in POLICY.key_indicators)
     conn.execute(f"CREATE TABLE features.enterprise_monthly (month DATE, uscc VARCHAR, town_no INTEGER, {cols})")
@@ -154,7 +156,7 @@ def add_tiers(conn: duckdb.DuckDBPyConnection, month: dt.date, tiers: list[str],
             "points": rng.normal(size=len(tiers)),
             "tier": tiers,
         }
-    ).assign(score=lambda f: f["points"], probability=0.1)
+    ).assign(score=lambda f: f["points"], probability=0.1, policy_version=policy.current("tiers").version)
     insert(conn, "tiers.enterprise_monthly", frame)
     feats = frame[["month", "uscc"]].assign(town_no=np.arange(len(tiers)) % 3)
     for c in POLICY.key_indicators:

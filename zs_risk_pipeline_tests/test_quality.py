@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from zs_risk_pipeline.lib import drift, quality
+from zs_risk_pipeline.lib import drift, monitoring, quality
 
 
 def test_suite_failures_carry_severity_counts_and_examples():
@@ -61,3 +65,27 @@ def test_drift_report_orders_by_psi():
     cur = pd.DataFrame({"a": rng.normal(loc=2, size=5000), "b": rng.integers(0, 2, 5000)})
     rep = drift.drift_report(ref, cur, {"a": "numeric", "b": "binary"})
     assert [d.indicator for d in rep] == ["a", "b"] and rep[0].severity == "significant" and rep[1].severity == "stable"
+
+
+def test_a_mostly_zero_count_moving_off_zero_is_drift_and_monitoring_sees_the_same_psi():
+    # 95 % zeros in the reference: every decile is 0, and the 0 must be a bin of its own, not merged with the
+    # positive counts above it (which made this PSI 0 before)
+    rng = np.random.default_rng(5)
+    positive = np.arange(1, 21, dtype=float)
+    ref = pd.Series(np.r_[np.zeros(9_500), rng.choice(positive, 500)])
+    cur = pd.Series(np.r_[np.zeros(7_000), rng.choice(positive, 3_000)])
+    value = drift.psi(ref, cur, kind="numeric", bins=10)
+    assert value == pytest.approx(0.25 * math.log(0.30 / 0.05) + 0.25 * math.log(0.95 / 0.70), rel=1e-9)  # ≈ 0.524
+    assert value > 0.25 and drift.severity(value) == "significant"
+    report = drift.drift_report(
+        pd.DataFrame({"complaints_12m": ref}), pd.DataFrame({"complaints_12m": cur}), {"complaints_12m": "numeric"}
+    )
+    assert report[0].severity == "significant" and report[0].psi == round(value, 6)
+    # the model-monitoring row of the same indicator on the same data: one binning, one formula
+    frame = pd.concat([ref, cur], ignore_index=True).to_frame("complaints_12m")
+    frame["is_current"] = np.r_[np.zeros(len(ref), bool), np.ones(len(cur), bool)]
+    policy = replace(monitoring.load_policy(), key_indicators=("complaints_12m",), strata=())
+    (row,) = monitoring.indicator_drift(frame, policy)
+    assert row["metric"] == "indicator_psi" and row["status"] == "significant"
+    assert row["value"] == pytest.approx(value, abs=1e-9)
+    assert row["detail"]["bins"] == 2  # the zero atom and the positive counts; no NULLs, nothing below 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from zs_risk_pipeline.lib import synth, uscc
+from zs_risk_pipeline.lib import synth, uscc, workdays
 from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.synth import late
 
 START = "2023-01"
 LIGHTING = ("C3871", "C3872", "C3873", "C3874", "C3879")
@@ -98,14 +101,21 @@ def test_layout_of_landing_files(small: Path) -> None:
         if f.is_dir():
             continue
         rel = f.relative_to(landing).as_posix()
-        m = re.fullmatch(r"([a-z_]+)/(\d{4}-\d{2})/([a-z_]+)_(\d{6})\.(csv|jsonl|parquet)", rel)
+        m = re.fullmatch(r"([a-z_]+)/(\d{4}-\d{2})/([a-z_]+)_(\d{6}|\d{8})\.(csv|jsonl|parquet)", rel)
         assert m, rel
-        source, month, source2, yyyymm, ext = m.groups()
+        source, month, source2, stamp, ext = m.groups()
         assert source == source2 and source in sources() and month in months
-        assert yyyymm == month.replace("-", "") and ext == FORMAT.get(source, "csv")
-        assert len(_read(f)) > 0  # a month without rows writes no file
+        assert ext == FORMAT.get(source, "csv")
+        # one file per month, except the inspectorate's weekly deliveries dated within their month
+        assert stamp[:6] == month.replace("-", "") and len(stamp) == (8 if source == "inspections" else 6), rel
+        # a week without results sends no weekly file; a monthly source with nothing to report sends a file
+        # without rows, so that silence is never mistaken for a missing delivery (config/deliveries.yaml)
+        assert len(_read(f)) > 0 or source != "inspections", rel
         seen.add(source)
     assert seen == set(sources())
+    for source in sources():
+        if source != "inspections":
+            assert {p.parent.name for p in landing.glob(f"{source}/*/*")} == months, source
 
 
 def test_summary_counts_rows_per_source(small: Path, tmp_path: Path) -> None:
@@ -300,7 +310,7 @@ def test_inspections_inspectors_and_conflicts(city: tuple[Path, dict]) -> None:
     per_year = len(rand) / 20_000  # twelve months
     assert 0.03 <= per_year <= 0.06
     assert rand["plan_id"].str.fullmatch(r"[A-Z]+-[A-Z]+-\d{4}-\d{2}").all()
-    assert (rand["plan_id"].str[-7:] == rand["_month"]).all()
+    assert (rand["plan_id"].str[-7:] == rand["inspected_on"].str[:7]).all()  # the plan of the inspection's month
     assert (insp.loc[insp["trigger"] == "triggered", "plan_id"] == "").all()
     order = {
         c: i
@@ -335,6 +345,66 @@ def test_inspections_inspectors_and_conflicts(city: tuple[Path, dict]) -> None:
     assert not conflicts.duplicated(["inspector_id", "uscc"]).any()
     clash = set(zip(conflicts["inspector_id"], conflicts["uscc"], strict=True))
     assert not any((i, u) in clash for p, u in zip(pairs, assigned["uscc"], strict=True) for i in p)
+
+
+# --- weekly delivery of the results ----------------------------------------------------------------------
+
+
+def test_results_are_delivered_weekly_in_the_folder_of_the_month_they_were_entered(small: Path) -> None:
+    landing = small / "landing"
+    insp = _all(landing, "inspections")
+    files = sorted(landing.glob("inspections/*/*.csv"))
+    assert len(files) >= 4 * 6  # about one a week
+    for f in files:
+        rows = _read(f)
+        stamp = np.datetime64(f"{f.stem[-8:-4]}-{f.stem[-4:-2]}-{f.stem[-2:]}")
+        recorded = rows["recorded_on"].to_numpy(dtype="datetime64[D]")
+        # entered in the folder's month, in the week the file closes (never after its date)
+        assert (recorded.astype("datetime64[M]") == np.datetime64(f.parent.name)).all(), f
+        assert ((recorded <= stamp) & (stamp - recorded <= 6)).all(), f
+        assert workdays.is_workday(stamp.astype(dt.date), workdays.Calendar()), f
+    inspected = insp["inspected_on"].to_numpy(dtype="datetime64[D]")
+    recorded = insp["recorded_on"].to_numpy(dtype="datetime64[D]")
+    taken = workdays.workdays_after_until(inspected, recorded, workdays.Calendar())
+    assert taken.min() == 1 and taken.max() == 8  # one to eight working days after the inspection
+    # a result of the month's last days arrives in the next month's folder: point-in-time correct
+    crossed = insp[insp["inspected_on"].str[:7] < insp["_month"]]
+    assert len(crossed) > 0 and (crossed["recorded_on"].str[:7] == crossed["_month"]).all()
+    # the ground truth says where each result went; those entered after the window are still in transit
+    truth = pq.read_table(small / "truth" / "inspections.parquet").to_pandas()
+    assert truth["task_id"].is_unique and list(truth.columns) == ["task_id", "p_problem", "recorded_on", "landing_file"]
+    delivered = truth.dropna(subset=["landing_file"])
+    assert set(delivered["task_id"]) == set(insp["task_id"])
+    where = insp.assign(file=[f"inspections/{m}/" for m in insp["_month"]]).set_index("task_id")
+    assert (delivered.set_index("task_id")["landing_file"].str[:20] == where.loc[delivered["task_id"], "file"]).all()
+    transit = truth[truth["landing_file"].isna()]
+    assert (pd.to_datetime(transit["recorded_on"]) > pd.Timestamp("2023-06-30")).all()
+
+
+def test_hold_back_and_deliver_across_the_weekly_files(small: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(small / "landing" / "inspections", landing / "inspections")
+    month = "2023-03"
+    before = _all(landing, "inspections")
+    mine = before[(before["_month"] == month) & (before["plan_id"].str.startswith("MR-GENERAL"))]
+    plan = mine["plan_id"].mode()[0]
+    spread = before[(before["_month"] == month) & (before["plan_id"] == plan)]
+    assert spread.groupby("recorded_on").ngroups > 1  # the plan's results came in several weekly files
+    held = late.hold_back(landing, tmp_path / "held", month, plan, dt.date(2023, 7, 3))
+    after = _all(landing, "inspections")
+    assert not ((after["_month"] == month) & (after["plan_id"] == plan)).any()  # gone from every file of the month
+    assert len(after) == len(before) - len(spread)
+    rows = _read(held)
+    assert sorted(rows["task_id"]) == sorted(spread["task_id"]) and set(rows["recorded_on"]) == {"2023-07-03"}
+    cols = [c for c in rows.columns if c != "recorded_on"]
+    expected = spread.sort_values("task_id")[cols].reset_index(drop=True)
+    assert rows.sort_values("task_id")[cols].reset_index(drop=True).equals(expected)  # only the entry date moved
+    target = late.deliver(held, landing)
+    assert target.parent == landing / "inspections" / month and target.read_bytes() == held.read_bytes()
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no partial copy left behind
+    assert len(_all(landing, "inspections")) == len(before)
+    with pytest.raises(ValueError, match="no results of plan"):
+        late.hold_back(landing, tmp_path / "held", month, "MR-NOSUCH-2023-03", dt.date(2023, 7, 3))
 
 
 # --- encodings, headers, defects --------------------------------------------------------------------------

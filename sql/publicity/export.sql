@@ -1,6 +1,8 @@
--- The month's one-public file (一公开), column names as the publicity system takes them. Codes become the
--- published wording ($types → $type_labels, $bases → $basis_labels; defined in lib/publicity.py). Only these
--- columns leave: the export check refuses any other column before the file is renamed into place.
+-- A one-public file (一公开), column names as the publicity system takes them: the month's record
+-- ({table} = inspection_results, {key} = month) or one batch published on arrival ({table} = result_batch_rows,
+-- {key} = batch_id); the same columns either way. Codes become the published wording ($types → $type_labels,
+-- $bases → $basis_labels; defined in lib/publicity.py). Only these columns leave: the export check refuses any
+-- other column before the file is renamed into place.
 WITH types AS (
     SELECT unnest($types) AS code, unnest($type_labels) AS label
 ), bases AS (
@@ -20,8 +22,8 @@ SELECT
     strftime(r.deadline, '%Y-%m-%d') AS "公示截止日期",
     CASE WHEN r.late THEN '是' ELSE '否' END AS "是否超期",
     b.label AS "截止日期口径"
-FROM publicity.inspection_results r
+FROM publicity.{table} r
 LEFT JOIN types t ON t.code = r.inspection_type
 LEFT JOIN bases b ON b.code = r.deadline_basis
-WHERE r.month = $month
+WHERE r.{key} = $key
 ORDER BY r.inspected_on, r.task_id;

@@ -22,6 +22,20 @@ CREATE TABLE IF NOT EXISTS audit.publish_log (
     fingerprint     VARCHAR NOT NULL,
     published_at    TIMESTAMP NOT NULL,
     prev_hash       VARCHAR NOT NULL,   -- entry_hash of the previous entry: the log is a hash chain
-    entry_hash      VARCHAR NOT NULL
+    entry_hash      VARCHAR NOT NULL,
+    context         VARCHAR             -- JSON: policy version and files, "policy changed", a release of a month
 );
+-- Logs begun before entries carried a context keep their entries (hashed without it) and gain the column.
+ALTER TABLE audit.publish_log ADD COLUMN IF NOT EXISTS context VARCHAR;
 COMMENT ON TABLE audit.publish_log IS 'Every publish to the mart, one version per changed table-month, as a SHA-256 hash chain (发布日志)';
+CREATE SEQUENCE IF NOT EXISTS audit.deliveries_seq;
+CREATE TABLE IF NOT EXISTS audit.deliveries (
+    seq             BIGINT NOT NULL DEFAULT nextval('audit.deliveries_seq'),
+    month           DATE NOT NULL,      -- the delivery month checked
+    checked_at      TIMESTAMP NOT NULL,
+    missing         VARCHAR NOT NULL,   -- JSON list of {source, folder, problem}: what config/deliveries.yaml expected
+    released        BOOLEAN NOT NULL,   -- an operator released the month despite the missing sources
+    release_reason  VARCHAR,            -- the operator's reason, required for a release
+    run_id          VARCHAR
+);
+COMMENT ON TABLE audit.deliveries IS 'Every check of a month''s expected deliveries, and every release of a month with missing sources (月度数据交付核查与放行记录)';

@@ -9,14 +9,19 @@
 -- sampling/eligibility_drop.sql) and returns the one-row summary; sampling/eligibility_pairs.sql lists the
 -- eligible pairs.
 
--- The directory in force (名录库): the latest full snapshot delivered by M. An identical snapshot delivered
--- again is rejected as a duplicate file, so a month without rows means the previous snapshot still holds.
+-- The directory in force (名录库): the latest full snapshot delivered by M - of the latest delivery month, the
+-- file whose name sorts last (a corrected snapshot delivered later in the month; someone it no longer lists has
+-- left). An identical snapshot delivered again is rejected as a duplicate file, so a month without rows means
+-- the previous snapshot still holds.
 -- Each inspector carries the first inspector-level constraint it fails (NULL: passes them all), in the
 -- order the summary counts them: department first, so other member units' staff are not counted as, say,
 -- inactive for this plan.
 CREATE OR REPLACE TEMP TABLE _eligibility_inspectors AS
 WITH snapshot AS (
-    SELECT max(_delivery_month) AS delivery FROM staging.inspectors WHERE _delivery_month <= $month
+    SELECT _delivery_month AS delivery, max(_source_file) AS source_file
+    FROM staging.inspectors
+    WHERE _delivery_month = (SELECT max(_delivery_month) FROM staging.inspectors WHERE _delivery_month <= $month)
+    GROUP BY ALL
 )
 SELECT
     i.inspector_id,
@@ -31,8 +36,8 @@ SELECT
         WHEN NOT list_has_all(i.qualifications, CAST($domains AS VARCHAR[])) THEN 'qualification'
     END AS excluded
 FROM staging.inspectors i
-JOIN snapshot s ON i._delivery_month = s.delivery
--- Staging keeps inspector_id unique per delivery; the guard keeps eligibility pairs unique regardless.
+JOIN snapshot s ON i._delivery_month = s.delivery AND i._source_file = s.source_file
+-- Staging keeps inspector_id unique per snapshot file; the guard keeps eligibility pairs unique regardless.
 QUALIFY row_number() OVER (PARTITION BY i.inspector_id ORDER BY i._source_file DESC, i._row_number DESC) = 1;
 
 -- The tasks with the enterprise's town (所属镇街) from its registry version known at the end of M, chosen

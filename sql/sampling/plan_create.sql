@@ -9,12 +9,22 @@ CREATE TABLE IF NOT EXISTS sampling.plan (
     uscc                VARCHAR NOT NULL,
     stratum             VARCHAR NOT NULL,   -- the tier the enterprise was drawn in
     u                   DOUBLE NOT NULL,    -- k / 2^64 of draw protocol v1 (reading only)
-    inspector_1         VARCHAR,
+    inspector_1         VARCHAR,            -- the inspectors now, after the plan's amendments (计划变更)
     inspector_2         VARCHAR,
-    unassigned_reason   VARCHAR,            -- why no pair could be formed; the task is kept, never dropped
-    seed_commitment     VARCHAR NOT NULL    -- sha256 of the plan's seed, recorded before the draw
+    unassigned_reason   VARCHAR,            -- why no full pair: at the draw, or an amendment nobody could fill
+    seed_commitment     VARCHAR NOT NULL,   -- sha256 of the plan's seed, recorded before the draw
+    drawn_inspector_1   VARCHAR,            -- the pair as drawn (assignments.csv)
+    drawn_inspector_2   VARCHAR,
+    amendment           VARCHAR,            -- how the task changed since the draw (变更), NULL when it did not
+    policy_version      VARCHAR             -- version of the policy files the plan was drawn under (plan.json)
 );
-COMMENT ON TABLE sampling.plan IS 'Drawn double-random plans: selected enterprises in staffing order with their inspector pair or the reason there is none; restricted, strata are tiers (双随机抽查名单及检查人员，内部)';
+-- Homes built before amendments existed get the new columns (NULL: nothing amended there yet).
+ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS drawn_inspector_1 VARCHAR;
+ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS drawn_inspector_2 VARCHAR;
+ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS amendment VARCHAR;
+ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS policy_version VARCHAR;
+COMMENT ON TABLE sampling.plan IS 'Drawn double-random plans: selected enterprises in staffing order with their inspector pair (as amended) or the reason there is none; restricted, strata are tiers (双随机抽查名单及检查人员，内部)';
+COMMENT ON COLUMN sampling.plan.amendment IS 'Amendments of the task since the draw: replaced → replacement (reason, month) (计划变更)';
 CREATE TABLE IF NOT EXISTS sampling.commitments (
     plan_id             VARCHAR NOT NULL PRIMARY KEY,
     seed_commitment     VARCHAR NOT NULL,   -- sha256(seed), written before the draw is made

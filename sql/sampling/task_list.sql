@@ -1,6 +1,6 @@
 -- Task lists for the staff who carry the plans out (检查任务清单), tier month $month (inspections in M+1):
 -- per task the branch (分局) of the enterprise's town, the plan, the enterprise's name and address as known at
--- the end of M, the items and the inspectors. Deliberately no tier, stratum, score or draw number: the lists
+-- the end of M, the items and the inspectors as the plan's amendments leave them, with the change marked (变更). Deliberately no tier, stratum, score or draw number: the lists
 -- leave the restricted area, and inspectors must not know why a firm was drawn.
 WITH registry_now AS (
     SELECT r.uscc, r.name, r.address, r.town_code
@@ -24,7 +24,8 @@ SELECT
     i.items AS "检查事项",
     p.inspector_1 AS "检查人员1",
     p.inspector_2 AS "检查人员2",
-    p.unassigned_reason AS "未能匹配人员原因"
+    p.unassigned_reason AS "未能匹配人员原因",
+    p.amendment AS "变更"
 FROM sampling.plan p
 JOIN items i ON i.plan_id = p.plan_id
 LEFT JOIN registry_now r ON r.uscc = p.uscc

@@ -1,5 +1,6 @@
 -- Inspection results (抽查检查结果), the feedback: result codes parsed into a list of canonical codes.
 -- Codes may come as codes or as the Chinese wording; with no codes at all, the wording in result_text is mapped.
+-- recorded_on (录入日期) is the day the result reached zs-risk; it dates the result's publication (sql/publicity/).
 CREATE TABLE IF NOT EXISTS staging.inspections (
     task_id         VARCHAR NOT NULL,   -- unique across deliveries
     plan_id         VARCHAR,
@@ -11,6 +12,7 @@ CREATE TABLE IF NOT EXISTS staging.inspections (
     result_text     VARCHAR,
     department      VARCHAR,
     inspector_ids   VARCHAR[],
+    recorded_on     DATE,               -- 录入日期: entered into the results system (delivered); NULL when not sent
     _delivery_month DATE NOT NULL,
     _source_file    VARCHAR NOT NULL,
     _file_sha256    VARCHAR NOT NULL,
@@ -53,6 +55,7 @@ SELECT
     zs_text(r.department) AS department,
     list_filter(list_transform(string_split(zs_text(r.inspector_ids), ';'), lambda i: trim(i)), lambda i: i <> '')
         AS inspector_ids,
+    zs_date(r.recorded_on) AS recorded_on,
     r._delivery_month, r._source_file, r._file_sha256, r._row_number, r._line_number,
     zs_text(r.task_id) AS _key,
     zs_first_problem([
@@ -69,6 +72,11 @@ SELECT
             WHEN list_bool_or(list_transform(r._codes, lambda c: c LIKE '?%')) THEN zs_problem('bad_result_code',
                 'result_codes', 'unknown result code or wording: '
                 || array_to_string(list_transform(list_filter(r._codes, lambda c: c LIKE '?%'), lambda c: c[2:]), ';'),
-                coalesce(r.result_codes, r.result_text)) END
+                coalesce(r.result_codes, r.result_text)) END,
+        -- No upper bound: a late delivery lands in the folder of its results' month, entered long after it.
+        zs_chk_date('recorded_on', r.recorded_on, false, NULL::DATE),
+        CASE WHEN zs_date(r.recorded_on) < zs_date(r.inspected_on) THEN zs_problem('recorded_before_inspection',
+            'recorded_on', 'entered into the results system before the inspection date ' || zs_date(r.inspected_on),
+            r.recorded_on) END
     ]) AS _problem
 FROM coded r;

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from zs_risk_pipeline.defs.jobs import monthly_chain
+from zs_risk_pipeline.defs.jobs import monthly_chain, results_on_arrival
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib import feedback
 
@@ -29,39 +29,46 @@ def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
 
 @dg.sensor(
     name="inspection_results_sensor",
-    job=monthly_chain,
+    jobs=[monthly_chain, results_on_arrival],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "New or changed files under landing/inspections/<YYYY-MM>/ launch the monthly chain for that month (once "
-        "it has ended) and for every later month already built; run keys carry the file's SHA-256, so a file "
-        "never launches twice; the files present at the first tick are the baseline. "
-        "抽查结果文件到达后重跑受影响的月份。"
+        "New or changed files under landing/inspections/, landing/conflicts/ (回避 declarations) and "
+        "landing/inspectors/ (the inspector directory), <YYYY-MM>/, launch the monthly chain for that month (once "
+        "it has ended) and for every later month already built; an inspections file of the running month launches "
+        "results_on_arrival instead, which publishes its results the day they arrive. Run keys derive from the "
+        "files' SHA-256, so a file never launches twice; the files present at the first tick are the baseline. "
+        "抽查结果与回避、人员名录文件到达后重跑受影响的月份；当月抽查结果随到随公示。"
     ),
 )
 def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRiskHome) -> dg.SensorResult:
-    now = feedback.scan(zs_home.paths().landing)
+    now = feedback.scan_watched(zs_home.paths().landing)
+    cursor = json.dumps(now, sort_keys=True)
     if context.cursor is None:
         # First tick (or a reset cursor): the files already there are the baseline, ingested by the monthly
         # chain; only deliveries from now on call for reruns (otherwise starting the UI reruns every month).
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(f"baseline of {len(now)} inspection-result files recorded"),
-            cursor=json.dumps(now, sort_keys=True),
-        )
-    new = feedback.changes(json.loads(context.cursor), now)
+        n = sum(len(files) for files in now.values())
+        return dg.SensorResult(skip_reason=dg.SkipReason(f"baseline of {n} landing files recorded"), cursor=cursor)
+    new = feedback.new_files(feedback.read_cursor(context.cursor), now)
     if not new:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed inspection-result files"))
+        return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed files"), cursor=cursor)
     built = set(context.instance.get_materialized_partitions(TIERS)) if context.instance else set()
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     requests = [
         dg.RunRequest(
-            run_key=f"{name}:{sha[:16]}:{month}",
-            partition_key=month,
-            tags={"zs_risk/feedback_file": name, "zs_risk/feedback_sha256": sha},
+            run_key=run.run_key,
+            job_name=run.job,
+            partition_key=run.partition,
+            tags={
+                "zs_risk/feedback_source": run.files[0][0],
+                "zs_risk/feedback_file": run.files[0][1],
+                "zs_risk/feedback_sha256": run.files[0][2],
+                "zs_risk/feedback_files": str(len(run.files)),
+            },
         )
-        for name, sha in new
-        for month in feedback.months_to_rerun(name[:7], built, today)
+        for run in feedback.plan_runs(new, built, today)
     ]
-    # One run per month even when several files of the same delivery arrive in one tick.
-    unique = list({r.partition_key: r for r in requests}.values())
-    return dg.SensorResult(run_requests=unique, cursor=json.dumps(now, sort_keys=True))
+    if not requests:  # e.g. a conflicts file of the running month: the schedule builds the month when it ends
+        why = f"{len(new)} new or changed files, all of the running month: left to the monthly schedule"
+        return dg.SensorResult(skip_reason=dg.SkipReason(why), cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)

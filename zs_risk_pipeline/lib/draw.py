@@ -19,9 +19,11 @@ Why: a random inspection plan is only trusted when anyone holding its restricted
   never dropped.
 - `write_package(folder, ...)`: the verification package (plan.json, frame.csv, selection.csv,
   eligibility.csv, assignments.csv), verified, then renamed into place; an existing package is never
-  overwritten (a published plan is immutable).
-- `verify_package(folder)`: recomputes the whole package with plain `hashlib` (no DuckDB, no pandas), the
-  reference any third party can rerun; returns the problems found, first mismatch first.
+  overwritten (a published plan is immutable). plan.json records what the draw knew: the delivery month
+  cut-off (`known_through`) and the SHA-256 of eligibility.csv, the one file that cannot be recomputed.
+- `verify_package(folder)` / `check_package(folder)`: recomputes the draw with plain `hashlib` (no DuckDB, no
+  pandas), the reference any third party can rerun; returns the problems found, first mismatch first (and,
+  from check_package, the verified content that lib/amendments.py replays its amendments on).
 
 Plain Python, no Dagster.
 """
@@ -39,6 +41,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.sql import load_sql
 
 ALGORITHM = "draw-v1"
@@ -63,6 +67,7 @@ FRAME_HEADER = ("uscc", "stratum")
 SELECTION_HEADER = ("uscc", "stratum", "u")
 ELIGIBILITY_HEADER = ("uscc", "inspector_id")
 ASSIGNMENTS_HEADER = ("uscc", "inspector_1", "inspector_2", "unassigned_reason")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 # Lowercase only: the seed string itself is hashed, so "AB…" and "ab…" would be two different draws.
 _SEED = re.compile(r"^[0-9a-f]{64}$")
@@ -159,21 +164,39 @@ def unassigned_reason(eligible: int, fit: int, workload_cap: int) -> str:
 
 
 def new_plan(
-    plan_id: str, month: str, seed: str, rates: Mapping[str, str], frame: pd.DataFrame, workload_cap: int
+    plan_id: str,
+    month: str,
+    seed: str,
+    rates: Mapping[str, str],
+    frame: pd.DataFrame,
+    workload_cap: int,
+    known_through: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The plan.json document of a draw: N and n per stratum from the frame, the seed and its commitment."""
+    """The plan.json document of a draw: N and n per stratum from the frame, the seed and its commitment, and
+    `known_through` ('YYYY-MM'): the last delivery month whose data the draw used (its point in time).
+    write_package adds the SHA-256 of eligibility.csv. `extra` fields (e.g. the policy version) are recorded
+    as they are; they never change the draw."""
     check_seed(seed)
     _check_plan_id(plan_id)
     _check_cap(workload_cap)
+    if not isinstance(known_through, str) or not _MONTH.match(known_through):
+        raise ValueError(f"known_through must be a month YYYY-MM, got {known_through!r}")
     counts = _frame_counts(frame)
     sizes = stratum_sizes(counts, rates)
+    reserved = {"plan_id", "month", "algorithm", "seed", "seed_commitment", "workload_cap", "strata"}
+    clash = sorted(set(extra or {}) & (reserved | {"known_through", "eligibility_sha256"}))
+    if clash:
+        raise ValueError(f"extra plan fields {clash} would overwrite the protocol's own")
     return {
+        **dict(extra or {}),
         "plan_id": plan_id,
         "month": month,
         "algorithm": ALGORITHM,
         "seed": seed,
         "seed_commitment": commitment(seed),
         "workload_cap": workload_cap,
+        "known_through": known_through,
         "strata": {s: {"N": counts.get(s, 0), "rate": rates[s], "n": sizes[s]} for s in sorted(rates)},
     }
 
@@ -333,9 +356,6 @@ def write_package(
     tmp = folder.parent / f".{folder.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        text = json.dumps(dict(plan), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        (tmp / PLAN_FILE).write_text(text, encoding="utf-8")
-
         frame_sorted = frame.sort_values(["stratum", "uscc"], kind="stable")
         _write_csv(tmp / FRAME_FILE, FRAME_HEADER, zip(frame_sorted["uscc"], frame_sorted["stratum"], strict=True))
 
@@ -349,6 +369,11 @@ def write_package(
 
         walk = assignments[list(ASSIGNMENTS_HEADER)].itertuples(index=False, name=None)
         _write_csv(tmp / ASSIGNMENTS_FILE, ASSIGNMENTS_HEADER, ([_text(v) for v in row] for row in walk))
+
+        # eligibility.csv is the draw's input, not recomputable from the package: its hash pins what was known.
+        doc = {**dict(plan), "eligibility_sha256": sha256_file(tmp / ELIGIBILITY_FILE)}
+        text = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        (tmp / PLAN_FILE).write_text(text, encoding="utf-8")
 
         problems = verify_package(tmp)
         if problems:
@@ -434,6 +459,11 @@ def _plan_problems(plan: Any) -> tuple[list[str], bool]:
         return [*problems, "plan.json: plan_id is missing"], False
     if not isinstance(plan.get("month"), str) or not plan["month"].strip():
         problems.append("plan.json: month is missing")
+    known = plan.get("known_through")
+    if not isinstance(known, str) or not _MONTH.match(known):
+        problems.append(f"plan.json: known_through must be the draw's delivery month cut-off YYYY-MM, found {known!r}")
+    if not isinstance(plan.get("eligibility_sha256"), str):
+        problems.append("plan.json: eligibility_sha256 is missing (what the draw knew cannot be checked)")
     cap = plan.get("workload_cap")
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         problems.append(f"plan.json: workload_cap must be a positive integer, found {cap!r}")
@@ -446,45 +476,33 @@ def _plan_problems(plan: Any) -> tuple[list[str], bool]:
     return problems, True
 
 
-def verify_package(folder: Path) -> list[str]:
-    """Recompute a verification package from its own files; [] when everything matches.
+@dataclass
+class PackageCheck:
+    """What check_package found: the problems, and the package content it verified (for the amendments)."""
 
-    Independent of `draw`/`assign` (plain hashlib, no DuckDB): checks the seed commitment and algorithm,
-    N per stratum against frame.csv, n against the rates, selection.csv row by row (uscc, stratum, u), and
-    assignments.csv against the walk recomputed from eligibility.csv and workload_cap. Problems come in
-    file order, the first mismatch of each file first; rows are data rows counted from 1 after the header.
-    """
-    folder = Path(folder)
-    missing = [name for name in PACKAGE_FILES if not (folder / name).is_file()]
-    if missing:
-        return [f"{folder}: missing {', '.join(missing)}"]
-    try:
-        plan = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        return [f"plan.json: cannot be read ({e})"]
-    problems, usable = _plan_problems(plan)
-    if not usable:
-        return problems
-    seed: str = plan["seed"]
-    plan_id: str = plan["plan_id"]
-    strata: dict[str, dict[str, Any]] = plan["strata"]
-    cap = plan["workload_cap"]
+    problems: list[str]
+    plan: dict[str, Any] = field(default_factory=dict)
+    tasks: list[str] = field(default_factory=list)  # selected usccs in serving order, ascending (k, uscc)
+    eligible: dict[str, list[str]] = field(default_factory=dict)  # uscc → eligible inspectors (file order)
+    assignments: list[tuple[str, ...]] = field(default_factory=list)  # assignments.csv rows as recomputed
+    complete: bool = False  # every file was read and recomputed (amendments can be replayed on it)
 
-    # frame.csv: N per stratum, one row per enterprise.
-    frame, problem = _read_csv(folder / FRAME_FILE, FRAME_HEADER)
-    if problem:
-        return [*problems, problem]
+
+def _check_frame(
+    frame: list[tuple[str, ...]], strata: dict[str, dict[str, Any]]
+) -> tuple[list[str], dict[str, int] | None]:
+    """frame.csv against plan.json: one row per enterprise, N per stratum, n from the rates."""
+    problems: list[str] = []
     bad = next((i for i, row in enumerate(frame, start=1) if len(row) != len(FRAME_HEADER)), None)
     if bad is not None:
-        return [*problems, f"{FRAME_FILE} row {bad}: {len(frame[bad - 1])} fields, expected {len(FRAME_HEADER)}"]
-    usccs = [uscc for uscc, _ in frame]
-    if len(set(usccs)) != len(usccs):
-        seen: set[str] = set()
-        repeated: list[tuple[int, str]] = []
-        for row_number, uscc in enumerate(usccs, start=1):
-            if uscc in seen:
-                repeated.append((row_number, uscc))
-            seen.add(uscc)
+        return [f"{FRAME_FILE} row {bad}: {len(frame[bad - 1])} fields, expected {len(FRAME_HEADER)}"], None
+    seen: set[str] = set()
+    repeated: list[tuple[int, str]] = []
+    for row_number, (uscc, _) in enumerate(frame, start=1):
+        if uscc in seen:
+            repeated.append((row_number, uscc))
+        seen.add(uscc)
+    if repeated:
         problems.append(
             f"{FRAME_FILE} row {repeated[0][0]}: uscc {repeated[0][1]} appears more than once"
             f" ({len(repeated)} repeated rows in all)"
@@ -497,7 +515,7 @@ def verify_package(folder: Path) -> list[str]:
     try:
         sizes = stratum_sizes({s: counts.get(s, 0) for s in strata}, {s: entry["rate"] for s, entry in strata.items()})
     except ValueError as e:
-        return [*problems, f"plan.json: {e}"]
+        return [*problems, f"plan.json: {e}"], None
     for stratum in sorted(strata):
         entry = strata[stratum]
         if entry["N"] != counts.get(stratum, 0):
@@ -509,25 +527,14 @@ def verify_package(folder: Path) -> list[str]:
                 f"plan.json: stratum {stratum!r} has n={entry['n']!r}, "
                 f"min(N, ceil({entry['rate']} × N)) = {sizes[stratum]}"
             )
+    return problems, sizes
 
-    # selection.csv: the n smallest (k, uscc) of each stratum, listed by (k, uscc) over the plan.
-    keyed: dict[str, list[tuple[int, str]]] = {s: [] for s in strata}
-    for uscc, stratum in frame:
-        if stratum in keyed:
-            keyed[stratum].append((key(seed, plan_id, uscc), uscc))
-    chosen: list[tuple[int, str, str]] = []
-    for stratum, items in keyed.items():
-        chosen.extend((k, uscc, stratum) for k, uscc in heapq.nsmallest(sizes[stratum], items))
-    chosen.sort()
-    expected_selection = [(uscc, stratum, format_u(k)) for k, uscc, stratum in chosen]
-    selection, problem = _read_csv(folder / SELECTION_FILE, SELECTION_HEADER)
-    problems.extend([problem] if problem else _compare(SELECTION_FILE, SELECTION_HEADER, expected_selection, selection))
 
-    # eligibility.csv: one row per (task, inspector), tasks of this selection only.
-    eligibility, problem = _read_csv(folder / ELIGIBILITY_FILE, ELIGIBILITY_HEADER)
-    if problem:
-        return [*problems, problem]
-    selected = {uscc for _, uscc, _ in chosen}
+def _check_eligibility(
+    eligibility: list[tuple[str, ...]], selected: set[str]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """eligibility.csv: one row per (task, inspector), tasks of this selection only."""
+    problems: list[str] = []
     eligible: dict[str, list[str]] = {}
     pairs: set[tuple[str, ...]] = set()
     for row_number, row in enumerate(eligibility, start=1):
@@ -542,23 +549,94 @@ def verify_package(folder: Path) -> list[str]:
             problems.append(f"{ELIGIBILITY_FILE} row {row_number}: uscc {row[0]} is not in the selection")
             continue
         eligible.setdefault(row[0], []).append(row[1])
+    return problems, eligible
 
-    # assignments.csv: the greedy walk over the tasks in (k, uscc) order.
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        return problems  # already reported; the walk is undefined without a cap
+
+def staffing_walk(
+    seed: str, plan_id: str, tasks: Sequence[str], eligible: Mapping[str, Sequence[str]], cap: int
+) -> list[tuple[str, ...]]:
+    """assignments.csv recomputed: the greedy walk over the tasks in (k, uscc) order (the hashlib reference)."""
     load: dict[str, int] = {}
-    expected_assignments: list[tuple[str, ...]] = []
-    for _, uscc, _ in chosen:
+    rows: list[tuple[str, ...]] = []
+    for uscc in tasks:
         candidates = sorted(eligible.get(uscc, []), key=lambda i, u=uscc: inspector_key(seed, plan_id, u, i))
         fit = [i for i in candidates if load.get(i, 0) < cap][:2]
         if len(fit) == 2:
             for i in fit:
                 load[i] = load.get(i, 0) + 1
-            expected_assignments.append((uscc, fit[0], fit[1], ""))
+            rows.append((uscc, fit[0], fit[1], ""))
         else:
-            expected_assignments.append((uscc, "", "", unassigned_reason(len(candidates), len(fit), cap)))
+            rows.append((uscc, "", "", unassigned_reason(len(candidates), len(fit), cap)))
+    return rows
+
+
+def check_package(folder: Path) -> PackageCheck:
+    """Recompute a verification package's draw from its own files (see verify_package), keeping what it read."""
+    folder = Path(folder)
+    missing = [name for name in PACKAGE_FILES if not (folder / name).is_file()]
+    if missing:
+        return PackageCheck([f"{folder}: missing {', '.join(missing)}"])
+    try:
+        plan = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return PackageCheck([f"plan.json: cannot be read ({e})"])
+    problems, usable = _plan_problems(plan)
+    if not usable:
+        return PackageCheck(problems)
+    seed: str = plan["seed"]
+    plan_id: str = plan["plan_id"]
+    strata: dict[str, dict[str, Any]] = plan["strata"]
+    cap = plan["workload_cap"]
+
+    frame, problem = _read_csv(folder / FRAME_FILE, FRAME_HEADER)
+    if problem:
+        return PackageCheck([*problems, problem])
+    found, sizes = _check_frame(frame, strata)
+    problems += found
+    if sizes is None:
+        return PackageCheck(problems)
+
+    # selection.csv: the n smallest (k, uscc) of each stratum, listed by (k, uscc) over the plan.
+    keyed: dict[str, list[tuple[int, str]]] = {s: [] for s in strata}
+    for uscc, stratum in frame:
+        if stratum in keyed:
+            keyed[stratum].append((key(seed, plan_id, uscc), uscc))
+    chosen: list[tuple[int, str, str]] = []
+    for stratum, items in keyed.items():
+        chosen.extend((k, uscc, stratum) for k, uscc in heapq.nsmallest(sizes[stratum], items))
+    chosen.sort()
+    expected_selection = [(uscc, stratum, format_u(k)) for k, uscc, stratum in chosen]
+    selection, problem = _read_csv(folder / SELECTION_FILE, SELECTION_HEADER)
+    problems.extend([problem] if problem else _compare(SELECTION_FILE, SELECTION_HEADER, expected_selection, selection))
+
+    eligibility, problem = _read_csv(folder / ELIGIBILITY_FILE, ELIGIBILITY_HEADER)
+    if problem:
+        return PackageCheck([*problems, problem])
+    recorded = plan.get("eligibility_sha256")
+    if isinstance(recorded, str) and sha256_file(folder / ELIGIBILITY_FILE) != recorded:
+        problems.append(f"{ELIGIBILITY_FILE}: SHA-256 differs from the eligibility_sha256 the draw recorded")
+    tasks = [uscc for _, uscc, _ in chosen]
+    found, eligible = _check_eligibility(eligibility, set(tasks))
+    problems += found
+
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        return PackageCheck(problems)  # already reported; the walk is undefined without a cap
+    expected_assignments = staffing_walk(seed, plan_id, tasks, eligible, cap)
     assignments, problem = _read_csv(folder / ASSIGNMENTS_FILE, ASSIGNMENTS_HEADER)
     problems.extend(
         [problem] if problem else _compare(ASSIGNMENTS_FILE, ASSIGNMENTS_HEADER, expected_assignments, assignments)
     )
-    return problems
+    return PackageCheck(problems, plan, tasks, eligible, expected_assignments, complete=True)
+
+
+def verify_package(folder: Path) -> list[str]:
+    """Recompute a verification package's draw from its own files; [] when everything matches.
+
+    Independent of `draw`/`assign` (plain hashlib, no DuckDB): checks the seed commitment and algorithm,
+    what the draw knew (known_through, the SHA-256 of eligibility.csv), N per stratum against frame.csv, n
+    against the rates, selection.csv row by row (uscc, stratum, u), and assignments.csv against the walk
+    recomputed from eligibility.csv and workload_cap. Problems come in file order, the first mismatch of each
+    file first; rows are data rows counted from 1 after the header. The amendments recorded later in the
+    package are verified by lib/amendments.py `verify`, which calls this first.
+    """
+    return check_package(folder).problems

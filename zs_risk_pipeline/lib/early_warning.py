@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from zs_risk_pipeline.lib import policy
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR, sources
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import run_sql
@@ -224,7 +225,8 @@ def build_early_warnings(
                     "suggested_action": rule.suggested_action,
                 }
                 run_sql(conn, f"monitoring/warning_{rule.name}.sql", params)
-        run_sql(conn, "monitoring/early_warnings_replace.sql", base)
+        version = policy.current("early_warnings").version
+        run_sql(conn, "monitoring/early_warnings_replace.sql", {**base, "policy_version": version})
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

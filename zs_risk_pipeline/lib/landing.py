@@ -77,6 +77,8 @@ def list_files(landing_dir: Path, source: str, month: str) -> list[LandingFile]:
 def read_file(f: LandingFile, source: Source) -> ReadResult:
     if f.format is None:
         raise FileRejected("unsupported_format", f"{f.relative}: unsupported file type {f.path.suffix!r}")
+    if f.size_bytes == 0 and f.format == "jsonl":
+        return ReadResult(empty_table(source), "utf-8")  # JSON Lines has no header: no line is no row
     if f.size_bytes == 0:
         raise FileRejected("empty_file", f"{f.relative}: the file is empty (no header row)")
     if f.format == "csv":

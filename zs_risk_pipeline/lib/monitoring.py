@@ -3,9 +3,10 @@ the latest inspection results keep its tiers in order?
 
 For tier month M, against a reference month (see `reference_month`):
 
-- score PSI: the score column of tiers.enterprise_monthly in M on the reference month's deciles (drift.psi's
-  bins and formula, a value holding a tenth of the population being a bin of its own: see `bin_counts`), for
-  the whole population and per stratum (town; tier held in the reference month);
+- score PSI: the score column of tiers.enterprise_monthly in M on the reference month's deciles, with the
+  binning and formula of drift.psi (`drift.bin_counts`, `drift.psi_from_counts`: a value the deciles repeat,
+  one holding a tenth of the population or more, is a bin of its own), for the whole population and per
+  stratum (town; tier held in the reference month);
 - PSI of the configured key indicators of features.enterprise_monthly;
 - tier mix: categorical PSI of the tier shares against the reference month and against M-1, and the share
   changes in percentage points;
@@ -209,51 +210,6 @@ def critical_psi(n: int, m: int, df: int, level: float) -> float:
     return (1.0 / n + 1.0 / m) * float(chi2.ppf(level, df))
 
 
-def bin_counts(reference: pd.Series, current: pd.Series, *, kind: str, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows per bin of the reference and the current sample, bins fixed by the reference; NULL is a bin of its own.
-
-    Numeric: the reference deciles as edges, as drift.psi bins them, except that an edge the deciles repeat (a
-    value holding a tenth of the reference or more, e.g. the 0 of a count most firms never have) is a bin of its
-    own. drift.psi merges such a value with everything above it, so a count indicator with 95 % zeros could
-    double its non-zero share at PSI 0. Without repeated edges the bins, and so the PSI, are drift.psi's.
-    Other kinds: one bin per value seen on either side.
-    """
-    ref_null = reference.isna().to_numpy()
-    cur_null = current.isna().to_numpy()
-    if kind == "numeric":
-        ref = reference.to_numpy(dtype=float, na_value=np.nan)[~ref_null]
-        cur = current.to_numpy(dtype=float, na_value=np.nan)[~cur_null]
-        deciles = np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]) if len(ref) else np.empty(0)
-        edges, repeats = np.unique(deciles, return_counts=True)
-        atoms = edges[repeats > 1]
-
-        def codes(values: np.ndarray) -> np.ndarray:
-            # 2·(edges ≤ x) is drift.psi's bin doubled; +1 marks a value equal to a repeated edge.
-            return 2 * np.searchsorted(edges, values, side="right") + np.isin(values, atoms)
-
-        ref_codes, cur_codes = codes(ref), codes(cur)
-        n_bins = 2 * len(edges) + 3  # codes 0 … 2·len(edges)+1, then the NULL bin
-    else:
-        both, _ = pd.factorize(pd.concat([reference[~ref_null], current[~cur_null]], ignore_index=True), sort=True)
-        ref_codes, cur_codes = both[: int((~ref_null).sum())], both[int((~ref_null).sum()) :]
-        n_bins = int(both.max()) + 2 if len(both) else 1
-    null_bin = n_bins - 1
-    ref_counts = np.bincount(ref_codes, minlength=n_bins)
-    cur_counts = np.bincount(cur_codes, minlength=n_bins)
-    ref_counts[null_bin] += int(ref_null.sum())
-    cur_counts[null_bin] += int(cur_null.sum())
-    return ref_counts, cur_counts
-
-
-def psi_from_counts(reference: Sequence[float], current: Sequence[float]) -> float:
-    """PSI over the same bins, with drift.psi's formula and its ε for empty bins."""
-    p = np.asarray(reference, dtype=float)
-    q = np.asarray(current, dtype=float)
-    p = np.maximum(p / max(p.sum(), 1.0), drift.EPSILON)
-    q = np.maximum(q / max(q.sum(), 1.0), drift.EPSILON)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
 def judge_psi(value: float, n: int, n_reference: int, df: int, policy: MonitoringPolicy) -> dict[str, Any]:
     """Status of a PSI: moderate / significant at max(rule of thumb, χ² critical value for these sizes)."""
     critical = critical_psi(n, n_reference, df, policy.level)
@@ -272,8 +228,8 @@ def _psi_row(
     n, n_ref = len(current), len(reference)
     if n == 0 or n_ref == 0:
         return _row(metric, subject, None, None, "no_data", n, n_ref, {"note": "nothing to compare"})
-    ref_counts, cur_counts = bin_counts(reference, current, kind=kind, bins=policy.bins)
-    value = psi_from_counts(ref_counts, cur_counts)
+    ref_counts, cur_counts = drift.bin_counts(reference, current, kind=kind, bins=policy.bins)
+    value = drift.psi_from_counts(ref_counts, cur_counts)
     judged = judge_psi(value, n, n_ref, int(((ref_counts + cur_counts) > 0).sum()) - 1, policy)
     return _row(metric, subject, value, judged["threshold"], judged["status"], n, n_ref, judged["detail"])
 
@@ -339,7 +295,7 @@ def tier_mix(
         if other.sum() == 0 or cur.sum() == 0:
             rows.append(_row("tier_mix_psi", subject, None, None, "no_data", int(cur.sum()), 0, {"month": str(when)}))
             continue
-        value = psi_from_counts(other, cur)
+        value = drift.psi_from_counts(other, cur)
         judged = judge_psi(value, int(cur.sum()), int(other.sum()), int(((cur + other) > 0).sum()) - 1, policy)
         detail = {**judged["detail"], "month": str(when)}
         rows.append(

@@ -20,14 +20,14 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from zs_risk_pipeline.lib import draw, early_warning, eligibility, sampling
+from zs_risk_pipeline.lib import amendments, digest, draw, early_warning, eligibility, policy, sampling
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, run_sql
@@ -44,23 +44,49 @@ class DrawnPlan:
     drawn_now: bool  # False: the package existed and was reloaded unchanged
     frame: int
     selected: int
-    assigned: int
-    unassigned: dict[str, int]  # reason → tasks
+    assigned: int  # tasks with two inspectors now (after amendments)
+    unassigned: dict[str, int]  # reason → tasks without a full pair
     strata: dict[str, dict[str, Any]]
     seed_commitment: str
     eligibility: dict[str, Any]  # why candidate inspectors were excluded (counts), when drawn now
+    open: bool = True  # still amendable: no later month of the chain has been built
+    amended_now: tuple[amendments.Amendment, ...] = ()  # amendments recorded by this run
+    amendments: int = 0  # amendments recorded in all
+    late_facts_not_amended: int = 0  # facts that reached a plan whose month had passed (reported only)
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
+def amendment_note(changes: Sequence[amendments.Amendment]) -> str | None:
+    """How a task changed, for sampling.plan and the branch's task list (变更): replaced → replacement (why)."""
+    notes = []
+    for a in changes:
+        why = a.reason.split(";")[0]
+        label = f"{amendments.REASONS.get(why, why)} {why}"
+        if a.replacement:
+            notes.append(f"{a.replaced} → {a.replacement}（{label}，{a.amended_in}）")
+        else:
+            notes.append(f"{a.replaced} 撤出，无可替换人员（{label}，{a.amended_in}）")
+    return "；".join(notes) or None
+
+
 def _load_package(conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path, plan: dict[str, Any]) -> int:
-    """sampling.plan rows of one plan from its (verified) package: tasks in staffing order."""
+    """sampling.plan rows of one plan from its (verified) package: tasks in staffing order, inspectors as the
+    amendments leave them, the drawn pair kept beside them."""
     selection = _read(folder, "selection.csv")
     assignments = _read(folder, "assignments.csv")
     rows = assignments.merge(selection, on="uscc", how="left", validate="one_to_one")
-    blank = {"inspector_1": None, "inspector_2": None, "unassigned_reason": None}
+    staffed = amendments.staffing(folder)
+    current = [staffed.slots[u] for u in rows["uscc"]]
+    notes = [amendment_note(staffed.of(u)) for u in rows["uscc"]]
+    # A slot emptied by an amendment takes the amendment's reason (the drawn reason stays for unstaffed draws).
+    emptied = {a.uscc: a.reason for a in staffed.amendments if not a.replacement}
+    reasons = [
+        r if r else (emptied.get(u) if not (c[0] and c[1]) else None)
+        for u, r, c in zip(rows["uscc"], rows["unassigned_reason"], current, strict=True)
+    ]
     frame = pd.DataFrame(
         {
             "month": month,
@@ -69,8 +95,14 @@ def _load_package(conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path,
             "uscc": rows["uscc"],
             "stratum": rows["stratum"],
             "u": rows["u"].astype("float64"),
-            **{c: rows[c].replace("", blank[c]) for c in blank},
+            "inspector_1": [c[0] or None for c in current],
+            "inspector_2": [c[1] or None for c in current],
+            "unassigned_reason": reasons,
+            "drawn_inspector_1": rows["inspector_1"].replace("", None),
+            "drawn_inspector_2": rows["inspector_2"].replace("", None),
+            "amendment": notes,
             "seed_commitment": plan["seed_commitment"],
+            "policy_version": plan.get("policy_version"),
         }
     )
     conn.register("_plan_rows", frame)
@@ -80,18 +112,18 @@ def _load_package(conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path,
         conn.unregister("_plan_rows")
 
 
-def _summary(folder: Path, drawn_now: bool, excluded: dict[str, Any]) -> DrawnPlan:
+def _summary(conn: duckdb.DuckDBPyConnection, folder: Path, drawn_now: bool, excluded: dict[str, Any]) -> DrawnPlan:
     plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-    assignments = _read(folder, "assignments.csv")
-    reasons = assignments["unassigned_reason"]
+    rows = run_sql(conn, "sampling/plan_staffing.sql", {"plan_id": plan["plan_id"]})
+    staffed = sum(n for full, _, n in rows if full)
     return DrawnPlan(
         plan_id=plan["plan_id"],
         package=folder,
         drawn_now=drawn_now,
         frame=sum(s["N"] for s in plan["strata"].values()),
-        selected=len(assignments),
-        assigned=int((reasons == "").sum()),
-        unassigned={str(k): int(v) for k, v in reasons[reasons != ""].value_counts().sort_index().items()},
+        selected=sum(n for _, _, n in rows),
+        assigned=staffed,
+        unassigned={str(reason): int(n) for full, reason, n in rows if not full},
         strata=plan["strata"],
         seed_commitment=plan["seed_commitment"],
         # Plain JSON values (the snapshot month is a date): the summary goes into run metadata.
@@ -99,22 +131,89 @@ def _summary(folder: Path, drawn_now: bool, excluded: dict[str, Any]) -> DrawnPl
     )
 
 
-def draw_plan(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, month: str, packages_dir: Path
+def plan_is_open(conn: duckdb.DuckDBPyConnection, month: dt.date) -> bool:
+    """A plan drawn from tier month M can still be amended while the chain has built no later month: once M+1
+    is built, M+1 is over and the plan has been carried out (its record is history, not a staffing list)."""
+    latest = run_sql(conn, "sampling/latest_tier_month.sql")[0][0]
+    return latest is None or latest <= month
+
+
+def exclusion_facts(
+    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, month: str, folder: Path
+) -> list[amendments.Fact]:
+    """The facts known now, up to the plan's cut-off M, that rule pairs of its eligibility.csv out.
+
+    Cross-checked against eligibility recomputed by sql/sampling/eligibility.sql: the pairs of eligibility.csv
+    it no longer lists must be exactly the pairs with a fact."""
+    recorded = _read(folder, "eligibility.csv")
+    if recorded.empty:
+        return []
+    params = eligibility.eligibility_params(plan, month)
+    conn.register("_amend_pairs", recorded)
+    try:
+        rows = run_sql(conn, "sampling/exclusion_facts.sql", params)
+    finally:
+        conn.unregister("_amend_pairs")
+    tasks = _read(folder, "selection.csv")[["uscc"]]
+    now, _ = eligibility.eligibility(conn, plan, month, tasks)
+    gone = set(recorded.itertuples(index=False, name=None)) - set(now.itertuples(index=False, name=None))
+    if gone != {(u, i) for u, i, *_ in rows}:
+        raise RuntimeError(
+            f"{folder.name}: exclusion facts ({len(rows)} pairs) disagree with eligibility recomputed now "
+            f"({len(gone)} pairs of eligibility.csv no longer eligible)"
+        )
+    return [amendments.Fact(*row) for row in rows]
+
+
+def _reload(
+    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, month: str, folder: Path, pid: str
 ) -> DrawnPlan:
-    """Draw (or, if already published, verify and reload) one plan for tier month M."""
+    """A published plan: finish an interrupted amendment, verify, amend it by new facts while it is open, and
+    load it. Never redrawn; its draw files are never written again."""
+    tier_month = month_start(month)
+    amended_in = f"{tier_month:%Y-%m}"
+    amendments.complete_round(folder, amended_in)
+    problems = amendments.verify(folder)
+    if problems:
+        raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
+    facts = exclusion_facts(conn, plan, month, folder)
+    recorded = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+    unrecorded = [f for f in facts if (f.uscc, f.inspector_id) not in recorded]
+    is_open = plan_is_open(conn, tier_month)
+    amended: list[amendments.Amendment] = []
+    if is_open and unrecorded:
+        amended = amendments.record_round(folder, unrecorded, amended_in)
+        problems = amendments.verify(folder)
+        if problems:
+            raise PackageInvalid(f"amending plan {pid} left a package that does not verify: " + "; ".join(problems[:3]))
+    doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    _load_package(conn, tier_month, folder, doc)
+    summary = _summary(conn, folder, False, {})
+    return replace(
+        summary,
+        open=is_open,
+        amended_now=tuple(amended),
+        amendments=len(amendments.staffing(folder).amendments),
+        late_facts_not_amended=0 if is_open else len(unrecorded),
+    )
+
+
+def draw_plan(
+    conn: duckdb.DuckDBPyConnection,
+    plan: sampling.SamplingPlan,
+    month: str,
+    packages_dir: Path,
+    extra: dict[str, Any] | None = None,
+) -> DrawnPlan:
+    """Draw (or, if already published, verify, amend and reload) one plan for tier month M. A new plan.json
+    records the policy version it was drawn under (lib/policy.py) and any `extra` fields as they are."""
     m = sampling.plan_month(month)  # validates the month
     tier_month = month_start(month)
     pid = sampling.plan_id(plan, month)
     folder = Path(packages_dir) / pid
     run_sql(conn, "sampling/plan_create.sql")
     if folder.exists():
-        problems = draw.verify_package(folder)
-        if problems:
-            raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
-        doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-        _load_package(conn, tier_month, folder, doc)
-        return _summary(folder, False, {})
+        return _reload(conn, plan, month, folder, pid)
 
     rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
     frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
@@ -131,55 +230,84 @@ def draw_plan(
     selection = draw.draw(conn, frame, rates, seed, pid)
     eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
     assignments = draw.assign(conn, selection, eligible, seed, pid, plan.workload_cap)
-    doc = draw.new_plan(pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap)
+    drawn_under = policy.current("sampling")
+    recorded = {"policy_version": drawn_under.version, "policy_files": drawn_under.files, **(extra or {})}
+    doc = draw.new_plan(
+        pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
+    )
     draw.write_package(folder, doc, frame, selection, eligible, assignments)
     _load_package(conn, tier_month, folder, doc)
-    return _summary(folder, True, excluded)
+    return _summary(conn, folder, True, excluded)
 
 
 def draw_month(
-    conn: duckdb.DuckDBPyConnection, plans: Sequence[sampling.SamplingPlan], month: str, packages_dir: Path
+    conn: duckdb.DuckDBPyConnection,
+    plans: Sequence[sampling.SamplingPlan],
+    month: str,
+    packages_dir: Path,
+    extra: dict[str, Any] | None = None,
 ) -> list[DrawnPlan]:
-    """Every plan active for tier month M, drawn or reloaded, in plan order."""
-    return [draw_plan(conn, p, month, packages_dir) for p in sampling.plans_active(plans, month)]
+    """Every plan active for tier month M, drawn or reloaded (and amended), in plan order."""
+    return [draw_plan(conn, p, month, packages_dir, extra) for p in sampling.plans_active(plans, month)]
 
 
 # --- what the blocking checks verify ----------------------------------------------------------------------
 
-AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible")
+AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible", "unrecorded_facts")
+
+
+def _pairs_outside_package(conn: duckdb.DuckDBPyConnection, pid: str, folder: Path) -> list[tuple]:
+    """Inspectors on tasks of sampling.plan that the package does not allow: not in its eligibility.csv (what
+    was known at the draw) or excluded by its recorded facts."""
+    allowed = set(_read(folder, "eligibility.csv").itertuples(index=False, name=None))
+    allowed -= {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+    assigned = run_sql(conn, "sampling/plan_assigned.sql", {"plan_id": pid})
+    return [(pid, uscc, i) for uscc, i in assigned if (uscc, i) not in allowed]
 
 
 def audit_month(
-    conn: duckdb.DuckDBPyConnection, configured: Sequence[sampling.SamplingPlan], month: str
+    conn: duckdb.DuckDBPyConnection,
+    configured: Sequence[sampling.SamplingPlan],
+    month: str,
+    packages_dir: Path,
 ) -> dict[str, list[tuple]]:
-    """Violations of the drawn plans of tier month M, per audit (empty lists: all kept):
+    """Violations of the drawn plans of tier month M, per audit (empty lists: all kept). A plan is judged by what
+    was known when it was drawn plus its recorded exclusions, never by information that arrived after it:
 
     - sample_sizes: a stratum whose drawn count differs from the protocol's n_h in the frame;
     - no_repeat: an enterprise twice in a plan, or drawn twice for the same plan prefix in a calendar year;
     - pairs: a task without two distinct inspectors and without a reason, or an inspector above the cap;
-    - pairs_eligible: an assigned inspector the constraints, recomputed now, do not allow for the task.
+    - pairs_eligible: an inspector on a task who is not in the package's eligibility.csv or is excluded;
+    - unrecorded_facts: for a plan still open, a pair of eligibility.csv that the constraints, read now by
+      sql/sampling/exclusion_facts.sql (independently of the draw's eligibility.sql), rule out but that is not in
+      exclusions.csv: every new fact must become an amendment or an unstaffed task with its reason. For a plan
+      drawn in this run it is the recomputation of its constraints (nothing may fail them).
     """
     m = month_start(month)
     active = sampling.plans_active(configured, month)
     ids = [sampling.plan_id(p, month) for p in active]
-    out = {
+    out: dict[str, list[tuple]] = {
         "sample_sizes": run_sql(conn, "checks/sampling_sizes.sql", {"month": m}),
         "no_repeat": run_sql(conn, "checks/sampling_no_repeat.sql", {"month": m}),
         "pairs": run_sql(
             conn, "checks/sampling_pairs.sql", {"month": m, "plan_ids": ids, "caps": [p.workload_cap for p in active]}
         ),
         "pairs_eligible": [],
+        "unrecorded_facts": [],
     }
+    is_open = plan_is_open(conn, m)
     for plan, pid in zip(active, ids, strict=True):
-        tasks = conn.execute(load_sql("sampling/plan_tasks.sql"), {"plan_id": pid}).df()
-        if tasks.empty:
+        folder = Path(packages_dir) / pid
+        if not folder.exists():
+            out["pairs_eligible"].append((pid, "", "no package"))
             continue
-        allowed, _ = eligibility.eligibility(conn, plan, month, tasks)
-        conn.register("_recheck_eligible", allowed)
-        try:
-            out["pairs_eligible"] += run_sql(conn, "checks/sampling_pair_eligible.sql", {"plan_id": pid})
-        finally:
-            conn.unregister("_recheck_eligible")
+        out["pairs_eligible"] += _pairs_outside_package(conn, pid, folder)
+        if is_open:
+            known = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+            facts = exclusion_facts(conn, plan, month, folder)
+            out["unrecorded_facts"] += [
+                (pid, f.uscc, f.inspector_id, f.reason) for f in facts if (f.uscc, f.inspector_id) not in known
+            ]
     return out
 
 
@@ -192,9 +320,11 @@ def write_task_lists(
     conn: duckdb.DuckDBPyConnection, configured: Sequence[sampling.SamplingPlan], month: str, folder: Path
 ) -> dict[str, int]:
     """One CSV per branch (分局) with the tasks of the plans drawn from tier month M, in UTF-8 and GB18030:
-    `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number. Tasks per branch.
+    `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number; amended tasks carry
+    their change in the column 变更. Tasks per branch.
 
-    The month's folder is written aside and swapped in, so a rerun replaces it whole.
+    The month's folder is written aside and swapped in, so a rerun replaces it whole; when the lists changed (an
+    amendment re-issues them) the lists issued before are kept under superseded/v<k>/.
     """
     active = sampling.plans_active(configured, month)
     params = {
@@ -208,6 +338,9 @@ def write_task_lists(
     tasks = conn.execute(load_sql("sampling/task_list.sql"), params).df()
     target = Path(folder) / f"{sampling.plan_month(month):%Y-%m}"
     staging = target.with_name(f".{target.name}.tmp")
+    old = target.with_name(f".{target.name}.old")
+    if old.exists() and not target.exists():
+        old.rename(target)  # an earlier run stopped between its two renames: the issued lists come back
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     counts: dict[str, int] = {}
@@ -216,12 +349,29 @@ def write_task_lists(
         for label, encoding in ENCODINGS.items():
             table.to_csv(staging / f"{branch}.{label}.csv", index=False, encoding=encoding, lineterminator="\n")
         counts[str(branch)] = len(table)
-    old = target.with_name(f".{target.name}.old")
+    _keep_issued(target, staging)
+    shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         target.rename(old)
     staging.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return counts
+
+
+def _keep_issued(target: Path, staging: Path) -> None:
+    """Carry the lists issued before into the new folder: superseded/ as it was, plus the current lists as the
+    next superseded/v<k>/ when the new ones differ (what a branch was once told stays on record)."""
+    if not target.exists():
+        return
+    if (target / "superseded").is_dir():
+        shutil.copytree(target / "superseded", staging / "superseded")
+    before = {p.name: digest.sha256_file(p) for p in target.glob("*.csv")}
+    after = {p.name: digest.sha256_file(p) for p in staging.glob("*.csv")}
+    if before and before != after:
+        keep = staging / "superseded" / f"v{len(list((staging / 'superseded').glob('v*'))) + 1}"
+        keep.mkdir(parents=True)
+        for name in before:
+            shutil.copyfile(target / name, keep / name)
 
 
 # --- trigger queue ---------------------------------------------------------------------------------------

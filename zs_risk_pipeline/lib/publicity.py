@@ -1,15 +1,26 @@
-"""One-public export of inspection results (一公开：抽查检查结果公示), with late flags on the working-day calendar.
+"""One-public export of inspection results (一公开：抽查检查结果公示), published on arrival, with late flags.
 
-`export_month(conn, month, exports)` takes the inspection results delivered in month M (every kind: double-random,
-triggered, special), adds each result's publication deadline - the 20th working day after the day the result
-was formed (自抽查检查结果形成之日起20个工作日内, 国发〔2019〕5号) - and the publication day (the configured day
-of M+1, on a working day), and publishes, write-audit-publish:
+Results must be public within 20 working days of the day they were formed (自抽查检查结果形成之日起20个工作日内,
+国发〔2019〕5号). So they are published as they arrive, not once a month:
 
-1. publicity.inspection_results gets the month's rows, in a transaction left open;
+- `publish_batches(conn, month, exports)`: every inspections landing file of delivery month M that is staged and
+  not yet published becomes an immutable batch (随到随公示批次) under `exports/publicity/<YYYY-MM>/batches/`,
+  named `<publication date>_<file stem>` (plus the file's SHA-256 prefix when that name is taken). Its publication
+  date (公示日期) is the first working day after the latest day the source entered one of its results
+  (recorded_on, 录入日期); a row without recorded_on counts as entered on the day its file was ingested (Asia/
+  Shanghai). A batch once published is never rewritten: a rerun verifies its files and skips it; a file whose
+  bytes changed is another batch. publicity.result_batches and publicity.result_batch_rows record them.
+- `export_month(conn, month, exports)`: the month's record (`exports/publicity/<YYYY-MM>/`), every result of M
+  dated by the batch that first published it. A result is late (是否超期) when that date is after its deadline,
+  the 20th working day after the inspection: published on arrival, a late result is one its source delivered
+  late, never one held back by zs-risk's schedule.
+
+Both publish write-audit-publish:
+1. the rows go into the warehouse in a transaction left open;
 2. both files are written aside under hidden names (UTF-8 with BOM, and GB18030 for Excel);
 3. `verify_files` re-reads exactly those bytes and runs the export check;
-4. only then are the files renamed into `exports/publicity/<YYYY-MM>/` and the transaction committed.
-A failing check rolls the month back, removes the hidden files, leaves the previous files and raises.
+4. only then are the files renamed into place and the transaction committed.
+A failing check rolls back, removes the hidden files, leaves the previous files and raises.
 
 The export check ("no tier, score or stratum", design §5), decided as what can be sound:
 - the columns are exactly EXPORT_COLUMNS, in order (an allowlist: anything else is refused, whatever its name);
@@ -42,10 +53,13 @@ import yaml
 from zs_risk_pipeline.lib import settings, uscc, workdays
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.ingest import month_end, month_start
-from zs_risk_pipeline.lib.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.sql import load_sql, render, run_sql
 
 CONFIG_PATH = workdays.CONFIG_PATH
 FILE_STEM = "inspection_results"
+SOURCES = ("registry", "plans")  # read for names; a batch may come before either is staged
+BATCH_DIR = "batches"  # exports/publicity/<YYYY-MM>/batches/: the batches published on arrival
+SHANGHAI = dt.timedelta(hours=8)  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
 ENCODINGS = {"utf8": "utf-8-sig", "gb18030": "gb18030"}  # BOM in the UTF-8 file: Excel opens it right
 ENCODING_NAMES = {"utf8": "UTF-8 with BOM", "gb18030": "GB18030"}
 TYPE_LABELS = {"random": "双随机抽查", "triggered": "触发式检查", "special": "专项检查"}
@@ -104,12 +118,11 @@ class PublicityConfig:
 
     version: int
     deadline_working_days: int
-    publication_day: int
     departments: Mapping[str, str]
     calendar: workdays.Calendar
 
 
-_KEYS = {"version", "deadline_working_days", "publication_day", "departments", "calendar"}
+_KEYS = {"version", "deadline_working_days", "departments", "calendar"}
 
 
 def load_config(path: Path | None = None) -> PublicityConfig:
@@ -137,8 +150,6 @@ def load_config(path: Path | None = None) -> PublicityConfig:
     return PublicityConfig(
         version=positive("version", 1000),
         deadline_working_days=positive("deadline_working_days", 250),
-        # Up to the 28th: every month has it.
-        publication_day=positive("publication_day", 28),
         departments={k.strip(): v.strip() for k, v in departments.items()},
         calendar=workdays.parse_calendar(doc.get("calendar"), name),
     )
@@ -216,37 +227,41 @@ def verify_files(files: Mapping[str, Path]) -> tuple[list[str], int]:
     return problems, (len(tables[0]) if tables else 0)
 
 
-# --- the month's rows ---------------------------------------------------------------------------------------
-
-
-def publication_date(month: str, config: PublicityConfig) -> tuple[dt.date, str]:
-    """The day month M's results are published: the configured day of M+1, or the next working day after it."""
-    nxt = month_end(month) + dt.timedelta(days=1)
-    rolled = workdays.roll_forward(nxt.replace(day=config.publication_day), config.calendar)
-    return rolled.dates[0].astype(dt.date), str(rolled.basis[0])
+# --- rows, deadlines and publication dates ------------------------------------------------------------------
 
 
 def _days(series: pd.Series) -> np.ndarray:
     return pd.to_datetime(series).to_numpy().astype("datetime64[D]")
 
 
-def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: PublicityConfig) -> pd.DataFrame:
-    """The month's results with deadline, publication day, late flag, working days taken and calendar basis."""
-    m, end = month_start(month), month_end(month)
+def results_of_month(conn: duckdb.DuckDBPyConnection, month: str, config: PublicityConfig) -> pd.DataFrame:
+    """The results delivered in month M as the public sees them, with the day each arrived and its landing file."""
     codes = sorted(config.departments)
-    rows = conn.execute(
-        load_sql("publicity/results_of_month.sql"),
-        {"month": m, "month_end": end, "dept_codes": codes, "dept_names": [config.departments[c] for c in codes]},
+    staged = {t: run_sql(conn, "meta/table_exists.sql", {"schema": "staging", "table": t})[0][0] for t in SOURCES}
+    if not all(staged.values()):
+        run_sql(conn, "publicity/empty_sources.sql")
+    schemas = {f"{t}_schema": "staging" if ok else "temp" for t, ok in staged.items()}
+    return conn.execute(
+        render("publicity/results_of_month.sql", schemas),
+        {
+            "month": month_start(month),
+            "month_end": month_end(month),
+            "dept_codes": codes,
+            "dept_names": [config.departments[c] for c in codes],
+        },
     ).df()
+
+
+def with_deadlines(rows: pd.DataFrame, published: np.ndarray, config: PublicityConfig) -> pd.DataFrame:
+    """The rows with deadline, publication date, late flag, working days taken and calendar basis."""
     calendar = config.calendar
-    # The result is formed on the inspection day: the delivery carries no later date for it.
+    rows = rows.copy()
+    # The result is formed on the inspection day: the delivery carries no earlier date for it.
     formed = _days(rows["inspected_on"])
+    pub = np.asarray(published, dtype="datetime64[D]")
     due = workdays.add_workdays(formed, config.deadline_working_days, calendar)
-    published, _ = publication_date(month, config)
-    pub = np.full(formed.shape, np.datetime64(published, "D"))
     # The row's basis is the weakest calendar any of its dates used: deadline, publication and the count between.
     basis = workdays.basis_between(formed + 1, np.maximum(due.dates, pub), calendar)
-    rows.insert(0, "month", m)
     rows["inspected_on"] = formed.astype(object)
     rows["deadline"] = due.dates.astype(object)
     rows["published_on"] = pub.astype(object)
@@ -256,13 +271,29 @@ def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: PublicityCon
     return rows
 
 
-def export_frame(conn: duckdb.DuckDBPyConnection, month: dt.date) -> pd.DataFrame:
-    """The public table of month M from publicity.inspection_results, with the contract's Chinese headers."""
+def arrival_days(rows: pd.DataFrame, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the day it reached zs-risk: its recorded_on (录入日期), else the day its file was ingested in
+    Asia/Shanghai, else `today` (no ingestion on record); and whether recorded_on was missing."""
+    recorded = _days(rows["recorded_on"])
+    missing = np.isnat(recorded)
+    ingested = pd.to_datetime(rows["ingested_at"]) + SHANGHAI  # ingested_at is stored in UTC
+    fallback = ingested.to_numpy().astype("datetime64[D]")
+    fallback = np.where(np.isnat(fallback), np.datetime64(today, "D"), fallback)
+    return np.where(missing, fallback, recorded), missing
+
+
+def publication_day(arrived: dt.date | np.datetime64, config: PublicityConfig) -> tuple[dt.date, str]:
+    """The publication date (公示日期) of a batch that arrived on `arrived`: the first working day after it."""
+    nxt = workdays.add_workdays(np.datetime64(arrived, "D"), 1, config.calendar)
+    return nxt.dates[0].astype(dt.date), str(nxt.basis[0])
+
+
+def _export_table(conn: duckdb.DuckDBPyConnection, table: str, key: str, value: Any) -> pd.DataFrame:
     bases = list(workdays.BASES)
     return conn.execute(
-        load_sql("publicity/export.sql"),
+        render("publicity/export.sql", {"table": table, "key": key}),
         {
-            "month": month,
+            "key": value,
             "types": list(TYPE_LABELS),
             "type_labels": list(TYPE_LABELS.values()),
             "bases": bases,
@@ -271,7 +302,17 @@ def export_frame(conn: duckdb.DuckDBPyConnection, month: dt.date) -> pd.DataFram
     ).df()
 
 
-# --- write, audit, publish ----------------------------------------------------------------------------------
+def export_frame(conn: duckdb.DuckDBPyConnection, month: dt.date) -> pd.DataFrame:
+    """The public table of month M from publicity.inspection_results, with the contract's Chinese headers."""
+    return _export_table(conn, "inspection_results", "month", month)
+
+
+def batch_frame(conn: duckdb.DuckDBPyConnection, batch_id: str) -> pd.DataFrame:
+    """The public table of one batch from publicity.result_batch_rows: the same columns as the month's."""
+    return _export_table(conn, "result_batch_rows", "batch_id", batch_id)
+
+
+# --- where the files go -----------------------------------------------------------------------------------
 
 
 def folder_of(exports: Path, month: str) -> Path:
@@ -279,9 +320,256 @@ def folder_of(exports: Path, month: str) -> Path:
 
 
 def file_paths(exports: Path, month: str) -> dict[str, Path]:
-    """The published files of month M: label → path."""
+    """The published files of month M's record: label → path."""
     folder = folder_of(exports, month)
     return {label: folder / f"{FILE_STEM}.{label}.csv" for label in ENCODINGS}
+
+
+def batch_paths(exports: Path, month: str, batch_id: str) -> dict[str, Path]:
+    """The published files of one batch of month M: label → path."""
+    folder = folder_of(exports, month) / BATCH_DIR
+    return {label: folder / f"{batch_id}.{label}.csv" for label in ENCODINGS}
+
+
+def _write_aside(table: pd.DataFrame, targets: Mapping[str, Path]) -> dict[str, Path]:
+    """Both encodings written under hidden names beside their targets; returns label → hidden path."""
+    temps = {label: path.parent / f".{path.name}.tmp" for label, path in targets.items()}
+    for label, tmp in temps.items():
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(tmp, index=False, encoding=ENCODINGS[label], lineterminator="\n")
+    return temps
+
+
+# --- the batches, published on arrival --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One published batch (随到随公示批次), as recorded in publicity.result_batches."""
+
+    batch_id: str
+    source_file: str
+    file_sha256: str
+    rows: int
+    published_on: dt.date
+    late: int
+    files_sha256: dict[str, str]  # label → SHA-256 of the published file
+
+
+@dataclass(frozen=True)
+class BatchesResult:
+    month: dt.date
+    published: list[Batch]  # new in this run
+    unchanged: list[Batch]  # published before, verified unchanged and skipped
+    problems: list[str]  # published batches whose files changed or vanished: never rewritten, reported
+    adopted: list[str] = field(default_factory=list)  # batch files found in place, byte-identical, recorded
+
+    @property
+    def batches(self) -> list[Batch]:
+        return sorted([*self.unchanged, *self.published], key=lambda b: (b.published_on, b.batch_id))
+
+
+def month_batches(conn: duckdb.DuckDBPyConnection, month: str) -> list[Batch]:
+    """The batches of delivery month M, in publication order (none before the first publication)."""
+    if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batches"})[0][0]:
+        return []
+    return [
+        Batch(b, f, sha, int(n), pub, int(late), {"utf8": u8, "gb18030": gb})
+        for b, f, sha, n, pub, late, u8, gb in run_sql(
+            conn, "publicity/batches_of_month.sql", {"month": month_start(month)}
+        )
+    ]
+
+
+def _batch_problems(exports: Path, month: str, b: Batch) -> tuple[list[str], int]:
+    """One published batch re-read: its files there, byte for byte as published (SHA-256 on record), passing
+    the export check, holding its rows. Returns the problems naming the file, and the rows read."""
+    files = batch_paths(exports, month, b.batch_id)
+    changed = [p.name for label, p in files.items() if p.is_file() and sha256_file(p) != b.files_sha256[label]]
+    problems = [f"batch {b.batch_id}: {changed} changed since published (never rewritten)"] if changed else []
+    found, n = verify_files(files)
+    problems += [f"batch {b.batch_id}: {p}" for p in found]
+    if not found and n != b.rows:
+        problems.append(f"batch {b.batch_id}: {n} rows read, {b.rows} published")
+    return problems, n
+
+
+def verify_batches(conn: duckdb.DuckDBPyConnection, month: str, exports: Path) -> tuple[list[str], int, int]:
+    """Every published batch of month M re-read and checked. Returns (problems, batches, rows read)."""
+    problems: list[str] = []
+    batches = month_batches(conn, month)
+    rows_read = 0
+    for b in batches:
+        found, n = _batch_problems(exports, month, b)
+        problems += found
+        rows_read += n
+    return problems, len(batches), rows_read
+
+
+def publish_batches(
+    conn: duckdb.DuckDBPyConnection,
+    month: str,
+    exports: Path,
+    config: PublicityConfig | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> BatchesResult:
+    """Publish every staged inspections file of delivery month M not yet published as a batch; verify the rest."""
+    config = config or load_config()
+    m = month_start(month)
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+    run_sql(conn, "publicity/batches_setup.sql")
+    known = {(b.source_file, b.file_sha256): b for b in month_batches(conn, month)}
+    rows = results_of_month(conn, month, config)
+    published: list[Batch] = []
+    adopted: list[str] = []
+    for (source_file, sha), part in rows.groupby(["source_file", "file_sha256"], sort=True):
+        if (source_file, sha) in known:
+            continue  # published before: never rewritten (verified below)
+        batch, found_in_place = _publish_batch(conn, m, part, exports, config, at)
+        known[(source_file, sha)] = batch
+        published.append(batch)
+        if found_in_place:
+            adopted.append(batch.batch_id)
+    problems: list[str] = []
+    unchanged: list[Batch] = []
+    new = {b.batch_id for b in published}  # verified on the bytes written just now
+    for b in known.values():
+        if b.batch_id in new:
+            continue
+        found, _ = _batch_problems(exports, month, b)
+        problems += found
+        if not found:
+            unchanged.append(b)
+    return BatchesResult(month=m, published=published, unchanged=unchanged, problems=problems, adopted=adopted)
+
+
+def _publish_batch(
+    conn: duckdb.DuckDBPyConnection,
+    month: dt.date,
+    part: pd.DataFrame,
+    exports: Path,
+    config: PublicityConfig,
+    at: dt.datetime,
+) -> tuple[Batch, bool]:
+    """Publish one landing file's results as a batch, write-audit-publish; returns it and whether its files
+    were already in place (byte-identical: a warehouse rebuilt over the same exports)."""
+    source_file, sha = str(part["source_file"].iloc[0]), str(part["file_sha256"].iloc[0])
+    arrived, missing = arrival_days(part, (at + SHANGHAI).date())
+    last = arrived.max()
+    published, basis = publication_day(last, config)
+    rows = with_deadlines(part, np.full(len(part), np.datetime64(published, "D")), config)
+    rows = rows.drop(columns=["file_sha256", "ingested_at"])
+    pending = f".pending-{sha}"  # provisional: the final name depends on which names are taken
+    rows.insert(0, "batch_id", pending)
+    rows.insert(1, "month", month)
+    base = f"{published:%Y-%m-%d}_{Path(source_file).stem}"
+    taken = {b.batch_id for b in month_batches(conn, f"{month:%Y-%m}")}
+    temps: dict[str, Path] = {}
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.register("_batch_rows", rows)
+        try:
+            run_sql(conn, "publicity/batch_insert.sql")
+        finally:
+            conn.unregister("_batch_rows")
+        table = batch_frame(conn, pending)
+        scratch = batch_paths(exports, f"{month:%Y-%m}", base)
+        temps = _write_aside(table, scratch)
+        problems, _ = verify_files(temps)  # the audit reads exactly the bytes about to be published
+        if problems:
+            raise ExportRefused(f"one-public batch {base} ({source_file}) refused: " + "; ".join(problems))
+        digests = {label: sha256_file(tmp) for label, tmp in temps.items()}
+        batch_id, in_place = _name(exports, month, base, sha, taken, digests)
+        run_sql(
+            conn,
+            "publicity/batch_name.sql",
+            {
+                "batch_id": batch_id,
+                "pending": pending,
+                "month": month,
+                "source_file": source_file,
+                "file_sha256": sha,
+                "row_count": len(rows),
+                "arrived_on": last.astype(dt.date),
+                "rows_without_recorded_on": int(missing.sum()),
+                "published_on": published,
+                "publication_basis": basis,
+                "late_rows": int(rows["late"].sum()),
+                "utf8_sha256": digests["utf8"],
+                "gb18030_sha256": digests["gb18030"],
+                "published_at": at,
+            },
+        )
+        targets = batch_paths(exports, f"{month:%Y-%m}", batch_id)
+        for label, tmp in temps.items():
+            if in_place:
+                tmp.unlink()
+            else:
+                # Never over an existing file: _name chose a name whose files do not exist. The pipeline is the
+                # only writer of exports/ (one run at a time on the duckdb pool), so nothing appears meanwhile.
+                os.replace(tmp, targets[label])
+        conn.execute("COMMIT")
+    except BaseException:
+        try:
+            conn.execute("ROLLBACK")
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        raise
+    batch = Batch(batch_id, source_file, sha, len(rows), published, int(rows["late"].sum()), digests)
+    return batch, in_place
+
+
+def _name(
+    exports: Path, month: dt.date, base: str, sha: str, taken: set[str], digests: Mapping[str, str]
+) -> tuple[str, bool]:
+    """The batch's name: `<publication date>_<file stem>`, or with the file's SHA-256 prefix when another batch
+    (a corrected file under the same name, delivered for the same day) has it. Files already there under a free
+    name are adopted only when byte-identical; a published file is never overwritten."""
+    for name in (base, f"{base}_{sha[:8]}"):
+        if name in taken:
+            continue
+        targets = batch_paths(exports, f"{month:%Y-%m}", name)
+        present = [label for label, p in targets.items() if p.exists()]
+        if not present:
+            return name, False
+        if len(present) == len(targets) and all(sha256_file(targets[k]) == digests[k] for k in targets):
+            return name, True
+    raise ExportRefused(
+        f"one-public batch {base}: files of that name exist with other content under "
+        f"{folder_of(exports, f'{month:%Y-%m}') / BATCH_DIR}; a published batch is never overwritten"
+    )
+
+
+# --- the month's record -----------------------------------------------------------------------------------
+
+
+class NotYetPublished(ExportRefused):
+    """Results of the month have no batch yet: publish the batches (publicity/result_batches) first."""
+
+
+def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: PublicityConfig) -> pd.DataFrame:
+    """The month's results, each dated by the batch that first published it, with deadline, late flag, working
+    days taken and calendar basis."""
+    m = month_start(month)
+    rows = results_of_month(conn, month, config)
+    exists = run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batch_rows"})[0][0]
+    first = (
+        conn.execute(load_sql("publicity/first_publication.sql"), {"month": m}).df()
+        if exists
+        else pd.DataFrame({"task_id": pd.Series(dtype=str), "batch_id": pd.Series(dtype=str), "published_on": []})
+    )
+    rows = rows.merge(first, on="task_id", how="left")
+    unpublished = rows.loc[rows["batch_id"].isna(), "source_file"]
+    if len(unpublished):
+        raise NotYetPublished(
+            f"one-public export of {m:%Y-%m}: {len(unpublished)} results not yet published in a batch (from "
+            f"{sorted(set(unpublished))[:3]}); publish the batches (publicity/result_batches) first"
+        )
+    rows = with_deadlines(rows, _days(rows["published_on"]), config)
+    rows.insert(0, "month", m)
+    return rows.drop(columns=["source_file", "file_sha256", "ingested_at"])
 
 
 @dataclass(frozen=True)
@@ -290,8 +578,9 @@ class ExportResult:
     rows: int
     late: int
     late_examples: list[dict[str, str]]
-    published_on: dt.date
-    publication_basis: str
+    batches: int  # batches that first published the month's results
+    first_published: dt.date | None
+    last_published: dt.date | None
     deadline_working_days: int
     files: dict[str, str]  # path → SHA-256
     rows_by_basis: dict[str, int]
@@ -304,15 +593,14 @@ class ExportResult:
 def export_month(
     conn: duckdb.DuckDBPyConnection, month: str, exports: Path, config: PublicityConfig | None = None
 ) -> ExportResult:
-    """Publish month M's inspection results to the public (table and both files), write-audit-publish."""
+    """Publish month M's record of inspection results (table and both files), write-audit-publish."""
     config = config or load_config()
     m = month_start(month)
     rows = month_rows(conn, month, config)
-    published, pub_basis = publication_date(month, config)
     targets = file_paths(exports, month)
     folder = folder_of(exports, month)
     folder.mkdir(parents=True, exist_ok=True)
-    temps = {label: folder / f".{path.name}.tmp" for label, path in targets.items()}
+    temps: dict[str, Path] = {}
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.register("_publicity_rows", rows)
@@ -320,9 +608,7 @@ def export_month(
             run_sql(conn, "publicity/replace_month.sql", {"month": m})
         finally:
             conn.unregister("_publicity_rows")
-        table = export_frame(conn, m)
-        for label, tmp in temps.items():
-            table.to_csv(tmp, index=False, encoding=ENCODINGS[label], lineterminator="\n")
+        temps = _write_aside(export_frame(conn, m), targets)
         problems, _ = verify_files(temps)  # the audit reads exactly the bytes about to be published
         if problems:
             raise ExportRefused(
@@ -340,8 +626,8 @@ def export_month(
                 tmp.unlink(missing_ok=True)
         raise
     late = rows[rows["late"]]
-    last = max(published, rows["deadline"].max()) if len(rows) else published
-    years = range(m.year, last.year + 1)
+    dates = [*rows["published_on"], *rows["deadline"]]
+    years = range(m.year, max([m, *dates]).year + 1)
     unmapped = rows.loc[rows["department"] == rows["department_code"], "department_code"].value_counts()
     return ExportResult(
         month=m,
@@ -352,12 +638,15 @@ def export_month(
                 "task_id": str(r.task_id),
                 "inspected_on": str(r.inspected_on),
                 "deadline": str(r.deadline),
+                "recorded_on": "" if pd.isna(r.recorded_on) else str(pd.Timestamp(r.recorded_on).date()),
+                "published_on": str(r.published_on),
                 "working_days_taken": str(r.working_days_taken),
             }
             for r in late.head(10).itertuples()
         ],
-        published_on=published,
-        publication_basis=pub_basis,
+        batches=int(rows["batch_id"].nunique()),
+        first_published=min(rows["published_on"]) if len(rows) else None,
+        last_published=max(rows["published_on"]) if len(rows) else None,
         deadline_working_days=config.deadline_working_days,
         files={str(p): sha256_file(p) for p in targets.values()},
         rows_by_basis={b: int(n) for b, n in rows["deadline_basis"].value_counts().sort_index().items()},
@@ -382,8 +671,8 @@ def _keep_superseded(targets: dict[str, Path], temps: dict[str, Path], folder: P
 
 
 def late_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
-    """The month's results published after their deadline (task, uscc, inspected, deadline, published, days,
-    basis), oldest first."""
+    """The month's results published after their deadline (task, uscc, inspected, deadline, recorded, published,
+    batch, days, basis), oldest first."""
     return run_sql(conn, "publicity/late_rows.sql", {"month": month_start(month)})
 
 
@@ -391,7 +680,8 @@ def late_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
 
 
 def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection, month: str | None = None) -> list[str]:
-    """What the one-public export holds for month M (default: the latest exported): rows, late rows, files."""
+    """What the one-public export holds for month M (default: the latest exported): rows, batches, late rows,
+    files; and the late rows of every exported month."""
     exports = paths.exports if isinstance(paths, settings.Paths) else Path(paths)
     if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "inspection_results"})[0][0]:
         return ["One-public export (一公开): no inspection results exported yet"]
@@ -399,14 +689,23 @@ def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection,
     if month is None and latest is None:
         return ["One-public export (一公开): no inspection results exported yet"]
     m = month_start(month) if month else latest
-    rows, late, not_statutory, published = run_sql(conn, "publicity/month_summary.sql", {"month": m})[0]
+    rows, late, not_statutory, batches, first, last = run_sql(conn, "publicity/month_summary.sql", {"month": m})[0]
     files = file_paths(exports, f"{m:%Y-%m}")
     n = load_config().deadline_working_days
+    span = f"{first} … {last}" if first != last else f"{first}"
     lines = [
-        f"One-public export of inspection results (一公开) {m:%Y-%m}: {rows:,} results, published {published}; "
-        f"{late:,} after the {n}-working-day deadline (是否超期=是)",
-        f"  {files['utf8']} (UTF-8 with BOM) and {files['gb18030'].name} (GB18030): no tier, score or stratum",
+        f"One-public export of inspection results (一公开) {m:%Y-%m}: {rows:,} results, published on arrival in "
+        f"{batches} batches ({span}); {late:,} after the {n}-working-day deadline (是否超期=是)",
+        f"  {files['utf8']} (UTF-8 with BOM) and {files['gb18030'].name} (GB18030), the month's record; the "
+        f"batches under {folder_of(exports, f'{m:%Y-%m}') / BATCH_DIR}: no tier, score or stratum",
     ]
     if not_statutory:
         lines.append(f"  {not_statutory:,} deadlines counted without the statutory holiday schedule (截止日期口径)")
+    by_month = run_sql(conn, "publicity/late_by_month.sql")
+    late_months = [(mo, k) for mo, _, k in by_month if k]
+    lines.append(
+        "  late results by month (each delivered late by its source): "
+        + (", ".join(f"{mo} {k:,}" for mo, k in late_months) or "none")
+        + f"; {len(by_month) - len(late_months)} of {len(by_month)} exported months without any"
+    )
     return lines

@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
+from zs_risk_pipeline.lib import policy
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.sql import render, run_sql
@@ -51,6 +52,8 @@ class MartTable:
     month_column: str
     required_checks: tuple[str, ...]
     description: str  # English (中文)
+    policy: str  # the output of lib/policy.py whose policy files the content depends on
+    policy_column: bool = False  # the table records its policy version per row (checked against the files)
 
     @property
     def qualified(self) -> str:
@@ -74,6 +77,7 @@ class PublishResult:
     version: int
     version_file: Path  # the version's own file, kept when later versions supersede it
     unchanged: bool  # True when the content was already published as this version: nothing was written
+    context: dict  # what the log entry records beside the content: policy, policy changed, release
 
 
 MART_TABLES: dict[str, MartTable] = {
@@ -83,6 +87,7 @@ MART_TABLES: dict[str, MartTable] = {
         table="enterprise_monthly",
         month_column="month",
         required_checks=("features_quality_suite", "row_count_matches_alive_enterprises"),
+        policy="features",
         description=(
             "Monthly point-in-time indicators of every enterprise alive at month end, five SAMR dimensions; "
             "see the indicators table (企业月度特征：月末存续企业的五维度指标，时点口径)"
@@ -100,6 +105,8 @@ MART_TABLES: dict[str, MartTable] = {
             "holdout_problem_rate_increasing",
             "latest_results_keep_tier_order",
         ),
+        policy="tiers",
+        policy_column=True,
         description=(
             "Monthly credit-risk tier A/B/C/D of every enterprise alive at month end with score, probability, "
             "points, override and top-3 reasons; internal reference data, never for the public "
@@ -112,6 +119,8 @@ MART_TABLES: dict[str, MartTable] = {
         table="early_warnings",
         month_column="month",
         required_checks=("early_warnings_well_formed",),
+        policy="early_warnings",
+        policy_column=True,
         description=(
             "Monthly early warnings by the rules of config/warning_rules.yaml, one row per enterprise and rule, "
             "with severity, tier, evidence and suggested action; internal reference data, never for the public "
@@ -231,14 +240,16 @@ def publish_month(
         )
     current = _current_file(mart_dir, spec, month)
     latest = _latest_version(conn, spec, month)
+    context = entry_context(conn, spec, month, latest[5] if latest else None)
     if latest is not None:
-        version, file, file_sha, fp_sha, entry_hash = latest
+        version, file, file_sha, fp_sha, entry_hash, recorded = latest
         kept = mart_dir / file
         if fp_sha == fp.sha256 and kept.exists() and sha256_file(kept) == file_sha:
             if not current.exists() or sha256_file(current) != file_sha:
                 _place(kept, current)  # a lost or stale current file is restored from its version
                 build_catalog(mart_dir)
-            return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True)
+            was = json.loads(recorded) if recorded else {}
+            return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True, was)
     version = (latest[0] if latest else 0) + 1
     target = _version_file(mart_dir, spec, month, version)
     if target.exists():
@@ -258,8 +269,35 @@ def publish_month(
     os.replace(tmp, target)
     _place(target, current)
     build_catalog(mart_dir)
-    entry = _append_log(conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at)
-    return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False)
+    entry = _append_log(
+        conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at, context
+    )
+    return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False, context)
+
+
+def entry_context(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, previous: str | None) -> dict:
+    """What a new version's log entry records beside its content: the policy version and files it was computed
+    with (refused when the rows say another policy than the files now), which policy files changed since the
+    previous version, and the operator's release of a month whose expected sources had not delivered."""
+    version = policy.current(spec.policy)
+    if spec.policy_column:
+        ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
+        found = [v for (v,) in run_sql(conn, "publish/policy_versions.sql", {"month": month_date(month)}, ident)]
+        if found and found != [version.version]:  # a month without rows carries no version
+            raise PublishRefused(
+                f"{spec.qualified} {month[:7]} was computed under policy version {', '.join(map(str, found))}, the "
+                f"policy files now are version {version.version}: rerun the month before it is published"
+            )
+    context: dict = {"policy": version.as_json()}
+    before = json.loads(previous).get("policy", {}).get("files") if previous else None
+    changed = policy.changed_files(before, version.files)
+    if changed:
+        context["policy_changed"] = changed
+    released = run_sql(conn, "publish/month_release.sql", {"month": month_date(month)})
+    if released:
+        missing, reason, at = released[0]
+        context["release"] = {"missing": json.loads(missing), "reason": reason, "released_at": str(at)}
+    return context
 
 
 def _entry_dict(
@@ -273,9 +311,13 @@ def _entry_dict(
     fp: str,
     at: dt.datetime,
     prev: str,
+    context: str | None = None,
 ) -> dict:
-    """The fields an entry's hash covers (the same for writing and for verifying)."""
+    """The fields an entry's hash covers (the same for writing and for verifying). `context` is the entry's JSON
+    text; entries written before contexts existed have none and are hashed without the key."""
+    extra = {"context": context} if context is not None else {}
     return {
+        **extra,
         "seq": seq,
         "mart_table": table,
         "month": month,
@@ -302,11 +344,13 @@ def _append_log(
     file_sha: str,
     fp: Fingerprint,
     at: dt.datetime | None,
+    context: dict,
 ) -> str:
     tail = run_sql(conn, "publish/log_tail.sql")
     seq, prev = (tail[0][0] + 1, tail[0][1]) if tail else (1, GENESIS)
     when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    entry = _entry_dict(seq, spec.name, month[:7], version, file, file_sha, fp.rows, fp.sha256, when, prev)
+    text = json.dumps(context, sort_keys=True, ensure_ascii=False)
+    entry = _entry_dict(seq, spec.name, month[:7], version, file, file_sha, fp.rows, fp.sha256, when, prev, text)
     entry_hash = _entry_hash(entry)
     run_sql(
         conn,
@@ -359,10 +403,10 @@ def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
     problems: list[str] = []
     prev = GENESIS
     current: dict[tuple[str, str], tuple[int, int, str]] = {}
-    for seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, entry_hash in run_sql(
+    for seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, entry_hash, context in run_sql(
         conn, "publish/log_all.sql"
     ):
-        entry = _entry_dict(seq, table, month, version, file, file_sha, rows, fp, at, prev_hash)
+        entry = _entry_dict(seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, context)
         if prev_hash != prev:
             problems.append(f"publish log entry {seq}: chain broken (previous hash does not match entry {seq - 1})")
         if _entry_hash(entry) != entry_hash:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import yaml
 
-from zs_risk_pipeline.lib import draw
+from zs_risk_pipeline.lib import draw, policy
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR, sources
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import run_sql
@@ -429,8 +431,28 @@ def frame_params(plan: SamplingPlan, month: str | dt.date) -> dict[str, Any]:
     }
 
 
+def _published_frame(
+    conn: duckdb.DuckDBPyConnection, folder: Path, m: dt.date
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """_sampling_frame_rows from a published plan's package; its strata (N, rate, n) and the policy version it
+    was drawn under from plan.json."""
+    doc = json.loads((folder / draw.PLAN_FILE).read_text(encoding="utf-8"))
+    with (folder / draw.FRAME_FILE).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    package = pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
+    conn.register("_frame_package", package)
+    try:
+        run_sql(conn, "sampling/frame_published.sql", {"month": m, "month_end": month_end(m.isoformat())})
+    finally:
+        conn.unregister("_frame_package")
+    return doc["strata"], doc.get("policy_version")
+
+
 def build_frames(
-    conn: duckdb.DuckDBPyConnection, plans: Sequence[SamplingPlan], month: str | dt.date
+    conn: duckdb.DuckDBPyConnection,
+    plans: Sequence[SamplingPlan],
+    month: str | dt.date,
+    packages_dir: Path | None = None,
 ) -> dict[str, int]:
     """Write the frames of `plans` for tier month M (inspections in M+1) to sampling.frame; rows per plan id.
 
@@ -438,9 +460,10 @@ def build_frames(
     at the end of M, in the plan's scope, in a tier the plan draws this month (A-tier left out under 无事不扰),
     and not drawn for the same plan prefix earlier in the calendar year of M+1 (staging.inspections delivered
     by M, and sampling.plan once it exists). N_h per stratum gives n_h by draw.stratum_sizes and π = n_h / N_h.
-    The month's base population is computed once for all plans. Each plan's rows of the month are deleted and
-    inserted, all plans in one transaction: a rerun gives the same rows. A plan that does not draw this month
-    gets an empty frame (0 rows).
+    A plan already published in `packages_dir` keeps the frame it was drawn from (its package's frame.csv and
+    strata): a rerun never re-frames a published plan from later information. The month's base population is
+    computed once for all plans. Each plan's rows of the month are deleted and inserted, all plans in one
+    transaction: a rerun gives the same rows. A plan that does not draw this month gets an empty frame (0 rows).
     """
     ids = [p.id for p in plans]
     if len(set(ids)) != len(ids):
@@ -448,24 +471,36 @@ def build_frames(
     m = _tier_month(month)
     run_sql(conn, "sampling/create.sql")
     _prior_plans_view(conn)
+    version = policy.current("sampling").version
     written: dict[str, int] = {}
     try:
         run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": month_end(m.isoformat())})
         conn.execute("BEGIN TRANSACTION")
         try:
             for plan in plans:
-                rates = frame_rates(plan, m)
-                run_sql(conn, "sampling/frame.sql", frame_params(plan, m))
-                counts = {str(s): int(n) for s, n in run_sql(conn, "sampling/frame_strata.sql")}
-                sizes = draw.stratum_sizes(counts, rates)
+                pid = plan_id(plan, m)
+                folder = Path(packages_dir) / pid if packages_dir is not None else None
+                drawn_under = version
+                if folder is not None and (folder / draw.PLAN_FILE).is_file():
+                    published, drawn_under = _published_frame(conn, folder, m)
+                    strata = sorted(published)
+                    rates = {s: published[s]["rate"] for s in strata}
+                    counts = {s: int(published[s]["N"]) for s in strata}
+                    sizes = {s: int(published[s]["n"]) for s in strata}
+                else:
+                    rates = frame_rates(plan, m)
+                    run_sql(conn, "sampling/frame.sql", frame_params(plan, m))
+                    counts = {str(s): int(n) for s, n in run_sql(conn, "sampling/frame_strata.sql")}
+                    sizes = draw.stratum_sizes(counts, rates)
                 strata = [s for s in sorted(rates) if counts.get(s, 0) > 0]
                 params = {
                     "month": m,
-                    "plan_id": plan_id(plan, m),
+                    "plan_id": pid,
                     "strata": strata,
                     "rates": [rates[s] for s in strata],
                     "frame_sizes": [counts[s] for s in strata],
                     "sample_sizes": [sizes[s] for s in strata],
+                    "policy_version": drawn_under,
                 }
                 written[plan.id] = int(run_sql(conn, "sampling/frame_replace.sql", params)[0][0])
             conn.execute("COMMIT")
@@ -477,6 +512,8 @@ def build_frames(
     return written
 
 
-def build_frame(conn: duckdb.DuckDBPyConnection, plan: SamplingPlan, month: str | dt.date) -> int:
+def build_frame(
+    conn: duckdb.DuckDBPyConnection, plan: SamplingPlan, month: str | dt.date, packages_dir: Path | None = None
+) -> int:
     """Write one plan's frame for tier month M to sampling.frame (see build_frames); rows written."""
-    return build_frames(conn, [plan], month)[plan.id]
+    return build_frames(conn, [plan], month, packages_dir)[plan.id]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from zs_risk_pipeline.lib import metrics
+from zs_risk_pipeline.lib import policy as policies
 from zs_risk_pipeline.lib.features import indicators
 from zs_risk_pipeline.lib.model import RiskModel, Scaling, Scored, scorecard_scored
 from zs_risk_pipeline.lib.registry import Registry
@@ -113,6 +114,8 @@ def build_tiers(
     """Score and tier the month's population and write it; returns what the asset reports."""
     scorer = serving(registry, month, scorecard)
     frame = tier_frame(month, population, scorer, scorecard, policy)
+    version = policies.current("tiers")
+    frame["policy_version"] = version.version  # a rerun under another policy is a visible restatement
     rows = write_month(conn, month, frame)
     mix = frame["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
     by_score = frame["tier_by_score"].value_counts().reindex(list("ABCD"), fill_value=0)
@@ -121,6 +124,8 @@ def build_tiers(
         "rows": rows,
         "model_version": scorer.version,
         "model_kind": scorer.kind,
+        "policy_version": version.version,
+        "policy_files": version.files,
         "tier_counts": {t: int(mix[t]) for t in "ABCD"},
         "tier_shares": {t: round(float(mix[t]) / max(rows, 1), 4) for t in "ABCD"},
         "tier_by_score_shares": {t: round(float(by_score[t]) / max(rows, 1), 4) for t in "ABCD"},

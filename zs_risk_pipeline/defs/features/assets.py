@@ -11,7 +11,8 @@ from zs_risk_pipeline.lib.publish import month_date
 
 @dg.asset(
     key=["features", "enterprise_monthly"],
-    deps=[dg.AssetKey(["staging", s]) for s in features.SOURCES],
+    # ingest/deliveries: a month missing an expected source stops here (its blocking check).
+    deps=[*(dg.AssetKey(["staging", s]) for s in features.SOURCES), dg.AssetKey(["ingest", "deliveries"])],
     group_name="features",
     partitions_def=monthly,
     kinds={"duckdb"},

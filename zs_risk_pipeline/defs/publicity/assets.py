@@ -1,4 +1,4 @@
-"""Publicity group (一公开): the month's inspection results for the public, with publication deadlines."""
+"""Publicity group (一公开): inspection results published to the public as they arrive, and the month's record."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -9,16 +9,18 @@ from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib import publicity, workdays
 from zs_risk_pipeline.lib.ingest import month_start
 
+RESULT_BATCHES = dg.AssetKey(["publicity", "result_batches"])
 INSPECTION_RESULTS = dg.AssetKey(["publicity", "inspection_results"])
+SOURCES = [
+    dg.AssetKey(["staging", "inspections"]),
+    dg.AssetKey(["staging", "plans"]),
+    dg.AssetKey(["staging", "registry"]),
+]
 
 
 @dg.asset(
-    key=INSPECTION_RESULTS,
-    deps=[
-        dg.AssetKey(["staging", "inspections"]),
-        dg.AssetKey(["staging", "plans"]),
-        dg.AssetKey(["staging", "registry"]),
-    ],
+    key=RESULT_BATCHES,
+    deps=SOURCES,
     group_name="publicity",
     partitions_def=monthly,
     kinds={"duckdb", "csv"},
@@ -26,12 +28,87 @@ INSPECTION_RESULTS = dg.AssetKey(["publicity", "inspection_results"])
     pool="duckdb",
     tags={"layer": "export", "confidentiality": "public"},
     description=(
-        "The inspection results delivered this month (double-random, triggered and special) as the public "
-        "sees them: enterprise, plan, authority, date and result, with the deadline of the 20th working day "
-        "after the result was formed (statutory holidays and make-up days) and a late flag against the "
-        "publication day. Written aside, checked for tiers, scores and strata, then published to "
+        "Inspection results published on arrival: every inspections landing file of the month, once staged, "
+        "becomes an immutable batch under $ZS_RISK_HOME/exports/publicity/<YYYY-MM>/batches/"
+        "<publication date>_<file stem>.<utf8|gb18030>.csv, in the one-public form (written aside, checked for "
+        "tiers, scores and strata, then renamed). Its publication date is the first working day after the latest "
+        "day the source entered one of its results (录入日期; the ingestion day for rows without). A batch is never "
+        "rewritten: a rerun verifies and skips it; a changed file is a new batch. Kept in publicity.result_batches "
+        "and publicity.result_batch_rows. 一公开：抽查检查结果随到随公示，每个结果文件一个批次，发布后不再改写。"
+    ),
+)
+def result_batches(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.MaterializeResult:
+    month = context.partition_key
+    with warehouse.get_connection() as conn:
+        try:
+            out = publicity.publish_batches(conn, month, zs_home.paths().exports)
+        except publicity.ExportRefused as e:
+            raise dg.Failure(description=str(e)) from None
+        md = table_metadata(conn, "publicity", "result_batch_rows", month_start(month), "month")
+    for problem in out.problems:
+        context.log.warning(problem)
+    table = "| batch | landing file | rows | published | late |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {b.batch_id} | {b.source_file} | {b.rows} | {b.published_on} | {b.late} |" for b in out.batches
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            "batches": dg.MetadataValue.md(table if out.batches else "_no results delivered this month_"),
+            "batches_published": len(out.published),
+            "batches_unchanged": len(out.unchanged),
+            "batches_found_in_place": out.adopted,
+            "rows_published": sum(b.rows for b in out.published),
+            "late_rows_published": sum(b.late for b in out.published),
+            "problems": out.problems,
+            "folder": dg.MetadataValue.path(
+                str(publicity.folder_of(zs_home.paths().exports, month) / publicity.BATCH_DIR)
+            ),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=RESULT_BATCHES,
+    name="batches_unchanged_and_carry_no_tier_score_or_stratum",
+    blocking=True,
+    partitions_def=monthly,
+    description=(
+        "Re-reads every published batch of the month: both files there and byte for byte as published (SHA-256 "
+        "on record), exactly the contract's columns, nothing named or coded like a tier, score or stratum, the "
+        "same table in UTF-8 and GB18030, and the rows on record. 批次文件发布后未被改动，且不含风险分类、分值或分层。"
+    ),
+)
+def batches_unchanged_and_carry_no_tier_score_or_stratum(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        problems, batches, rows = publicity.verify_batches(conn, context.partition_key, zs_home.paths().exports)
+    return dg.AssetCheckResult(
+        passed=not problems, metadata={"batches": batches, "rows_read": rows, "problems": problems}
+    )
+
+
+@dg.asset(
+    key=INSPECTION_RESULTS,
+    deps=[RESULT_BATCHES, *SOURCES],
+    group_name="publicity",
+    partitions_def=monthly,
+    kinds={"duckdb", "csv"},
+    owners=["team:risk-data"],
+    pool="duckdb",
+    tags={"layer": "export", "confidentiality": "public"},
+    description=(
+        "The month's record of the inspection results delivered this month (double-random, triggered and "
+        "special) as the public sees them: enterprise, plan, authority, date and result, each with the "
+        "publication date of the batch that first published it on arrival, the deadline of the 20th working day "
+        "after the result was formed (statutory holidays and make-up days) and a late flag. Results are published "
+        "as they arrive, so a late result is one its source delivered late, never one held back by zs-risk. "
+        "Written aside, checked for tiers, scores and strata, then published to "
         "$ZS_RISK_HOME/exports/publicity/<YYYY-MM>/ in UTF-8 (BOM) and GB18030, and kept in "
-        "publicity.inspection_results. 一公开：抽查检查结果公示（20个工作日内公示，超期标记，不含风险分类）。"
+        "publicity.inspection_results. 一公开：当月抽查检查结果公示记录（按批次公示日期，20个工作日期限，"
+        "超期即来源迟报，不含风险分类）。"
     ),
 )
 def inspection_results(
@@ -44,22 +121,28 @@ def inspection_results(
         except publicity.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "inspection_results", month_start(month), "month")
-    late = "| task | inspected | deadline | working days taken |\n|---|---|---|---|\n" + "\n".join(
-        f"| {r['task_id']} | {r['inspected_on']} | {r['deadline']} | {r['working_days_taken']} |"
-        for r in out.late_examples
+    late = (
+        "| task | inspected | deadline | recorded by the source | published | working days taken |\n"
+        "|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {r['task_id']} | {r['inspected_on']} | {r['deadline']} | {r['recorded_on']} | {r['published_on']} "
+            f"| {r['working_days_taken']} |"
+            for r in out.late_examples
+        )
     )
     return dg.MaterializeResult(
         metadata={
             **md,
             "late_rows": out.late,
             "late_examples": dg.MetadataValue.md(late if out.late_examples else "_none late_"),
-            "published_on": str(out.published_on),
+            "batches": out.batches,
+            "first_published_on": str(out.first_published or ""),
+            "last_published_on": str(out.last_published or ""),
             "deadline_working_days": out.deadline_working_days,
             "files_sha256": out.files,
             "encodings": dict(publicity.ENCODING_NAMES),
             "calendar_basis_by_year": out.calendar_basis_by_year,
             "rows_by_deadline_basis": out.rows_by_basis,
-            "publication_day_basis": out.publication_basis,
             "calendar_years_ignored_in_config": out.configured_years_ignored,
             "departments_unmapped": out.departments_unmapped,
             "names_missing": out.names_missing,
@@ -97,8 +180,10 @@ def export_carries_no_tier_score_or_stratum(
     blocking=False,
     partitions_def=monthly,
     description=(
-        "Warns when any result of the month is published after its deadline, the configured number of working "
-        "days (20) after the result was formed, and lists them. 抽查检查结果应自形成之日起20个工作日内公示。"
+        "Warns when any result of the month was published after its deadline, the configured number of working "
+        "days (20) after the result was formed, and lists them with the day the source entered them. Results are "
+        "published on arrival, so each one listed was delivered late by its source (its file came on or after "
+        "the deadline). 抽查检查结果应自形成之日起20个工作日内公示；随到随公示，超期即来源迟报。"
     ),
 )
 def results_published_within_20_working_days(
@@ -106,12 +191,13 @@ def results_published_within_20_working_days(
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
         late = publicity.late_rows(conn, context.partition_key)
-    header = "| task | uscc | inspected | deadline | published | working days | calendar |\n"
+    header = "| task | uscc | inspected | deadline | recorded | published | batch | working days | calendar |\n"
     table = (
         header
-        + "|---|---|---|---|---|---|---|\n"
+        + "|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {t} | {u} | {i} | {d} | {p} | {n} | {workdays.BASIS_ZH[b]} |" for t, u, i, d, p, n, b in late[:50]
+            f"| {t} | {u} | {i} | {d} | {r or ''} | {p} | {b} | {n} | {workdays.BASIS_ZH[c]} |"
+            for t, u, i, d, r, p, b, n, c in late[:50]
         )
     )
     return dg.AssetCheckResult(

@@ -7,7 +7,7 @@ from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import draw, plans, sampling
+from zs_risk_pipeline.lib import amendments, plans, sampling
 from zs_risk_pipeline.lib.publish import month_date
 
 FRAME = dg.AssetKey(["sampling", "frame"])
@@ -26,15 +26,16 @@ PLAN = dg.AssetKey(["sampling", "plan"])
     description=(
         "Per plan of config/sampling_plans.yaml active in the next month: the enterprises it may draw from the "
         "tiers of this month - alive, in scope, not drawn for the same plan this year, A-tier left out of "
-        "无事不扰 plans - with stratum (tier), exact per-draw rate, N, n and inclusion probability π. "
-        "Internal: strata are tiers. 双随机抽查对象名录（按风险分类分层，内部）。"
+        "无事不扰 plans - with stratum (tier), exact per-draw rate, N, n and inclusion probability π. A plan "
+        "already published keeps the frame it was drawn from (its package), whatever a rerun recomputes. "
+        "Internal: strata are tiers. 双随机抽查对象名录（按风险分类分层，内部；已发布计划的名录不变）。"
     ),
 )
-def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
     month = context.partition_key
     configured = sampling.load_plans()
     with warehouse.get_connection() as conn:
-        written = sampling.build_frames(conn, configured, month)
+        written = sampling.build_frames(conn, configured, month, zs_home.paths().mart / "plans")
     active = {p.id for p in sampling.plans_active(configured, month)}
     table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
         f"| {sampling.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
@@ -62,8 +63,10 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.Ma
         "Draws every plan active next month by draw protocol v1: a secure seed committed before the draw, "
         "SHA-256 keyed selection of n per stratum, two eligible inspectors per task under the workload cap "
         "(unstaffable tasks kept with their reason), and a verification package in "
-        "$ZS_RISK_HOME/mart/plans/<plan_id>/. A published plan is immutable: a rerun verifies and reloads it. "
-        "双随机抽取：种子承诺、可验证抽取、检查人员随机匹配；已发布的计划不可更改。"
+        "$ZS_RISK_HOME/mart/plans/<plan_id>/. A published plan is immutable: a rerun verifies and reloads it; "
+        "later information that rules out an assigned inspector becomes an append-only amendment in the package "
+        "(exclusions.csv, amendments.csv; design.md §6) while the plan's month is still ahead. "
+        "双随机抽取：种子承诺、可验证抽取、检查人员随机匹配；已发布的计划不可更改，新情况以计划变更记录。"
     ),
 )
 def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
@@ -74,15 +77,30 @@ def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: 
             drawn = plans.draw_month(conn, sampling.load_plans(), month, packages)
         except plans.PackageInvalid as e:
             raise dg.Failure(description=str(e)) from None
-    table = "| plan | frame | drawn | assigned | unassigned | published |\n|---|---|---|---|---|---|\n" + "\n".join(
-        f"| {d.plan_id} | {d.frame:,} | {d.selected:,} | {d.assigned:,} | {d.selected - d.assigned:,} | "
-        f"{'now' if d.drawn_now else 'earlier (reloaded)'} |"
-        for d in drawn
+    table = (
+        "| plan | frame | drawn | full pair | without | published | amendments (this run) |\n"
+        "|---|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {d.plan_id} | {d.frame:,} | {d.selected:,} | {d.assigned:,} | {d.selected - d.assigned:,} | "
+            f"{'now' if d.drawn_now else 'earlier (reloaded)'} | {d.amendments} ({len(d.amended_now)}) |"
+            for d in drawn
+        )
     )
+    amended = [(d.plan_id, a) for d in drawn for a in d.amended_now]
+    amended_md = "| plan | enterprise | replaced | replacement | reason | round |\n|---|---|---|---|---|---|\n"
+    amended_md += "\n".join(
+        f"| {pid} | {a.uscc} | {a.replaced} | {a.replacement or '—'} | {a.reason} | {a.round} |" for pid, a in amended
+    )
+    for pid, a in amended:
+        context.log.info(f"amendment (计划变更) {pid} {a.uscc}: {a.replaced} → {a.replacement or 'nobody'}: {a.reason}")
     return dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": sum(d.selected for d in drawn),
-            "plans": dg.MetadataValue.md(table or "_no plan draws next month_"),
+            "plans": dg.MetadataValue.md(table if drawn else "_no plan draws next month_"),
+            "amendments_this_run": len(amended),
+            "amendments_recorded": sum(d.amendments for d in drawn),
+            "amended_tasks": dg.MetadataValue.md(amended_md if amended else "_no amendment in this run_"),
+            "late_facts_not_amended": {d.plan_id: d.late_facts_not_amended for d in drawn if d.late_facts_not_amended},
             "unassigned_reasons": {d.plan_id: d.unassigned for d in drawn if d.unassigned},
             "inspector_eligibility": {d.plan_id: d.eligibility for d in drawn if d.eligibility},
             "seed_commitments": {d.plan_id: d.seed_commitment for d in drawn},
@@ -98,7 +116,7 @@ def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: 
     partitions_def=monthly,
     description=(
         "Every plan drawn for next month has a verification package that recomputes, from the package alone, "
-        "to exactly the published selection and inspector pairs (draw protocol v1). 抽取结果可复核。"
+        "to exactly the published selection, inspector pairs and amendments (draw protocol v1). 抽取结果可复核。"
     ),
 )
 def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome) -> dg.AssetCheckResult:
@@ -109,7 +127,7 @@ def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRisk
     for p in sampling.plans_active(sampling.load_plans(), month):
         pid = sampling.plan_id(p, month)
         checked.append(pid)
-        found = draw.verify_package(packages / pid) if (packages / pid).exists() else ["package missing"]
+        found = amendments.verify(packages / pid) if (packages / pid).exists() else ["package missing"]
         if found:
             problems[pid] = found[:5]
     return dg.AssetCheckResult(passed=not problems, metadata={"plans_checked": checked, "problems": problems})
@@ -176,6 +194,7 @@ _AUDIT_TEXT = {
     "no_repeat": ("prefix", "year", "uscc", "plans"),
     "pairs": ("plan_id", "uscc_or_inspector", "problem", "detail"),
     "pairs_eligible": ("plan_id", "uscc", "inspector_id"),
+    "unrecorded_facts": ("plan_id", "uscc", "inspector_id", "reason"),
 }
 
 
@@ -187,15 +206,18 @@ _AUDIT_TEXT = {
     description=(
         "The month's drawn plans: achieved n equals the protocol's n_h in every stratum; no enterprise twice in "
         "a plan or drawn twice for one plan in a year; every task has two distinct inspectors or its reason; "
-        "nobody above the workload cap; every assigned inspector passes the constraints recomputed now. "
-        "抽取数量、不重复抽取、人员回避与资格、工作量上限核对。"
+        "nobody above the workload cap. Judged by what was known when the plan was drawn plus its recorded "
+        "exclusions: every assigned inspector is in the package's eligibility.csv and not excluded, and, while "
+        "the plan is still ahead, every fact known now that rules a pair out is recorded (an amendment or an "
+        "unstaffed task), never a failed check. "
+        "抽取数量、不重复抽取、人员回避与资格、工作量上限核对（按抽取时已知情况与变更记录）。"
     ),
 )
 def plans_keep_the_protocol_and_constraints(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key)
+        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key, zs_home.paths().mart / "plans")
     return dg.AssetCheckResult(
         passed=not any(found.values()),
         metadata={

@@ -85,6 +85,10 @@ def generate(
     dishonest = E.dishonest(pop, cal, streams, abnormal, pen, fraud)
     lic = E.licences(pop, cal, streams, pen)
     dept, i1, i2 = I.assign_inspectors(pop, cal, streams, insp_ev, inspectors, conflicts)
+    # The inspectorate enters each result some working days after the inspection and delivers weekly; a result
+    # entered after the window's last day is not delivered yet (still in transit).
+    recorded = I.recorded_days(streams, insp_ev)
+    delivered = np.minimum(cal.month_of(recorded), months)
     say("synth: events drawn; building registry deliveries")
     reg = registry.registry_rows(pop, cal, streams)
 
@@ -109,6 +113,9 @@ def generate(
         task_seq=_task_seq(insp_ev),
         inspectors=inspectors,
         conflicts=conflicts,
+        recorded=recorded,
+        delivered=delivered,
+        delivery_day=I.delivery_days(recorded),
         chinese_headers=chinese_headers,
     )
 
@@ -117,19 +124,22 @@ def generate(
     defects: list[dict] = []
     for m in range(months):
         for name, source in contract.items():
-            table = O.TABLES[name](world, m)
-            if not table.num_rows:
-                continue  # no rows this month: no file
-            rel = O.file_name(name, cal, m)
-            if defect_rate > 0 and O.FORMATS.get(name, "csv") == "csv":
-                rng = streams.rng("defects", name, m)
-                table, found = O.inject_defects(table, source, rng, defect_rate, cal.month_end(m))
-                if len(found["row_number"]):
-                    found.update(source=name, month=cal.label(m), file=rel)
-                    defects.append(found)
-            O.write_table(table, landing_dir / rel, source, encoding=encoding, chinese=chinese_headers)
-            rows[name] += table.num_rows
-            files += 1
+            for rel, table in O.deliveries(world, name, m):
+                if not table.num_rows and name == "inspections":
+                    continue  # a week without results: no weekly file
+                # A monthly source with nothing to report still delivers (a file without rows), as
+                # config/deliveries.yaml expects: silence would look like a missing delivery.
+                if table.num_rows and defect_rate > 0 and O.FORMATS.get(name, "csv") == "csv":
+                    # One stream per file; the monthly sources keep the stream they always had.
+                    names = (name, m) if name != "inspections" else (name, m, Path(rel).stem)
+                    rng = streams.rng("defects", *names)
+                    table, found = O.inject_defects(table, source, rng, defect_rate, cal.month_end(m))
+                    if len(found["row_number"]):
+                        found.update(source=name, month=cal.label(m), file=rel)
+                        defects.append(found)
+                O.write_table(table, landing_dir / rel, source, encoding=encoding, chinese=chinese_headers)
+                rows[name] += table.num_rows
+                files += 1
         say(f"synth: {cal.label(m)} written")
 
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -146,17 +156,16 @@ def generate(
         compression_level=3,
         data_page_version="1.0",
     )
-    # The true probability that each inspection finds a problem: the oracle the model is measured against.
-    task_ids = [O.inspection_ids(world, m)[0] for m in range(months)]
+    # Per inspection: the true probability that it finds a problem (the oracle the model is measured against),
+    # the day its result was entered and the landing file that delivered it (empty: after the window).
+    everything = np.arange(len(recorded))
     pq.write_table(
         pa.table(
             {
-                "task_id": pa.concat_arrays(task_ids) if task_ids else pa.array([], pa.string()),
-                "p_problem": pa.array(
-                    np.concatenate([p_true[O.month_slice(world.inspections, m)] for m in range(months)])
-                    if months
-                    else np.empty(0)
-                ),
+                "task_id": O.inspection_ids(world, everything)[0],
+                "p_problem": pa.array(p_true, pa.float64()),
+                "recorded_on": O.dates32(recorded),
+                "landing_file": O.inspection_files(world, everything),
             }
         ),
         truth_dir / "inspections.parquet",
@@ -174,6 +183,7 @@ def generate(
         "seconds": round(seconds, 3),
         "entities_first_snapshot": enterprises,
         "entities_total": pop.n,
+        "inspections_in_transit": int((delivered == months).sum()),
         "months": months,
         "start": start,
         "landing_dir": str(landing_dir),

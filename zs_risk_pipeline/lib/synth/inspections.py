@@ -4,6 +4,7 @@ Inspections are drawn the way the bureau did before risk tiers existed: double-r
 uniformly from their scope (≈3-5 % of entities a year, never twice a year for the same plan), special
 campaigns aimed at riskier firms of a cluster, and triggered checks after complaints. Whether a problem
 is found depends on the entity's hidden p_problem, so random inspections are unbiased labels.
+Results are entered into the results system one to eight working days after the inspection and delivered weekly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zs_risk_pipeline.lib import workdays as statutory
 from zs_risk_pipeline.lib.synth import profiles as P
 from zs_risk_pipeline.lib.synth._util import (
     NEVER,
@@ -26,6 +28,7 @@ from zs_risk_pipeline.lib.synth._util import (
     take,
     to_workday,
     uniform_days,
+    weekday,
     weighted_sample,
 )
 from zs_risk_pipeline.lib.synth.events import FALSE_INFO, IN, NOT_PUBLICIZED, OUT, UNREACHABLE, _list_events
@@ -535,3 +538,41 @@ __all__ = [
     "results",
     "withdraw_registrations",
 ]
+
+
+# --- delivery of the results (结果录入与报送) -----------------------------------------------------------------
+
+# Working days from an inspection to the entry of its result in the results system, i.e. its delivery.
+RECORDED_AFTER = (1, 8)
+
+
+def recorded_days(streams: Streams, ev: Events) -> np.ndarray:
+    """The day each result is entered into the results system (录入日期): the n-th working day after the
+    inspection, n uniform on RECORDED_AFTER, on the statutory calendar. The package's schedule only, not the
+    operator's config: the same arguments must give the same city wherever it is generated."""
+    days = np.asarray(ev["day"], dtype=np.int64)
+    if not len(days):
+        return days.copy()
+    n = streams.rng("results-recorded").integers(RECORDED_AFTER[0], RECORDED_AFTER[1] + 1, len(days))
+    first = np.datetime64(int(days.min()) + 1, "D")
+    # 8 working days take at most about three weeks (Spring Festival): 60 days always cover them.
+    work = statutory.Calendar().workdays(first, np.datetime64(int(days.max()) + 60, "D")).astype(np.int64)
+    return work[np.searchsorted(work, days, side="right") + n - 1]
+
+
+def delivery_days(recorded: np.ndarray) -> np.ndarray:
+    """The date of the weekly file that delivers each result: the last working day of the week (Monday to
+    Sunday) it was recorded in, but never past the end of that month, so a file stays in its month's folder."""
+    rec = np.asarray(recorded, dtype=np.int64)
+    if not len(rec):
+        return rec.copy()
+    sunday = rec - weekday(rec) + 6
+    month_end = ((rec.astype("datetime64[D]").astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
+    cap = np.minimum(sunday, month_end)
+    work = (
+        statutory.Calendar()
+        .workdays(np.datetime64(int(rec.min()), "D"), np.datetime64(int(cap.max()), "D"))
+        .astype(np.int64)
+    )
+    # The result's own day is a working day of that week and month, so the file date is never before it.
+    return work[np.searchsorted(work, cap, side="right") - 1]

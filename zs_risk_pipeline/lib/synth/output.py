@@ -79,6 +79,9 @@ class World:
     task_seq: np.ndarray
     inspectors: I.Inspectors
     conflicts: Events
+    recorded: np.ndarray  # per inspection: day its result was entered in the results system (录入日期)
+    delivered: np.ndarray  # per inspection: month index of that day (cal.months: after the window, not delivered)
+    delivery_day: np.ndarray  # per inspection: date of the weekly file delivering it
     chinese_headers: bool = False
     _cache: dict = field(default_factory=dict)
 
@@ -274,30 +277,32 @@ def table_plans(w: World, m: int) -> pa.Table:
     )
 
 
-def inspection_ids(w: World, m: int) -> tuple[pa.Array, pa.Array]:
-    """Task and plan numbers of the month's inspections (plan-month-sequence; TR-… outside any plan)."""
-    s = month_slice(w.inspections, m)
-    plan = w.inspections["plan"][s].astype(np.int64)
-    y, mo = w.cal.year_month(m)
+def inspection_ids(w: World, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Task and plan numbers of these inspections (plan-month-sequence; TR-… outside any plan), the month being
+    the one of the inspection (a result may be delivered in the next)."""
+    plan = w.inspections["plan"][rows].astype(np.int64)
+    month = w.inspections["month"][rows].astype(np.int64)
+    ym = [w.cal.year_month(m) for m in range(w.cal.months)]
     prefixes = [p.prefix for p in P.PLANS]
-    plan_id = join(vocab_take(prefixes, np.maximum(plan, 0)), f"-{y:04d}-{mo:02d}")
+    plan_id = join(vocab_take(prefixes, np.maximum(plan, 0)), vocab_take([f"-{y:04d}-{mo:02d}" for y, mo in ym], month))
     plan_id = pc.if_else(pa.array(plan < 0), pa.scalar(None, pa.string()), plan_id)
-    seq = int_str(w.task_seq[s], 5)
-    task_id = pc.if_else(pa.array(plan < 0), join(f"TR-{y:04d}{mo:02d}-", seq), join(plan_id, "-", seq))
+    seq = int_str(w.task_seq[rows], 5)
+    triggered = join(vocab_take([f"TR-{y:04d}{mo:02d}-" for y, mo in ym], month), seq)
+    task_id = pc.if_else(pa.array(plan < 0), triggered, join(plan_id, "-", seq))
     return task_id, plan_id
 
 
-def table_inspections(w: World, m: int) -> pa.Table:
-    s = month_slice(w.inspections, m)
-    r = {k: v[s] for k, v in w.inspections.items()}
-    task_id, plan_id = inspection_ids(w, m)
-    codes = w.codes[s]
+def table_inspections(w: World, rows: np.ndarray) -> pa.Table:
+    """These inspections' results as the results system exports them, with the day each was entered (录入日期)."""
+    r = {k: v[rows] for k, v in w.inspections.items()}
+    task_id, plan_id = inspection_ids(w, rows)
+    codes = w.codes[rows]
     uniq, inv = np.unique(codes, return_inverse=True)
     code_text = [";".join(c for i, c in enumerate(I.CODES) if u >> i & 1) for u in uniq]
     wording = [t for _, t, _ in P.result_codes()]
     text = ["；".join(wording[i] for i in range(len(I.CODES)) if u >> i & 1) for u in uniq]
     ids = pa.array(w.inspectors.ids)
-    i1, i2 = w.inspector_1[s], w.inspector_2[s]
+    i1, i2 = w.inspector_1[rows], w.inspector_2[rows]
     pair = join(ids.take(pa.array(np.maximum(i1, 0))), ";", ids.take(pa.array(np.maximum(i2, 0))))
     return pa.table(
         {
@@ -308,10 +313,29 @@ def table_inspections(w: World, m: int) -> pa.Table:
             "trigger": vocab_take(I.TRIGGER, r["trigger"]),
             "result_codes": vocab_take(code_text, inv),
             "result_text": vocab_take(text, inv),
-            "department": vocab_take(P.DEPARTMENTS, w.dept[s]),
+            "department": vocab_take(P.DEPARTMENTS, w.dept[rows]),
             "inspector_ids": pc.if_else(pa.array(i1 < 0), pa.scalar(None, pa.string()), pair),
+            "recorded_on": iso_dates(w.recorded[rows]),
         }
     )
+
+
+def inspection_files(w: World, rows: np.ndarray) -> pa.Array:
+    """The landing file delivering each of these results: inspections/<YYYY-MM>/inspections_<YYYYMMDD>.csv, in the
+    folder of the month it was entered in, dated by its weekly delivery; null when entered after the window."""
+    month = w.delivered[rows]
+    labels = [w.cal.label(m) for m in range(w.cal.months)]
+    stamp = pc.replace_substring(iso_dates(w.delivery_day[rows]), "-", "")
+    path = join("inspections/", vocab_take(labels, np.minimum(month, w.cal.months - 1)), "/inspections_", stamp, ".csv")
+    return pc.if_else(pa.array(month >= w.cal.months), pa.scalar(None, pa.string()), path)
+
+
+def inspection_deliveries(w: World, m: int) -> list[tuple[str, pa.Table]]:
+    """The weekly results files of delivery month m: every result entered in m, one file per delivery date."""
+    rows = np.flatnonzero(w.delivered == m)
+    files = np.asarray(inspection_files(w, rows).to_numpy(zero_copy_only=False), dtype=object)
+    # Event order within a file: by inspection month, day and enterprise.
+    return [(str(f), table_inspections(w, rows[files == f])) for f in sorted(set(files))]
 
 
 def table_inspectors(w: World, m: int) -> pa.Table:
@@ -353,7 +377,6 @@ TABLES = {
     "complaints": table_complaints,
     "licenses": table_licenses,
     "plans": table_plans,
-    "inspections": table_inspections,
     "inspectors": table_inspectors,
     "conflicts": table_conflicts,
 }
@@ -563,6 +586,14 @@ def write_table(table: pa.Table, path: Path, source: Source, *, encoding: str, c
         path.write_bytes(jsonl_bytes(table))
     else:
         path.write_bytes(csv_bytes(table, encoding))
+
+
+def deliveries(w: World, source: str, m: int) -> list[tuple[str, pa.Table]]:
+    """The landing files (path below landing/, table) of one source and delivery month: one monthly file, or
+    the weekly results files of the inspectorate."""
+    if source == "inspections":
+        return inspection_deliveries(w, m)
+    return [(file_name(source, w.cal, m), TABLES[source](w, m))]
 
 
 def file_name(source: str, cal: Calendar, m: int) -> str:

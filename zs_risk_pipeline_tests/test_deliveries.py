@@ -1,0 +1,129 @@
+"""Missing deliveries and policy versions: a month whose expected sources have not delivered is not published and
+drafts no plans unless an operator releases it; a rerun under a changed policy is a new version that says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from zs_risk_pipeline import cli
+from zs_risk_pipeline.definitions import build_defs
+from zs_risk_pipeline.lib import deliveries, policy, tiers
+from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline_tests.test_dagster_month import _deliver
+
+POLICY = deliveries.load_policy()
+
+
+def test_the_shipped_policy_expects_every_source_and_names_the_empty_ones() -> None:
+    assert {"registry", "inspectors", "inspections", "plans"} <= set(POLICY.every_month)
+    assert "registry" not in POLICY.may_be_empty and "conflicts" in POLICY.may_be_empty
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["every_month"].append("weather"), r"every_month: 'weather' is not a source"),
+        (lambda d: d.update(sometimes=["plans"]), r"unknown key 'sometimes'"),
+        (lambda d: d.update(every_month=["registry"]), r"may_be_empty: 'annual_reports' is not in every_month"),
+    ],
+)
+def test_a_bad_delivery_policy_is_refused(tmp_path: Path, edit, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        deliveries.load_policy(yaml_variant(tmp_path, deliveries.CONFIG_PATH, edit))
+
+
+def test_missing_sources_names_the_source_the_folder_and_why() -> None:
+    delivered = {s: {"files": 1, "rows": 5, "rejected": 0} for s in POLICY.every_month}
+    delivered["inspectors"] = {"files": 0, "rows": 0, "rejected": 1}
+    delivered["registry"] = {"files": 1, "rows": 0, "rejected": 0}
+    delivered["conflicts"] = {"files": 1, "rows": 0, "rejected": 0}  # nothing declared: legitimate
+    del delivered["plans"]
+    found = {m.source: m.message() for m in deliveries.missing_sources(delivered, POLICY, "2024-03")}
+    assert found == {
+        "registry": "registry: 1 file(s) without rows (rows are required) in landing/registry/2024-03/",
+        "plans": "plans: no file delivered in landing/plans/2024-03/",
+        "inspectors": "inspectors: only rejected files (1) in landing/inspectors/2024-03/",
+    }
+
+
+def _run(release: str | None = None) -> dg.ExecuteInProcessResult:
+    config = {"ops": {"ingest__deliveries": {"config": {"release_reason": release}}}} if release else None
+    job = build_defs().resolve_job_def("monthly_chain")
+    with dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(
+            partition_key="2024-03-01", instance=instance, run_config=config, raise_on_error=False
+        )
+
+
+def _log(home) -> list[tuple]:
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        return conn.execute(
+            "SELECT mart_table, version, context FROM audit.publish_log ORDER BY seq"
+        ).fetchall()
+
+
+def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_change_is_a_version(
+    home, monkeypatch, tmp_path, capsys
+) -> None:
+    _deliver(home)  # registry, a penalty file (rejected) and the inspector directory: most sources missing
+    cli._use_home(None)
+    result = _run()
+    assert not result.success
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "expected_sources_delivered")
+    assert not check.passed
+    missing = check.metadata["missing_sources"].value
+    assert "plans: no file delivered in landing/plans/2024-03/" in missing
+    assert "penalties: only rejected files (1) in landing/penalties/2024-03/" in missing
+    assert not any(m.startswith("registry:") or m.startswith("inspectors:") for m in missing)
+    done = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "features/enterprise_monthly" not in done and not any(k.startswith("mart/") for k in done)
+    assert not (home.mart / "plans").exists() or not any((home.mart / "plans").iterdir())  # no plans drafted
+    assert not (home.mart / "mart.duckdb").exists()
+
+    # the operator releases the month with a reason: it is built, published, and the release is on record
+    assert cli.main(["run", "--month", "2024-03", "--release-missing", "test city: one firm, no other systems"]) == 0
+    out = capsys.readouterr().out
+    assert "released despite missing sources: test city: one firm, no other systems" in out
+    log = _log(home)
+    assert {t for t, _, _ in log} == {"enterprise_features", "enterprise_tiers", "early_warnings"}
+    for _, version, context in log:
+        doc = json.loads(context)
+        assert version == 1 and doc["release"]["reason"] == "test city: one firm, no other systems"
+        assert "plans: no file delivered in landing/plans/2024-03/" in [
+            f"{m['source']}: {m['problem']} in {m['folder']}" for m in doc["release"]["missing"]
+        ]
+    tiers_entry = json.loads(next(c for t, _, c in log if t == "enterprise_tiers"))
+    assert tiers_entry["policy"] == policy.current("tiers").as_json()
+    assert (home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").exists()
+    plan_doc = json.loads((home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").read_text(encoding="utf-8"))
+    assert plan_doc["policy_version"] == policy.current("sampling").version
+
+    # a rerun under an edited tier policy: a new version of the tiers that says the policy changed, and which file
+    variant = yaml_variant(tmp_path, tiers.CONFIG_PATH, lambda d: d.update(target_shares={
+        "A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08}))
+    monkeypatch.setattr(tiers, "CONFIG_PATH", variant)
+    assert cli.main(["run", "--month", "2024-03", "--release-missing", "test city: one firm, no other systems"]) == 0
+    log = _log(home)
+    latest = {t: (v, json.loads(c)) for t, v, c in log}
+    assert latest["enterprise_tiers"][0] == 2
+    assert latest["enterprise_tiers"][1]["policy_changed"] == ["config/tier_policy.yaml"]
+    assert latest["enterprise_tiers"][1]["policy"]["version"] == policy.current("tiers").version
+    assert latest["enterprise_features"][0] == 1  # the feature scope did not change: nothing restated
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        versions = conn.execute("SELECT DISTINCT policy_version FROM tiers.enterprise_monthly").fetchall()
+    assert versions == [(policy.current("tiers").version,)]
+    assert cli.main(["summary"]) == 0
+    summary = capsys.readouterr().out
+    assert f"policy {policy.current('tiers').version}" in summary
+    assert "enterprise_tiers 2024-03 v2: policy changed (config/tier_policy.yaml)" in summary
+
+
+def test_an_empty_home_says_so_in_one_line(home, capsys) -> None:
+    assert cli.main(["run", "--month", "2024-03"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"zs-risk: no landing data in {home.landing}")
