@@ -194,7 +194,7 @@ def late_plan_information(paths: settings.Paths, month: str) -> bool:
     def deliver() -> str:
         declared = late_facts.declare_conflicts(lists, paths.landing, month)
         leaver = late_facts.inspector_left(lists, paths.landing, month)
-        said = [f"{len(declared)} conflict declarations (回避: " + ", ".join(i for i, _ in declared) + ")"]
+        said = [f"{len(declared)} conflict declarations (回避: " + ", ".join(f"{i} for {u}" for i, u in declared) + ")"]
         said += [f"a corrected inspector directory ({leaver} has left)"] if leaver else []
         return " and ".join(said) + f" arrive late for {month}, after the task lists went out"
 
@@ -225,7 +225,7 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
         what = deliver()
         requests = tick(instance, baseline.cursor).run_requests
         _say(
-            f"\n== late delivery: {what}; the sensor requests {len(requests)} runs: "
+            f"\n== late delivery: {what}; the sensor requests {len(requests)} run{'s' * (len(requests) != 1)}: "
             + ", ".join(r.partition_key[:7] for r in requests)
         )
         ok = all(

@@ -127,3 +127,19 @@ def test_an_empty_home_says_so_in_one_line(home, capsys) -> None:
     assert cli.main(["run", "--month", "2024-03"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"zs-risk: no landing data in {home.landing}")
+
+
+def test_an_unchanged_snapshot_delivered_again_is_a_delivery(home, warehouse) -> None:
+    from zs_risk_pipeline.lib import ingest
+    from zs_risk_pipeline_tests.conftest import drop, ingest_month
+
+    header = "inspector_id,department,branch,qualifications,certificate_valid_until,active"
+    text = f"{header}\nI1,SCJGJ,city,general,2025-12-31,1\n"
+    for month in ("2024-02", "2024-03"):
+        drop(home, "inspectors", month, f"inspectors_{month}.csv", text)  # the same bytes: nothing changed
+        ingest_month(warehouse, home, "inspectors", month)
+    files = ingest.files(warehouse, "inspectors", "2024-03")
+    assert [(f.status, f.error_code, f.problem) for f in files] == [("duplicate_file", ingest.REPEATED, False)]
+    found = deliveries.check_month(warehouse, "2024-03", POLICY)
+    assert found.delivered["inspectors"] == {"files": 1, "rows": 1, "rejected": 0}
+    assert "inspectors" not in {m.source for m in found.missing}

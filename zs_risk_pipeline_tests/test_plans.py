@@ -421,7 +421,7 @@ def test_an_unstaffable_amendment_keeps_its_reason(late: duckdb.DuckDBPyConnecti
     assert len(amended) == 1 and amended[0].replaced == first and amended[0].replacement == ""
     assert amended[0].reason == (
         f"conflict; unstaffed: no eligible inspector left ({len(eligible)} eligible at the draw, "
-        f"{len(eligible) - 1} excluded)"
+        f"{len(eligible) - 1} excluded, the rest already on the task)"
     )
     row = late.execute(
         "SELECT inspector_1, inspector_2, unassigned_reason FROM sampling.plan WHERE plan_id = $p AND uscc = $u",

@@ -1,6 +1,8 @@
--- What the ingest layer holds, per source, over all deliveries (for the demo summary).
+-- What the ingest layer holds, per source, over all deliveries (for the demo summary). An unchanged repeated
+-- delivery (the same bytes as an earlier month's) is not a rejection.
 WITH f AS (
-    SELECT source, count(*) AS files, sum(rows_read) AS raw_rows, count(*) FILTER (status <> 'ingested') AS rejected
+    SELECT source, count(*) AS files, sum(rows_read) AS raw_rows,
+        count(*) FILTER (status <> 'ingested' AND coalesce(error_code, '') <> 'repeated_delivery') AS rejected
     FROM raw.landing_files GROUP BY ALL
 ), q AS (
     SELECT source, count(*) AS quarantined FROM quarantine.rows GROUP BY ALL

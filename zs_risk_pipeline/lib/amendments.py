@@ -126,8 +126,11 @@ class Staffing:
 def unstaffed_reason(eligible: int, excluded: int, left: int, cap: int) -> str:
     """Why a slot could not be refilled (part of the package: the verifier compares it)."""
     if left == 0:
-        return f"unstaffed: no eligible inspector left ({eligible} eligible at the draw, {excluded} excluded)"
-    return f"unstaffed: the {left} eligible inspectors left are at the workload cap {cap}"
+        return (
+            f"unstaffed: no eligible inspector left ({eligible} eligible at the draw, {excluded} excluded, "
+            "the rest already on the task)"
+        )
+    return f"unstaffed: every eligible inspector left ({left}) is at the workload cap {cap}"
 
 
 def replay(

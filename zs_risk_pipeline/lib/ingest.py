@@ -26,6 +26,9 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 _BLOCK = 64  # HMAC-SHA256 block size in bytes
 
 
+REPEATED = "repeated_delivery"  # error_code of a file whose bytes the same source delivered in an earlier month
+
+
 @dataclass
 class FileReport:
     file: str
@@ -36,6 +39,11 @@ class FileReport:
     encoding: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+    @property
+    def problem(self) -> bool:
+        """Rejected, or a repeat an operator should look at; an unchanged repeated delivery is none."""
+        return self.status != "ingested" and self.error_code != REPEATED
 
 
 @dataclass
@@ -188,6 +196,17 @@ def _land_file(
     if earlier is None:
         hit = run_sql(conn, "ingest/landing_file_seen.sql", {**p, "sha256": f.sha256})
         earlier = f"{hit[0][2]} ({hit[0][0]}, {hit[0][1]})" if hit else None
+        if hit and hit[0][0] == src.name and hit[0][1] < p["month"].strftime("%Y-%m"):
+            # The source sent exactly what it sent before (an unchanged directory, another month without
+            # rows): a delivery, with nothing new to ingest - not an operator's mistake.
+            return FileReport(
+                f.relative,
+                f.sha256,
+                "duplicate_file",
+                format=f.format,
+                error_code=REPEATED,
+                error_message=f"{f.relative}: the same bytes as {earlier}, an unchanged delivery (nothing new)",
+            )
     if earlier is not None:
         return FileReport(
             f.relative,

@@ -73,14 +73,18 @@ def build_raw_asset(src: Source) -> dg.AssetsDefinition:
                 conn, src.name, context.partition_key, zs_home.paths().landing, progress=context.log.info
             )
             md = table_metadata(conn, "raw", src.name, ingest.month_start(context.partition_key), "_delivery_month")
-        problems = [f for f in files if f.status != "ingested"]
+        problems = [f for f in files if f.problem]
         for f in problems:
             context.log.warning(f.error_message or f.file)
+        for f in files:
+            if f.status != "ingested" and not f.problem:
+                context.log.info(f.error_message or f.file)
         return dg.MaterializeResult(
             metadata={
                 **md,
                 "files": _file_table(files),
-                "files_ingested": len(files) - len(problems),
+                "files_ingested": sum(f.status == "ingested" for f in files),
+                "files_repeated": sum(f.status != "ingested" and not f.problem for f in files),
                 "files_rejected": len(problems),
                 "rejected_files": [f"{f.error_code}: {f.error_message}" for f in problems],
             }
@@ -175,14 +179,15 @@ def build_files_check(src: Source) -> dg.AssetChecksDefinition:
         partitions_def=monthly,
         description=(
             "Warns when a landing file of the month was rejected whole (unreadable, missing column, already "
-            "ingested). 落地文件整体拒收时告警。"
+            "ingested this month or under another source); a source sending the same bytes as in an earlier month "
+            "is an unchanged delivery, not a warning. 落地文件整体拒收时告警。"
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:
             ingest.prepare(conn)
             delivered = ingest.files(conn, src.name, context.partition_key)
-        bad = [f for f in delivered if f.status != "ingested"]
+        bad = [f for f in delivered if f.problem]
         return dg.AssetCheckResult(
             passed=not bad,
             severity=dg.AssetCheckSeverity.WARN,
