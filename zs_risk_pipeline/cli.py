@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,8 +242,19 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
     )
     new = [a for a in _amendment_rows(paths) if a not in amendments_before]
     _say(f"amendments of published plans (计划变更) recorded by the reruns: {len(new)}")
-    for plan_id, a in new:
-        _say(f"  {plan_id} {a.uscc}: {a.replaced} → {a.replacement or 'nobody'} ({a.reason}; round {a.round})")
+    for plan_id in sorted({p for p, _ in new}):
+        mine = [a for p, a in new if p == plan_id]
+        why = Counter(a.reason.split(";")[0] for a in mine)
+        unstaffed = sum(not a.replacement for a in mine)
+        _say(
+            f"  {plan_id}: {len(mine)} ({len(mine) - unstaffed} replaced, {unstaffed} left unstaffed with the reason); "
+            + ", ".join(f"{r} {n}" for r, n in sorted(why.items()))
+        )
+        shown = {r: [a for a in mine if a.reason.split(";")[0] == r][:2] for r in sorted(why)}
+        for a in (a for examples in shown.values() for a in examples):
+            _say(f"    {a.uscc}: {a.replaced} → {a.replacement or 'nobody'} ({a.reason}; round {a.round})")
+    if new:
+        _say(f"  every amendment: zs-risk verify-draw PLAN_ID, or {paths.mart / 'plans'}/<PLAN_ID>/amendments.csv")
     plans_after = digest.sha256_tree(paths.mart / "plans")
     same = sum(plans_after.get(f) == h for f, h in plans_before.items() if not _is_amendment_record(f))
     drawn = sum(1 for f in plans_before if not _is_amendment_record(f))

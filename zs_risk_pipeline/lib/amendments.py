@@ -251,12 +251,13 @@ def _project(rows: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [tuple(r[i] for i in _COMPARED) if len(r) == len(AMENDMENTS_HEADER) else r for r in rows]
 
 
-def verify(folder: Path) -> list[str]:
+def verify(folder: Path, check: draw.PackageCheck | None = None) -> list[str]:
     """Recompute a published plan's package from its own files: the draw, then its exclusions and amendments.
 
-    [] when everything matches. A package without amendment records is its draw alone."""
+    [] when everything matches. A package without amendment records is its draw alone. `check`: the package's
+    draw.check_package result when the caller has it (the draw files never change, so it stays valid)."""
     folder = Path(folder)
-    check = draw.check_package(folder)
+    check = check or draw.check_package(folder)
     has_ex, has_am = (folder / EXCLUSIONS_FILE).is_file(), (folder / AMENDMENTS_FILE).is_file()
     if not (has_ex or has_am):
         return check.problems
@@ -306,8 +307,10 @@ def _replace(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _state(folder: Path) -> tuple[draw.PackageCheck, list[Exclusion], list[tuple[str, ...]]]:
-    check = draw.check_package(folder)
+def _state(
+    folder: Path, check: draw.PackageCheck | None = None
+) -> tuple[draw.PackageCheck, list[Exclusion], list[tuple[str, ...]]]:
+    check = check or draw.check_package(folder)
     if check.problems or not check.complete:
         raise AmendmentError(f"{folder.name}: the draw does not verify: " + "; ".join(check.problems[:3]))
     ex_rows, problem = _read(folder / EXCLUSIONS_FILE, EXCLUSIONS_HEADER)
@@ -319,7 +322,7 @@ def _state(folder: Path) -> tuple[draw.PackageCheck, list[Exclusion], list[tuple
     return check, exclusions, am_rows
 
 
-def complete_round(folder: Path, amended_in: str) -> list[Amendment]:
+def complete_round(folder: Path, amended_in: str, check: draw.PackageCheck | None = None) -> list[Amendment]:
     """Finish the last round when a crash came between writing exclusions.csv and amendments.csv: the missing
     amendments are exactly the ones the rule derives from the recorded facts, so they are appended (with
     `amended_in`, the month of the run finishing it). Returns what was appended; [] when nothing was missing.
@@ -328,7 +331,7 @@ def complete_round(folder: Path, amended_in: str) -> list[Amendment]:
     if not (folder / EXCLUSIONS_FILE).is_file():
         return []
     try:
-        check, exclusions, am_rows = _state(folder)
+        check, exclusions, am_rows = _state(folder, check)
     except AmendmentError:
         return []  # verify names what is wrong
     months, _ = _amended_in(am_rows)
@@ -344,7 +347,9 @@ def complete_round(folder: Path, amended_in: str) -> list[Amendment]:
     return missing
 
 
-def record_round(folder: Path, facts: Sequence[Fact], amended_in: str) -> list[Amendment]:
+def record_round(
+    folder: Path, facts: Sequence[Fact], amended_in: str, check: draw.PackageCheck | None = None
+) -> list[Amendment]:
     """Append the facts not yet recorded as a new round of exclusions, and the amendments they call for.
 
     Returns the new amendments ([] when every fact was known, or none touches an assigned inspector). The
@@ -353,7 +358,7 @@ def record_round(folder: Path, facts: Sequence[Fact], amended_in: str) -> list[A
     folder = Path(folder)
     if not _MONTH.match(amended_in):
         raise ValueError(f"amended_in must be a month YYYY-MM, got {amended_in!r}")
-    check, exclusions, am_rows = _state(folder)
+    check, exclusions, am_rows = _state(folder, check)
     months, _ = _amended_in(am_rows)
     prior, _ = replay(check, exclusions, months)
     if _project(a.row() for a in prior) != _project(am_rows):
@@ -382,10 +387,10 @@ def record_round(folder: Path, facts: Sequence[Fact], amended_in: str) -> list[A
     return amended
 
 
-def staffing(folder: Path) -> Staffing:
+def staffing(folder: Path, check: draw.PackageCheck | None = None) -> Staffing:
     """The current inspectors of every task of a (verified) package, after its amendments."""
     folder = Path(folder)
-    check, exclusions, am_rows = _state(folder)
+    check, exclusions, am_rows = _state(folder, check)
     months, _ = _amended_in(am_rows)
     amended, slots = replay(check, exclusions, months)
     return Staffing(slots, amended, exclusions)

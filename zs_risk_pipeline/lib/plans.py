@@ -72,13 +72,14 @@ def amendment_note(changes: Sequence[amendments.Amendment]) -> str | None:
     return "；".join(notes) or None
 
 
-def _load_package(conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path, plan: dict[str, Any]) -> int:
+def _load_package(
+    conn: duckdb.DuckDBPyConnection, month: dt.date, folder: Path, plan: dict[str, Any], staffed: amendments.Staffing
+) -> int:
     """sampling.plan rows of one plan from its (verified) package: tasks in staffing order, inspectors as the
-    amendments leave them, the drawn pair kept beside them."""
+    amendments leave them (`staffed`), the drawn pair kept beside them."""
     selection = _read(folder, "selection.csv")
     assignments = _read(folder, "assignments.csv")
     rows = assignments.merge(selection, on="uscc", how="left", validate="one_to_one")
-    staffed = amendments.staffing(folder)
     current = [staffed.slots[u] for u in rows["uscc"]]
     notes = [amendment_note(staffed.of(u)) for u in rows["uscc"]]
     # A slot emptied by an amendment takes the amendment's reason (the drawn reason stays for unstaffed draws).
@@ -172,28 +173,30 @@ def _reload(
     load it. Never redrawn; its draw files are never written again."""
     tier_month = month_start(month)
     amended_in = f"{tier_month:%Y-%m}"
-    amendments.complete_round(folder, amended_in)
-    problems = amendments.verify(folder)
+    check = draw.check_package(folder)  # once: the draw files never change, the amendment records may
+    amendments.complete_round(folder, amended_in, check)
+    problems = amendments.verify(folder, check)
     if problems:
         raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
     facts = exclusion_facts(conn, plan, month, folder)
-    recorded = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+    recorded = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder, check).exclusions}
     unrecorded = [f for f in facts if (f.uscc, f.inspector_id) not in recorded]
     is_open = plan_is_open(conn, tier_month)
     amended: list[amendments.Amendment] = []
     if is_open and unrecorded:
-        amended = amendments.record_round(folder, unrecorded, amended_in)
-        problems = amendments.verify(folder)
+        amended = amendments.record_round(folder, unrecorded, amended_in, check)
+        problems = amendments.verify(folder, check)
         if problems:
             raise PackageInvalid(f"amending plan {pid} left a package that does not verify: " + "; ".join(problems[:3]))
     doc = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-    _load_package(conn, tier_month, folder, doc)
+    staffed = amendments.staffing(folder, check)
+    _load_package(conn, tier_month, folder, doc, staffed)
     summary = _summary(conn, folder, False, {})
     return replace(
         summary,
         open=is_open,
         amended_now=tuple(amended),
-        amendments=len(amendments.staffing(folder).amendments),
+        amendments=len(staffed.amendments),
         late_facts_not_amended=0 if is_open else len(unrecorded),
     )
 
@@ -236,7 +239,9 @@ def draw_plan(
         pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
     )
     draw.write_package(folder, doc, frame, selection, eligible, assignments)
-    _load_package(conn, tier_month, folder, doc)
+    pairs = assignments[["uscc", "inspector_1", "inspector_2"]].itertuples(index=False, name=None)
+    drawn = {u: (i1 or "", i2 or "") for u, i1, i2 in pairs}
+    _load_package(conn, tier_month, folder, doc, amendments.Staffing(drawn, [], []))  # just drawn: no amendment
     return _summary(conn, folder, True, excluded)
 
 
@@ -256,11 +261,12 @@ def draw_month(
 AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible", "unrecorded_facts")
 
 
-def _pairs_outside_package(conn: duckdb.DuckDBPyConnection, pid: str, folder: Path) -> list[tuple]:
+def _pairs_outside_package(
+    conn: duckdb.DuckDBPyConnection, pid: str, folder: Path, excluded: set[tuple[str, str]]
+) -> list[tuple]:
     """Inspectors on tasks of sampling.plan that the package does not allow: not in its eligibility.csv (what
-    was known at the draw) or excluded by its recorded facts."""
-    allowed = set(_read(folder, "eligibility.csv").itertuples(index=False, name=None))
-    allowed -= {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+    was known at the draw) or `excluded` by its recorded facts."""
+    allowed = set(_read(folder, "eligibility.csv").itertuples(index=False, name=None)) - excluded
     assigned = run_sql(conn, "sampling/plan_assigned.sql", {"plan_id": pid})
     return [(pid, uscc, i) for uscc, i in assigned if (uscc, i) not in allowed]
 
@@ -301,9 +307,9 @@ def audit_month(
         if not folder.exists():
             out["pairs_eligible"].append((pid, "", "no package"))
             continue
-        out["pairs_eligible"] += _pairs_outside_package(conn, pid, folder)
+        known = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
+        out["pairs_eligible"] += _pairs_outside_package(conn, pid, folder, known)
         if is_open:
-            known = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
             facts = exclusion_facts(conn, plan, month, folder)
             out["unrecorded_facts"] += [
                 (pid, f.uscc, f.inspector_id, f.reason) for f in facts if (f.uscc, f.inspector_id) not in known
