@@ -18,6 +18,12 @@ again, and would also leave its enterprises out of a rebuilt frame) and times, f
   per active plan the seed commitment, the selection (draw protocol v1), inspector eligibility, the pairs
   under the workload cap, the verification package (written, verified, renamed) and sampling.plan.
 
+Then the month's rerun after late information (计划变更): a conflict (回避) declared for the first inspector of
+every 20th staffed task and one assigned inspector gone from a corrected directory snapshot, both delivered
+into M; timed: the frames rebuilt (published plans keep theirs), `plans.draw_month` again (each package
+verified, the facts found and cross-checked, the amendments recorded and verified, sampling.plan reloaded) and
+`plans.audit_month` (the blocking check's audits).
+
 The library is timed as it is: its functions are wrapped with timers at run time (nothing in lib/ changes),
 so the split of every step into SQL file, selection, eligibility, assignment, package write (and the
 verification inside it), and reload into sampling.plan comes from the very calls being timed. Prints the
@@ -75,11 +81,11 @@ class Stopwatch:
         """plans.draw_plan: the plan whose steps the following calls are."""
 
         @functools.wraps(fn)
-        def timed(conn: Any, plan: sampling.SamplingPlan, month: str, packages_dir: Path) -> Any:
+        def timed(conn: Any, plan: sampling.SamplingPlan, month: str, *args: Any, **kwargs: Any) -> Any:
             self.plan = sampling.plan_id(plan, month)
             t0 = time.perf_counter()
             try:
-                return fn(conn, plan, month, packages_dir)
+                return fn(conn, plan, month, *args, **kwargs)
             finally:
                 self.seconds[self.plan]["total"] += time.perf_counter() - t0
                 self.plan = "-"
@@ -171,9 +177,11 @@ def _measure(root: Path) -> float:
         print(f"    {sampling.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}")
     _steps({"all plans": frames_watch.seconds["-"]}, {"all plans": frames_s})
 
-    with tempfile.TemporaryDirectory(prefix="zs-plans-") as packages, _timed_library(draw_watch):
+    packages_dir = tempfile.TemporaryDirectory(prefix="zs-plans-")
+    packages = Path(packages_dir.name)
+    with _timed_library(draw_watch):
         t0 = time.perf_counter()
-        drawn = plans.draw_month(conn, configured, month, Path(packages))
+        drawn = plans.draw_month(conn, configured, month, packages)
         draw_s = time.perf_counter() - t0
         sizes = {d.plan_id: sum(f.stat().st_size for f in d.package.iterdir()) for d in drawn}
     print(f"\ndraw_month {month}: {len(drawn)} plans drawn in {draw_s:.2f} s")
@@ -204,8 +212,50 @@ def _measure(root: Path) -> float:
         f"\ntotal {month}: frames {frames_s:.2f} s + draw and assignment {draw_s:.2f} s = {total:.2f} s "
         f"({verdict} the {TARGET_S:.0f} s target); peak RSS {peak:,.0f} MB"
     )
+    _rerun_after_late_information(conn, configured, month, packages)
+    packages_dir.cleanup()
     conn.close()
     return total
+
+
+def _rerun_after_late_information(conn: Any, configured: list, month: str, packages: Path) -> None:
+    """The month rerun after late conflicts and a departure reached it: frames, reload with amendments, audits."""
+    m = ingest.month_start(month)
+    conn.execute(
+        "INSERT INTO staging.conflicts SELECT inspector_1, uscc, 'bench', ?, ?, 'conflicts/bench_late.csv', 'bench', "
+        "task_no, task_no + 1 FROM sampling.plan WHERE inspector_1 IS NOT NULL AND task_no % 20 = 1",
+        [m, m],
+    ).fetchall()
+    leaver = conn.execute(
+        "SELECT inspector_2 FROM sampling.plan WHERE inspector_2 IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC, 1 "
+        "LIMIT 1"
+    ).fetchall()[0][0]
+    snapshot = "(SELECT max(_delivery_month) FROM staging.inspectors WHERE _delivery_month <= ?)"
+    conn.execute(
+        "INSERT INTO staging.inspectors SELECT * REPLACE ('inspectors/zz_bench_correction.csv' AS _source_file) "
+        f"FROM staging.inspectors WHERE _delivery_month = {snapshot} AND inspector_id <> ? "
+        f"QUALIFY row_number() OVER (PARTITION BY inspector_id ORDER BY _source_file DESC) = 1",
+        [m, leaver],
+    ).fetchall()
+    t0 = time.perf_counter()
+    sampling.build_frames(conn, configured, month, packages)
+    frames_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rerun = plans.draw_month(conn, configured, month, packages)
+    reload_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = plans.audit_month(conn, configured, month, packages)
+    audit_s = time.perf_counter() - t0
+    amended = [a for d in rerun for a in d.amended_now]
+    print(
+        f"\nrerun {month} after late information (conflicts on every 20th staffed task, {leaver} gone): "
+        f"{len(amended):,} amendments ({sum(not a.replacement for a in amended):,} unstaffed) in "
+        f"{sum(1 for d in rerun if d.amended_now)} plans"
+    )
+    print(
+        f"    frames rebuilt {frames_s:.2f} s; draw_month (verify, facts, amend, reload) {reload_s:.2f} s; "
+        f"audit_month {audit_s:.2f} s; audits {'all kept' if not any(found.values()) else found}"
+    )
 
 
 if __name__ == "__main__":

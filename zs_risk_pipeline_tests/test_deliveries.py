@@ -107,7 +107,9 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     variant = yaml_variant(tmp_path, tiers.CONFIG_PATH, lambda d: d.update(target_shares={
         "A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08}))
     monkeypatch.setattr(tiers, "CONFIG_PATH", variant)
-    assert cli.main(["run", "--month", "2024-03", "--release-missing", "test city: one firm, no other systems"]) == 0
+    # (no flag: the month's release holds for its later runs while no other source is missing)
+    assert cli.main(["run", "--month", "2024-03"]) == 0
+    assert "released despite missing sources: test city: one firm, no other systems" in capsys.readouterr().out
     log = _log(home)
     latest = {t: (v, json.loads(c)) for t, v, c in log}
     assert latest["enterprise_tiers"][0] == 2

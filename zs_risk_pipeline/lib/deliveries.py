@@ -115,7 +115,8 @@ def check_month(
     """Compare the month's deliveries with the policy and record the check (and a release) in audit.deliveries.
 
     `release_reason`: the operator's reason to publish the month although sources are missing; a release of a
-    complete month is not recorded as one."""
+    complete month is not recorded as one. A release holds for the month's later runs (a rerun the sensor asks
+    for after late results) as long as no other source is missing than those it released."""
     run_sql(conn, "publish/setup.sql")
     m = month_start(month)
     delivered = {
@@ -124,6 +125,10 @@ def check_month(
     }
     missing = missing_sources(delivered, policy, month)
     reason = (release_reason or "").strip() or None
+    if missing and reason is None:
+        earlier = run_sql(conn, "ingest/deliveries_released.sql", {"month": m})
+        if earlier and {x.source for x in missing} <= {x["source"] for x in json.loads(earlier[0][0])}:
+            reason = earlier[0][1]  # the operator's release stands for the sources it released
     released = bool(missing) and reason is not None
     run_sql(
         conn,
