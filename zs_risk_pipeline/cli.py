@@ -161,8 +161,10 @@ def _run_month(
         if c.check_name == "expected_sources_delivered":
             for line in c.metadata["missing_sources"].value:
                 _say(f"      missing: {line}")
-            _say("      the month is not published and drafts no plans; once the sources are delivered, rerun it, "
-                 "or release it: zs-risk run --month YYYY-MM --release-missing \"reason\"")
+            _say(
+                "      the month is not published and drafts no plans; once the sources are delivered, rerun it, "
+                'or release it: zs-risk run --month YYYY-MM --release-missing "reason"'
+            )
     for c in checks:
         if c.check_name == "expected_sources_delivered" and c.passed and c.metadata["released"].value:
             _say(f"    released despite missing sources: {c.metadata['release_reason'].value}")

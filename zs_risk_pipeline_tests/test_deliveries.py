@@ -62,9 +62,7 @@ def _run(release: str | None = None) -> dg.ExecuteInProcessResult:
 
 def _log(home) -> list[tuple]:
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        return conn.execute(
-            "SELECT mart_table, version, context FROM audit.publish_log ORDER BY seq"
-        ).fetchall()
+        return conn.execute("SELECT mart_table, version, context FROM audit.publish_log ORDER BY seq").fetchall()
 
 
 def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_change_is_a_version(
@@ -104,8 +102,9 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     assert plan_doc["policy_version"] == policy.current("sampling").version
 
     # a rerun under an edited tier policy: a new version of the tiers that says the policy changed, and which file
-    variant = yaml_variant(tmp_path, tiers.CONFIG_PATH, lambda d: d.update(target_shares={
-        "A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08}))
+    variant = yaml_variant(
+        tmp_path, tiers.CONFIG_PATH, lambda d: d.update(target_shares={"A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08})
+    )
     monkeypatch.setattr(tiers, "CONFIG_PATH", variant)
     # (no flag: the month's release holds for its later runs while no other source is missing)
     assert cli.main(["run", "--month", "2024-03"]) == 0

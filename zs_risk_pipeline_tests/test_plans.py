@@ -412,8 +412,9 @@ def test_an_unstaffable_amendment_keeps_its_reason(late: duckdb.DuckDBPyConnecti
     packages, configured = tmp_path / "plans", sampling.load_plans()
     plans.draw_month(late, configured, M, packages)
     uscc, first, second = _first_staffed(late, packages)
-    eligible = [i for u, i in draw._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0]
-                if u == uscc]
+    eligible = [
+        i for u, i in draw._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0] if u == uscc
+    ]
     for inspector in eligible:  # everyone who could take the task declares a conflict, except `second`
         if inspector != second:
             _conflict(late, uscc, inspector)

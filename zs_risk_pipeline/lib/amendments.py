@@ -189,9 +189,7 @@ def _read(path: Path, header: Sequence[str]) -> tuple[list[tuple[str, ...]], str
     return draw._read_csv(path, header)
 
 
-def _exclusions(
-    rows: list[tuple[str, ...]], check: draw.PackageCheck
-) -> tuple[list[Exclusion], list[str]]:
+def _exclusions(rows: list[tuple[str, ...]], check: draw.PackageCheck) -> tuple[list[Exclusion], list[str]]:
     """exclusions.csv rows parsed and checked on their own (pairs of eligibility.csv, rounds 1, 2, … in order)."""
     problems: list[str] = []
     out: list[Exclusion] = []

@@ -85,9 +85,7 @@ def load_policy(path: Path | None = None) -> DeliveryPolicy:
     return DeliveryPolicy(lists["every_month"], lists["may_be_empty"])
 
 
-def missing_sources(
-    delivered: dict[str, dict[str, int]], policy: DeliveryPolicy, month: str
-) -> list[Missing]:
+def missing_sources(delivered: dict[str, dict[str, int]], policy: DeliveryPolicy, month: str) -> list[Missing]:
     """The expected sources without a delivery in `month`: no file, only rejected files, or no rows where rows
     are required."""
     label = month_start(month).strftime("%Y-%m")

@@ -40,7 +40,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -444,6 +445,25 @@ def publish_batches(
     return BatchesResult(month=m, published=published, unchanged=unchanged, problems=problems, adopted=adopted)
 
 
+@contextmanager
+def _written_aside(conn: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Path]]:
+    """One transaction around files written aside: the caller fills the dict with its temporary files and
+    renames them into place before leaving; on any failure the transaction rolls back and what is left of the
+    temporary files is removed, so neither the tables nor the folder keep half a publication."""
+    temps: dict[str, Path] = {}
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield temps
+        conn.execute("COMMIT")
+    except BaseException:
+        try:
+            conn.execute("ROLLBACK")
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        raise
+
+
 def _publish_batch(
     conn: duckdb.DuckDBPyConnection,
     month: dt.date,
@@ -465,9 +485,7 @@ def _publish_batch(
     rows.insert(1, "month", month)
     base = f"{published:%Y-%m-%d}_{Path(source_file).stem}"
     taken = {b.batch_id for b in month_batches(conn, f"{month:%Y-%m}")}
-    temps: dict[str, Path] = {}
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with _written_aside(conn) as temps:
         conn.register("_batch_rows", rows)
         try:
             run_sql(conn, "publicity/batch_insert.sql")
@@ -475,7 +493,7 @@ def _publish_batch(
             conn.unregister("_batch_rows")
         table = batch_frame(conn, pending)
         scratch = batch_paths(exports, f"{month:%Y-%m}", base)
-        temps = _write_aside(table, scratch)
+        temps.update(_write_aside(table, scratch))
         problems, _ = verify_files(temps)  # the audit reads exactly the bytes about to be published
         if problems:
             raise ExportRefused(f"one-public batch {base} ({source_file}) refused: " + "; ".join(problems))
@@ -509,14 +527,6 @@ def _publish_batch(
                 # Never over an existing file: _name chose a name whose files do not exist. The pipeline is the
                 # only writer of exports/ (one run at a time on the duckdb pool), so nothing appears meanwhile.
                 os.replace(tmp, targets[label])
-        conn.execute("COMMIT")
-    except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        finally:
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
-        raise
     batch = Batch(batch_id, source_file, sha, len(rows), published, int(rows["late"].sum()), digests)
     return batch, in_place
 
@@ -600,15 +610,13 @@ def export_month(
     targets = file_paths(exports, month)
     folder = folder_of(exports, month)
     folder.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, Path] = {}
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with _written_aside(conn) as temps:
         conn.register("_publicity_rows", rows)
         try:
             run_sql(conn, "publicity/replace_month.sql", {"month": m})
         finally:
             conn.unregister("_publicity_rows")
-        temps = _write_aside(export_frame(conn, m), targets)
+        temps.update(_write_aside(export_frame(conn, m), targets))
         problems, _ = verify_files(temps)  # the audit reads exactly the bytes about to be published
         if problems:
             raise ExportRefused(
@@ -617,14 +625,6 @@ def export_month(
         _keep_superseded(targets, temps, folder)
         for label, tmp in temps.items():
             os.replace(tmp, targets[label])
-        conn.execute("COMMIT")
-    except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        finally:
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
-        raise
     late = rows[rows["late"]]
     dates = [*rows["published_on"], *rows["deadline"]]
     years = range(m.year, max([m, *dates]).year + 1)

@@ -269,9 +269,7 @@ def publish_month(
     os.replace(tmp, target)
     _place(target, current)
     build_catalog(mart_dir)
-    entry = _append_log(
-        conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at, context
-    )
+    entry = _append_log(conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at, context)
     return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False, context)
 
 
