@@ -26,9 +26,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check zs_risk_pipeline zs_risk_pipeline_tests bench
 
-# The UI on the demo home; the demo's throw-away PII key is used unless ZS_RISK_PII_KEY is set.
+# The UI on the demo home; the demo's throw-away keys are used unless ZS_RISK_PII_KEY / ZS_RISK_SIGNING_KEY are set.
 ui: $(STAMP)
-	ZS_RISK_PII_KEY="$${ZS_RISK_PII_KEY:-$$(cat $${ZS_RISK_HOME:-.zs_risk}/demo_pii_key 2>/dev/null)}" $(BIN)/zs-risk ui
+	ZS_RISK_PII_KEY="$${ZS_RISK_PII_KEY:-$$(cat $${ZS_RISK_HOME:-.zs_risk}/demo_pii_key 2>/dev/null)}" \
+	ZS_RISK_SIGNING_KEY="$${ZS_RISK_SIGNING_KEY:-$$(cat $${ZS_RISK_HOME:-.zs_risk}.keys/demo_signing_key 2>/dev/null)}" \
+	$(BIN)/zs-risk ui
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py
@@ -39,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_monitoring.py
 
 clean:
-	rm -rf .zs_risk
+	rm -rf .zs_risk .zs_risk.keys

@@ -53,6 +53,13 @@ def _month_arg(value: str) -> str:
     return value
 
 
+def _read_home(home: str | None) -> settings.Paths:
+    """The home as it is, for commands that only read it (verify): nothing created, moved or chmod-ed."""
+    if home:
+        os.environ[settings.HOME_ENV] = str(Path(home).resolve())
+    return settings.home()
+
+
 def _use_home(home: str | None) -> settings.Paths:
     """Point this process (and the Dagster code it loads) at one ZS_RISK_HOME."""
     if home:
@@ -85,6 +92,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         defect_rate=args.defect_rate,
         progress=_say,
     )
+    paths.restrict()  # the ground truth just written is owner-only, like the rest of the restricted home
     _say(f"synthetic Zhongshan written to {landing} (ground truth in {truth}) in {time.perf_counter() - t0:.1f} s")
     rows = summary.get("rows", {}) if isinstance(summary, dict) else {}
     for name, n in sorted(rows.items()):
@@ -111,15 +119,33 @@ def run_months(months: list[str], release_reason: str | None = None) -> bool:
     import dagster as dg
 
     from zs_risk_pipeline.definitions import build_defs
+    from zs_risk_pipeline.lib import evidence
 
-    settings.pii_key()  # refuse before doing anything when the key is missing
+    settings.pii_key()  # refuse before doing anything when a key is missing
+    evidence.signer_from_env()
     _require_landing(settings.home())
     job = build_defs().resolve_job_def("monthly_chain")
     with dg.DagsterInstance.get() as instance:
         for i, month in enumerate(months, start=1):
-            if not _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}", None, release_reason):
+            ok = _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}", None, release_reason)
+            _say_head(settings.home())
+            if not ok:
                 return False
     return True
+
+
+def _say_head(paths: settings.Paths) -> None:
+    """The publish log's head after a run: kept outside the system, it lets anyone detect a truncated log."""
+    import duckdb
+
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    if not paths.warehouse.exists():
+        return
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        tail = run_sql(conn, "publish/log_tail.sql") if _has_publish_log(conn) else []
+    if tail:
+        _say(f"    publish-log head: entry {tail[0][0]} {tail[0][1]} (keep it outside: zs-risk verify --head HASH)")
 
 
 def _run_month(
@@ -130,16 +156,39 @@ def _run_month(
     tags: dict[str, str] | None = None,
     release_reason: str | None = None,
 ) -> bool:
-    """One run of the monthly chain, reported on one line plus its model decision, warnings and failures."""
+    """One run of the monthly chain, reported on one line plus its model decision, warnings and failures.
+
+    Runs whose process died are marked failed and their pool slots freed first; the run is tagged with this
+    process, says who holds a pool slot it waits for, and ends on SIGTERM/SIGINT (see defs/runs.py)."""
+    import signal
+    import uuid
+
     import dagster as dg
+
+    from zs_risk_pipeline.defs import runs
 
     t0 = time.perf_counter()
     config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if release_reason:
         config["ops"] = {"ingest__deliveries": {"config": {"release_reason": release_reason}}}
-    result = job.execute_in_process(
-        partition_key=partition, instance=instance, run_config=config, raise_on_error=False, tags=tags
-    )
+    for dead in runs.reap_dead_runs(instance):
+        _say(f"{label}: {dead.describe()}")
+    run_id = str(uuid.uuid4())
+    with runs.RunWatch(instance, run_id, lambda msg: _say(f"{label}: {msg}")) as watch:
+        try:
+            result = job.execute_in_process(
+                partition_key=partition,
+                instance=instance,
+                run_config=config,
+                raise_on_error=False,
+                tags={**(tags or {}), **runs.process_tags()},
+                run_id=run_id,
+            )
+        finally:  # in-process: nothing of the run runs any more, whatever ended it
+            runs.release(instance, run_id, "The zs-risk process stopped executing it")
+    if watch.signal is not None:
+        _say(f"{label}: stopped by {signal.Signals(watch.signal).name}; run {run_id} ended, its pool slots freed")
+        raise SystemExit(128 + watch.signal)
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed]
     mats = result.get_asset_materialization_events()
@@ -220,7 +269,7 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
         return inspection_results_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
 
     job = build_defs().resolve_job_def("monthly_chain")
-    plans_before = digest.sha256_tree(paths.mart / "plans")
+    plans_before = digest.sha256_tree(paths.plans)
     amendments_before = _amendment_rows(paths)
     last_entry = _publish_log(paths, "publish/log_tail.sql")
     with dg.DagsterInstance.get() as instance:
@@ -256,8 +305,8 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
         for a in (a for examples in shown.values() for a in examples):
             _say(f"    {a.uscc}: {a.replaced} → {a.replacement or 'nobody'} ({a.reason}; round {a.round})")
     if new:
-        _say(f"  every amendment: zs-risk verify-draw PLAN_ID, or {paths.mart / 'plans'}/<PLAN_ID>/amendments.csv")
-    plans_after = digest.sha256_tree(paths.mart / "plans")
+        _say(f"  every amendment: zs-risk verify-draw PLAN_ID, or {paths.plans}/<PLAN_ID>/amendments.csv")
+    plans_after = digest.sha256_tree(paths.plans)
     same = sum(plans_after.get(f) == h for f, h in plans_before.items() if not _is_amendment_record(f))
     drawn = sum(1 for f in plans_before if not _is_amendment_record(f))
     records = sorted({f.split("/")[0] for f in plans_after if _is_amendment_record(f)})
@@ -279,7 +328,7 @@ def _amendment_rows(paths: settings.Paths) -> list[tuple[str, Any]]:
     """(plan_id, amendment) of every published plan's recorded amendments, in plan and record order."""
     from zs_risk_pipeline.lib import amendments
 
-    folders = sorted(p for p in (paths.mart / "plans").glob("*") if (p / amendments.AMENDMENTS_FILE).is_file())
+    folders = sorted(p for p in paths.plans.glob("*") if (p / amendments.AMENDMENTS_FILE).is_file())
     return [(f.name, a) for f in folders for a in amendments.staffing(f).amendments]
 
 
@@ -315,11 +364,32 @@ def _demo_key(paths: settings.Paths) -> str:
     return paths.demo_key_file.read_text(encoding="ascii").strip()
 
 
+def demo_signing_key_file(paths: settings.Paths) -> Path:
+    """Where the demo keeps its throw-away signing key: beside the home, never inside it (whoever can write the
+    home must not find the key that vouches for it)."""
+    return paths.home.parent / f"{paths.home.name}.keys" / "demo_signing_key"
+
+
+def _demo_signing_key(paths: settings.Paths) -> str:
+    from zs_risk_pipeline.lib import evidence
+
+    path = demo_signing_key_file(paths)
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private, _ = evidence.new_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(private)
+    return path.read_text(encoding="ascii").strip()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from zs_risk_pipeline.lib import evidence
     from zs_risk_pipeline.lib.synth import late
 
     paths = _use_home(args.home)
     os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
+    os.environ.setdefault(evidence.SIGNING_KEY_ENV, _demo_signing_key(paths))
     first = DEMO["start"]
     months = _months(first, "2099-12")[: args.months]
     # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
@@ -371,11 +441,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def verify_all_draws(paths: settings.Paths) -> bool:
-    """Recompute every drafted plan from its verification package (what `zs-risk verify-draw` does for one)."""
-    from zs_risk_pipeline.lib import amendments
+    """Recompute every drafted plan from its verification package and check its signed commitment (what
+    `zs-risk verify-draw` does for one)."""
+    from zs_risk_pipeline.lib import evidence, verification
 
-    packages = sorted(p for p in (paths.mart / "plans").glob("*") if p.is_dir() and not p.name.startswith("."))
-    bad = {p.name: problems for p in packages if (problems := amendments.verify(p))}
+    verifier = evidence.verifier_from_env()
+    assert verifier is not None  # the demo set its signing key
+    packages = verification.packages(paths.plans)
+    bad = {p.name: problems for p in packages if (problems := verification.package_problems(p, verifier, None))}
     for name, problems in bad.items():
         _say(f"MISMATCH in plan {name}: {problems[0]}")
     _say(f"double-random plans re-drawn from their packages: {len(packages) - len(bad)} of {len(packages)} match")
@@ -410,6 +483,8 @@ def print_summary(paths: settings.Paths) -> None:
             published = run_sql(conn, "publish/published_summary.sql") if _has_publish_log(conn) else []
         if published:
             _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
+            session = PROJECT_ROOT / "sql" / "publish" / "analyst_session.sql"
+            _say(f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {publish.MART_FILE}")
             for table, months, first, last, rows, republished in published:
                 again = f"; {republished} re-published as a new version (earlier kept)" if republished else ""
                 _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}")
@@ -470,7 +545,7 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
             _say(f"  {tier}: {rate:6.1%}  ({found:,} problems in {inspections:,} inspections)")
     if drafted:
         _say(
-            f"double-random plans drafted (packages: {paths.mart / 'plans'}; task lists per branch, no tiers: "
+            f"double-random plans drafted (packages: {paths.plans}; task lists per branch, no tiers: "
             f"{paths.exports / 'task_lists'}):"
         )
         for month, n_plans, tasks, staffed in drafted:
@@ -504,6 +579,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     paths = _use_home(args.home)
     if not os.environ.get(settings.PII_KEY_ENV):
         _say(f"note: {settings.PII_KEY_ENV} is not set; runs launched from the UI will refuse to ingest.")
+    if not os.environ.get("ZS_RISK_SIGNING_KEY"):
+        _say("note: ZS_RISK_SIGNING_KEY is not set; runs launched from the UI will refuse to publish and draw.")
     cmd = [
         sys.executable,
         "-m",
@@ -520,33 +597,70 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, cwd=PROJECT_ROOT)
 
 
+def _verifier(args: argparse.Namespace):  # -> evidence.Verifier | None
+    from zs_risk_pipeline.lib import evidence
+
+    if getattr(args, "public_key", None):
+        return evidence.Verifier.from_hex(args.public_key)
+    return evidence.verifier_from_env()
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Re-compute the publish log's hash chain and the hashes of the published files."""
-    import duckdb
+    """Check the whole home with the public key: publish log, signatures and heads, mart files and catalogue,
+    plan packages against their signed commitments."""
+    from zs_risk_pipeline.lib import evidence, publish, verification
 
-    from zs_risk_pipeline.lib import publish
-
-    paths = _use_home(args.home)
-    if not paths.warehouse.exists():
+    paths = _read_home(args.home)
+    verifier = _verifier(args)
+    if verifier is None:
+        _say(
+            f"zs-risk verify needs the public key: set {evidence.VERIFY_KEY_ENV} or pass --public-key "
+            f"(the public half of {evidence.SIGNING_KEY_ENV})"
+        )
+        return 2
+    anything = paths.warehouse.exists() or publish.heads_file(paths.mart).exists() or (paths.mart / "data").exists()
+    if not anything and not getattr(args, "head", None):
         _say("nothing published yet")
         return 0
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        problems = publish.verify(conn, paths.mart) if _has_publish_log(conn) else []
-    for p in problems:
+    report = verification.verify_home(paths, verifier, getattr(args, "head", None))
+    for p in report.problems:
         _say(f"TAMPERED: {p}")
-    _say("publish log and published files verified: intact" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    if report.problems:
+        _say(f"{len(report.problems)} problem(s)")
+        return 1
+    _say(
+        f"publish log ({report.entries} entries, signed by key {verifier.key_id}), mart files and catalogue, "
+        f"{report.packages} plan packages and their signed commitments verified: intact"
+    )
+    if report.head:
+        _say(f"publish-log head: {report.head} (keep it outside the system: zs-risk verify --head {report.head})")
+    return 0
 
 
 def cmd_verify_draw(args: argparse.Namespace) -> int:
-    """Recompute a plan's selection, inspector pairs and amendments from its verification package alone."""
-    from zs_risk_pipeline.lib import amendments
+    """Recompute a plan's selection, inspector pairs and amendments from its verification package alone, and check
+    it against its signed seed commitment (and the home's record of it, when run on a home)."""
+    import duckdb
 
-    folder = Path(args.package) if args.package else _use_home(args.home).mart / "plans" / args.plan_id
+    from zs_risk_pipeline.lib import amendments, draw, evidence, plans
+    from zs_risk_pipeline.lib.sql import run_sql
+
+    folder = Path(args.package) if args.package else _read_home(args.home).plans / args.plan_id
     if not folder.exists():
         _say(f"no package for {args.plan_id} at {folder}")
         return 1
     problems = amendments.verify(folder)
+    verifier = _verifier(args)
+    if verifier is None:
+        problems.append(f"signed commitment not checked: set {evidence.VERIFY_KEY_ENV} or pass --public-key")
+    else:
+        problems += draw.commitment_problems(folder, verifier)
+    home = _read_home(args.home)
+    if not args.package and home.warehouse.exists():  # the home's own record of the commitment made at the draw
+        with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+            if run_sql(conn, "sampling/commitments_exist.sql")[0][0]:
+                rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": folder.name})
+                problems += plans.commitment_mismatch(folder, rows[0] if rows else None)
     for p in problems:
         _say(f"MISMATCH: {p}")
     if problems:
@@ -554,7 +668,7 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
         return 1
     staffed = amendments.staffing(folder)
     _say(
-        f"{args.plan_id}: selection and assignments match the package"
+        f"{args.plan_id}: selection and assignments match the package and its signed seed commitment"
         + (
             f"; {len(staffed.exclusions)} recorded exclusions and {len(staffed.amendments)} amendments recomputed"
             if staffed.exclusions
@@ -611,12 +725,17 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(func=cmd_ui)
 
-    v = sub.add_parser("verify", help="check the publish log's hash chain and the published files")
+    v = sub.add_parser(
+        "verify", help="check the publish log, its signatures and heads, the mart and the plan packages (public key)"
+    )
+    v.add_argument("--head", help="a publish-log head kept outside the system: the log must contain it")
+    v.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
     v.set_defaults(func=cmd_verify)
 
     vd = sub.add_parser("verify-draw", help="recompute a drawn plan from its verification package")
     vd.add_argument("plan_id", help="e.g. MR-GENERAL-2024-04")
-    vd.add_argument("--package", help="package folder (default: $ZS_RISK_HOME/mart/plans/PLAN_ID)")
+    vd.add_argument("--package", help="package folder (default: $ZS_RISK_HOME/plans/PLAN_ID)")
+    vd.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
     vd.set_defaults(func=cmd_verify_draw)
 
     m = sub.add_parser("summary", help="print what the warehouse holds")

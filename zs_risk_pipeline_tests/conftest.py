@@ -9,12 +9,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import ingest, settings
+from zs_risk_pipeline.lib import evidence, ingest, settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 
 TEST_KEY = "test-key-not-a-secret-0123456789"
+# A fixed Ed25519 key for tests (not a secret): publishing and drawing sign with it, verify checks its public half.
+TEST_SIGNING_KEY = "7e57" * 16
+os.environ.setdefault(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def test_month_materialises_with_metadata_and_passing_checks(home):
     # the two city-level inspectors, and its package verifies
     assert md["sampling/plan"]["dagster/partition_row_count"].value >= 1
     assert evals[("sampling/plan", "plan_packages_verify")].passed
-    assert (home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").exists()
+    assert (home.plans / "MR-GENERAL-2024-04" / "plan.json").exists()
     assert "missing" in md["raw/penalties"]["rejected_files"].value[0]
 
 

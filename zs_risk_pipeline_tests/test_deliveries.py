@@ -80,7 +80,7 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     assert not any(m.startswith("registry:") or m.startswith("inspectors:") for m in missing)
     done = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
     assert "features/enterprise_monthly" not in done and not any(k.startswith("mart/") for k in done)
-    assert not (home.mart / "plans").exists() or not any((home.mart / "plans").iterdir())  # no plans drafted
+    assert not (home.plans).exists() or not any((home.plans).iterdir())  # no plans drafted
     assert not (home.mart / "mart.duckdb").exists()
 
     # the operator releases the month with a reason: it is built, published, and the release is on record
@@ -97,8 +97,8 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
         ]
     tiers_entry = json.loads(next(c for t, _, c in log if t == "enterprise_tiers"))
     assert tiers_entry["policy"] == policy.current("tiers").as_json()
-    assert (home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").exists()
-    plan_doc = json.loads((home.mart / "plans" / "MR-GENERAL-2024-04" / "plan.json").read_text(encoding="utf-8"))
+    assert (home.plans / "MR-GENERAL-2024-04" / "plan.json").exists()
+    plan_doc = json.loads((home.plans / "MR-GENERAL-2024-04" / "plan.json").read_text(encoding="utf-8"))
     assert plan_doc["policy_version"] == policy.current("sampling").version
 
     # a rerun under an edited tier policy: a new version of the tiers that says the policy changed, and which file

@@ -28,7 +28,7 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     held = late.hold_back(home.landing, home.home / "held", LATE, LATE_PLAN, DELIVERED_ON)
     cli._use_home(None)  # the Dagster instance of this home, as `zs-risk demo` uses it
     assert cli.run_months(MONTHS)
-    plans_before = digest.sha256_tree(home.mart / "plans")
+    plans_before = digest.sha256_tree(home.plans)
     lists_before = digest.sha256_tree(home.exports / "task_lists")
     plan_rows_before = _table(home, "SELECT * FROM sampling.plan ORDER BY ALL")
     features_before = _table(
@@ -79,12 +79,12 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     # Every published plan's own files: byte for byte what they were. Whether the late results bar an inspector
     # assigned in a plan still ahead depends on the fresh seeds; if so, that is an amendment recorded beside them
     # (and only the amended tasks and their branch's lists change), never a failed check.
-    after = digest.sha256_tree(home.mart / "plans")
+    after = digest.sha256_tree(home.plans)
     assert {f: after.get(f) for f in plans_before} == plans_before
     records = sorted(f for f in after if f not in plans_before)
     assert all(f.rsplit("/", 1)[-1] in ("exclusions.csv", "amendments.csv") for f in records)
     for folder in {f.split("/")[0] for f in records}:
-        assert amendments.verify(home.mart / "plans" / folder) == []
+        assert amendments.verify(home.plans / folder) == []
     amended = {(r[1], r[3]) for r in _table(home, "SELECT * FROM sampling.plan WHERE amendment IS NOT NULL")}
     plan_rows_after = _table(home, "SELECT * FROM sampling.plan ORDER BY ALL")
     assert [r for r in plan_rows_after if (r[1], r[3]) not in amended] == [

@@ -209,6 +209,65 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
     assert plans.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
 
 
+def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of_the_draw(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The draw staffs tasks by draw key, and higher-rate strata admit larger keys: numbered in staffing order, a
+    # list's late numbers were its D-tier firms (rho about 0.5 here). Numbered by town and USCC, nothing the branch
+    # could not read off the row itself is left in the number.
+    import dataclasses
+
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from zs_risk_pipeline.lib.contract import REFERENCE_DIR
+
+    counter = iter(range(100))  # fixed seeds: the same plans every run
+    monkeypatch.setattr(draw, "new_seed", lambda: hashlib.sha256(f"task-lists-{next(counter)}".encode()).hexdigest())
+    # Each tier's annual ratio drawn in this one month: a few hundred tasks from the small city, rates kept apart.
+    configured = [
+        dataclasses.replace(p, tiers={t: dataclasses.replace(r, months=(4,)) for t, r in p.tiers.items()})
+        for p in sampling.load_plans()
+    ]
+    plans.draw_month(conn, configured, M, tmp_path / "plans")
+    plans.write_task_lists(conn, configured, M, tmp_path / "lists")
+    code = dict(pd.read_csv(REFERENCE_DIR / "towns.csv", dtype=str)[["name_zh", "town_code"]].values)
+    tier_of = dict(  # from the warehouse: the lists carry no tier
+        conn.execute("SELECT uscc, tier FROM tiers.enterprise_monthly WHERE month = ?", [f"{M}-01"]).fetchall()
+    )
+    # The draw key as a rank within its plan and stratum: what the staffing order knew beyond the stratum.
+    key_of = {
+        (p, u): k
+        for p, u, k in conn.execute(
+            "SELECT plan_id, uscc, percent_rank() OVER (PARTITION BY plan_id, stratum ORDER BY u) FROM sampling.plan"
+        ).fetchall()
+    }
+    numbers: list[int] = []
+    tier_ranks: list[int] = []
+    keys: list[float] = []
+    lists = sorted((tmp_path / "lists" / "2023-04").glob("*.utf8.csv"))
+    for f in lists:
+        rows = pd.read_csv(f, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        assert rows["任务序号"].astype(int).tolist() == list(range(1, len(rows) + 1)), f.name
+        order = [  # town (its code; unknown last), then USCC, then plan
+            (code.get(town, "~"), uscc, plan)
+            for town, uscc, plan in zip(rows["镇街"], rows["统一社会信用代码"], rows["抽查计划编号"], strict=True)
+        ]
+        assert order == sorted(order), f.name
+        numbers += rows["任务序号"].astype(int).tolist()
+        tier_ranks += ["ABCD".index(tier_of[u]) for u in rows["统一社会信用代码"]]
+        keys += [key_of[pu] for pu in zip(rows["抽查计划编号"], rows["统一社会信用代码"], strict=True)]
+    n = len(numbers)
+    assert len(lists) > 5 and n > 200 and len(set(tier_ranks)) == 4
+    # Independent, rho is about normal with sd 1/sqrt(n - 1): a bound of 3/sqrt(n) (0.18 here) leaves chance
+    # little room. What remains (about -0.1 here) comes from the tiers, not the lists: the tier policy breaks ties
+    # in score by USCC (lib/tiers.py), so among equal scores a smaller USCC gets the higher tier.
+    rho_tier = spearmanr(numbers, tier_ranks).statistic
+    rho_key = spearmanr(numbers, keys).statistic
+    assert abs(rho_tier) < 3 / n**0.5, f"task number and tier correlate: rho {rho_tier:.3f} over {n} tasks"
+    assert abs(rho_key) < 3 / n**0.5, f"task number and draw key (in stratum) correlate: rho {rho_key:.3f} over {n}"
+
+
 def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_month(
     conn: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -34,6 +34,7 @@ import csv
 import decimal
 import hashlib
 import heapq
+import io
 import json
 import math
 import os
@@ -50,6 +51,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib import evidence
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.sql import load_sql
 
@@ -62,6 +64,8 @@ SELECTION_FILE = "selection.csv"
 ELIGIBILITY_FILE = "eligibility.csv"
 ASSIGNMENTS_FILE = "assignments.csv"
 PACKAGE_FILES = (PLAN_FILE, FRAME_FILE, SELECTION_FILE, ELIGIBILITY_FILE, ASSIGNMENTS_FILE)
+# The signed seed commitment made before the draw (lib/evidence.py), with the SHA-256 of the frame it drew from.
+COMMITMENT_FILE = "commitment.json"
 
 FRAME_HEADER = ("uscc", "stratum")
 SELECTION_HEADER = ("uscc", "stratum", "u")
@@ -326,6 +330,46 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]])
         writer.writerows(rows)
 
 
+def frame_csv(frame: pd.DataFrame) -> bytes:
+    """frame.csv's bytes: the frame by (stratum, uscc). Its SHA-256 is signed with the seed commitment before the
+    draw, so a frame edited afterwards (a firm dropped, the plan re-drawn with the same seed) is detected."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FRAME_HEADER)
+    ordered = frame.sort_values(["stratum", "uscc"], kind="stable")
+    writer.writerows(zip(ordered["uscc"], ordered["stratum"], strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+def commitment_problems(folder: Path, verifier: evidence.Verifier) -> list[str]:
+    """The package against its signed commitment (commitment.json): signed by the pipeline's key (checked with
+    its public half), for this plan, for plan.json's seed, and for exactly the frame.csv in the package."""
+    folder = Path(folder)
+    path = folder / COMMITMENT_FILE
+    if not path.is_file():
+        return [f"{COMMITMENT_FILE}: missing: the package has no signed seed commitment"]
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        plan = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return [f"{COMMITMENT_FILE}: cannot be read ({e})"]
+    problems = evidence.commitment_problems(record, verifier)
+    if record.get("plan_id") != plan.get("plan_id"):
+        problems.append(f"{COMMITMENT_FILE}: commits plan {record.get('plan_id')}, not {plan.get('plan_id')}")
+    if record.get("seed_commitment") != plan.get("seed_commitment"):
+        problems.append(
+            f"{COMMITMENT_FILE}: signed seed commitment {record.get('seed_commitment')} is not plan.json's "
+            f"{plan.get('seed_commitment')}: the plan was re-drawn with another seed"
+        )
+    frame = folder / FRAME_FILE
+    if frame.is_file() and sha256_file(frame) != record.get("frame_sha256"):
+        problems.append(
+            f"{FRAME_FILE}: SHA-256 {sha256_file(frame)} is not the frame signed before the draw "
+            f"({record.get('frame_sha256')}): the frame was changed"
+        )
+    return problems
+
+
 def write_package(
     folder: Path,
     plan: Mapping[str, Any],
@@ -333,8 +377,9 @@ def write_package(
     selection: pd.DataFrame,
     eligibility: pd.DataFrame,
     assignments: pd.DataFrame,
+    commitment: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write the plan's verification package to `folder` (e.g. mart/plans/<plan_id>/) and return it.
+    """Write the plan's verification package to `folder` (e.g. plans/<plan_id>/ in the home) and return it.
 
     Files are written into a hidden sibling folder, verified with `verify_package`, then renamed into place:
     readers never see half a package, and an inconsistent one is never published. An existing folder is
@@ -356,8 +401,10 @@ def write_package(
     tmp = folder.parent / f".{folder.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        frame_sorted = frame.sort_values(["stratum", "uscc"], kind="stable")
-        _write_csv(tmp / FRAME_FILE, FRAME_HEADER, zip(frame_sorted["uscc"], frame_sorted["stratum"], strict=True))
+        (tmp / FRAME_FILE).write_bytes(frame_csv(frame))
+        if commitment is not None:
+            text = json.dumps(dict(commitment), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            (tmp / COMMITMENT_FILE).write_text(text, encoding="utf-8")
 
         sel = selection.sort_values(["k", "uscc"], kind="stable")
         u_text = [format_u(int(k)) for k in sel["k"].tolist()]  # the sample only, not the population

@@ -221,7 +221,9 @@ def _land_file(
     try:
         result = landing.read_file(f, src)
     except landing.FileRejected as e:
-        return FileReport(f.relative, f.sha256, "rejected", format=f.format, error_code=e.code, error_message=e.message)
+        # The message may quote the file's header, which is a data row when the header is missing.
+        message = scrub_pii(conn, e.message)
+        return FileReport(f.relative, f.sha256, "rejected", format=f.format, error_code=e.code, error_message=message)
     table: pa.Table = result.table
     conn.register("_landed_arrow", table)
     try:
@@ -231,6 +233,8 @@ def _land_file(
     for col in src.columns:
         if col.type == "pii":
             run_sql(conn, "ingest/hash_pii.sql", identifiers={"column": col.name})
+    if table.column("_raw_line").null_count < table.num_rows:  # malformed rows: their text holds every field
+        run_sql(conn, "ingest/scrub_raw_line.sql")
     run_sql(
         conn,
         "ingest/raw_insert.sql",
@@ -241,6 +245,14 @@ def _land_file(
     return FileReport(
         f.relative, f.sha256, "ingested", rows_read=table.num_rows, format=f.format, encoding=result.encoding
     )
+
+
+def scrub_pii(conn: duckdb.DuckDBPyConnection, text: str | None) -> str | None:
+    """Free text with every token that looks like a personal ID number replaced by its keyed hash (the
+    hash its ID column gets), for a message about a file; needs prepare(conn, pii_key) first."""
+    if text is None:
+        return None
+    return run_sql(conn, "ingest/scrub_text.sql", {"text": text})[0][0]
 
 
 def _log_file(conn, src: Source, p: dict, f: landing.LandingFile, r: FileReport, at: dt.datetime) -> None:

@@ -17,6 +17,7 @@ draws again (a new draw would be a new plan version with a new plan_id). Plain P
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -27,7 +28,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from zs_risk_pipeline.lib import amendments, digest, draw, early_warning, eligibility, policy, sampling
+from zs_risk_pipeline.lib import (
+    amendments,
+    digest,
+    draw,
+    early_warning,
+    eligibility,
+    evidence,
+    faults,
+    files,
+    policy,
+    sampling,
+)
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, run_sql
@@ -166,8 +178,30 @@ def exclusion_facts(
     return [amendments.Fact(*row) for row in rows]
 
 
+def commitment_mismatch(folder: Path, recorded: tuple[str, str | None] | None) -> list[str]:
+    """The package's signed commitment against the one sampling.commitments recorded before the draw
+    (`recorded`: seed_commitment and signed record, None when there is none)."""
+    if recorded is None:
+        return [f"sampling.commitments has no commitment for {folder.name}: the plan was not drawn here"]
+    path = folder / draw.COMMITMENT_FILE
+    if not path.is_file():
+        return []  # named by draw.commitment_problems
+    package = json.loads(path.read_text(encoding="utf-8"))
+    seed_commitment, record = recorded
+    if package.get("seed_commitment") != seed_commitment or (record and json.loads(record) != package):
+        return [
+            f"{draw.COMMITMENT_FILE}: not the commitment sampling.commitments recorded before the draw of {folder.name}"
+        ]
+    return []
+
+
 def _reload(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, month: str, folder: Path, pid: str
+    conn: duckdb.DuckDBPyConnection,
+    plan: sampling.SamplingPlan,
+    month: str,
+    folder: Path,
+    pid: str,
+    signer: evidence.Signer,
 ) -> DrawnPlan:
     """A published plan: finish an interrupted amendment, verify, amend it by new facts while it is open, and
     load it. Never redrawn; its draw files are never written again."""
@@ -175,7 +209,9 @@ def _reload(
     amended_in = f"{tier_month:%Y-%m}"
     check = draw.check_package(folder)  # once: the draw files never change, the amendment records may
     amendments.complete_round(folder, amended_in, check)
-    problems = amendments.verify(folder, check)
+    problems = amendments.verify(folder, check) + draw.commitment_problems(folder, signer.verifier)
+    rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": pid})
+    problems += commitment_mismatch(folder, rows[0] if rows else None)
     if problems:
         raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
     facts = exclusion_facts(conn, plan, month, folder)
@@ -201,12 +237,82 @@ def _reload(
     )
 
 
+PENDING_DIR = ".pending"  # in the packages folder: seeds committed whose package is not written yet
+
+
+def _pending(packages_dir: Path, pid: str) -> Path:
+    return packages_dir / PENDING_DIR / f"{pid}.json"
+
+
+def _commit(
+    conn: duckdb.DuckDBPyConnection,
+    pid: str,
+    month: str,
+    frame: pd.DataFrame,
+    packages_dir: Path,
+    signer: evidence.Signer,
+) -> tuple[str, dict[str, Any]]:
+    """The seed of a plan about to be drawn, committed before anything is drawn: the seed cannot be chosen after
+    seeing a sample. The seed and its signed commitment record (with the frame's SHA-256) are first kept in the
+    restricted packages folder, then the commitment is recorded in sampling.commitments. A run killed before its
+    package was written draws again with the same seed and the same frame, so it draws the same plan."""
+    pending = _pending(packages_dir, pid)
+    frame_sha = hashlib.sha256(draw.frame_csv(frame)).hexdigest()
+    if pending.is_file():
+        kept = json.loads(pending.read_text(encoding="utf-8"))
+        seed, record = kept["seed"], kept["record"]
+        if record["frame_sha256"] != frame_sha:
+            raise RuntimeError(
+                f"{pid}: the frame differs from the one committed before an interrupted draw ({pending}): "
+                "investigate before drawing again"
+            )
+    else:
+        if run_sql(conn, "sampling/commitment_of.sql", {"plan_id": pid}):
+            raise RuntimeError(f"{pid} already has a seed commitment but no package: investigate before drawing again")
+        seed = draw.new_seed()
+        record = evidence.commitment_record(
+            signer, pid, month, draw.commitment(seed), draw.ALGORITHM, frame_sha, len(frame)
+        )
+        files.write_private(pending, json.dumps({"seed": seed, "record": record}, sort_keys=True))
+    committed = run_sql(
+        conn,
+        "sampling/commit_seed.sql",
+        {
+            "plan_id": pid,
+            "seed_commitment": record["seed_commitment"],
+            "algorithm": record["algorithm"],
+            "frame_sha256": frame_sha,
+            "record": json.dumps(record, sort_keys=True, ensure_ascii=False),
+        },
+    )[0][0]
+    if committed != record["seed_commitment"]:
+        raise RuntimeError(f"{pid}: sampling.commitments holds another commitment: investigate before drawing again")
+    faults.crash_point("draw:committed")
+    return seed, record
+
+
+def sweep_interrupted(packages_dir: Path) -> list[str]:
+    """Remove what a draw killed mid-way left in the packages folder: a package written aside but never renamed
+    into place (its seed stays kept in .pending/, so the rerun draws the same plan), a kept seed half written.
+    Returns what was removed, for the run's metadata."""
+    packages_dir = Path(packages_dir)
+    done: list[str] = []
+    for tmp in sorted(packages_dir.glob(".*.tmp-*")) if packages_dir.is_dir() else []:
+        shutil.rmtree(tmp, ignore_errors=True)
+        done.append(f"{tmp.name}: package written aside by an interrupted draw, removed (never published)")
+    for tmp in sorted((packages_dir / PENDING_DIR).glob(".*.tmp")):
+        tmp.unlink()
+        done.append(f"{PENDING_DIR}/{tmp.name}: seed half written by an interrupted draw, removed")
+    return done
+
+
 def draw_plan(
     conn: duckdb.DuckDBPyConnection,
     plan: sampling.SamplingPlan,
     month: str,
     packages_dir: Path,
     extra: dict[str, Any] | None = None,
+    signer: evidence.Signer | None = None,
 ) -> DrawnPlan:
     """Draw (or, if already published, verify, amend and reload) one plan for tier month M. A new plan.json
     records the policy version it was drawn under (lib/policy.py) and any `extra` fields as they are."""
@@ -215,21 +321,14 @@ def draw_plan(
     pid = sampling.plan_id(plan, month)
     folder = Path(packages_dir) / pid
     run_sql(conn, "sampling/plan_create.sql")
+    signer = signer or evidence.signer_from_env()
     if folder.exists():
-        return _reload(conn, plan, month, folder, pid)
+        return _reload(conn, plan, month, folder, pid, signer)
 
     rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
     frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
     rates = sampling.frame_rates(plan, month)
-    seed = draw.new_seed()
-    # The commitment is on record before anything is drawn: the seed cannot be chosen after seeing a sample.
-    committed = run_sql(
-        conn,
-        "sampling/commit_seed.sql",
-        {"plan_id": pid, "seed_commitment": draw.commitment(seed), "algorithm": draw.ALGORITHM},
-    )[0][0]
-    if committed != draw.commitment(seed):
-        raise RuntimeError(f"{pid} already has a seed commitment but no package: investigate before drawing again")
+    seed, record = _commit(conn, pid, f"{m:%Y-%m}", frame, Path(packages_dir), signer)
     selection = draw.draw(conn, frame, rates, seed, pid)
     eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
     assignments = draw.assign(conn, selection, eligible, seed, pid, plan.workload_cap)
@@ -238,7 +337,8 @@ def draw_plan(
     doc = draw.new_plan(
         pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
     )
-    draw.write_package(folder, doc, frame, selection, eligible, assignments)
+    draw.write_package(folder, doc, frame, selection, eligible, assignments, commitment=record)
+    _pending(Path(packages_dir), pid).unlink(missing_ok=True)
     pairs = assignments[["uscc", "inspector_1", "inspector_2"]].itertuples(index=False, name=None)
     drawn = {u: (i1 or "", i2 or "") for u, i1, i2 in pairs}
     _load_package(conn, tier_month, folder, doc, amendments.Staffing(drawn, [], []))  # just drawn: no amendment
@@ -251,9 +351,11 @@ def draw_month(
     month: str,
     packages_dir: Path,
     extra: dict[str, Any] | None = None,
+    signer: evidence.Signer | None = None,
 ) -> list[DrawnPlan]:
     """Every plan active for tier month M, drawn or reloaded (and amended), in plan order."""
-    return [draw_plan(conn, p, month, packages_dir, extra) for p in sampling.plans_active(plans, month)]
+    signer = signer or evidence.signer_from_env()
+    return [draw_plan(conn, p, month, packages_dir, extra, signer) for p in sampling.plans_active(plans, month)]
 
 
 # --- what the blocking checks verify ----------------------------------------------------------------------
@@ -327,7 +429,8 @@ def write_task_lists(
 ) -> dict[str, int]:
     """One CSV per branch (分局) with the tasks of the plans drawn from tier month M, in UTF-8 and GB18030:
     `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number; amended tasks carry
-    their change in the column 变更. Tasks per branch.
+    their change in the column 变更. Rows and task numbers (任务序号, 1..n per list) follow the enterprise's town and
+    USCC, never the draw: the staffing order ranks firms by draw key, and so by tier. Tasks per branch.
 
     The month's folder is written aside and swapped in, so a rerun replaces it whole; when the lists changed (an
     amendment re-issues them) the lists issued before are kept under superseded/v<k>/.

@@ -4,10 +4,20 @@
 2. audit: blocking checks run on that month; each result is recorded with the content fingerprint of
    exactly the rows it checked (audit.audits);
 3. publish: only when every required check passed on the current fingerprint, the month is exported
-   to a Parquet file under mart/ (written aside, then renamed into place: atomic), the mart catalogue
-   file mart.duckdb is rebuilt aside and renamed over the old one, and the publish is appended to a
-   hash-chained log. A reader holding mart.duckdb open keeps its file; the pipeline never needs its lock.
-A failed check therefore leaves the previously published version in place.
+   to a Parquet file written aside (a hidden name no view reads), the publish is appended to the hash-chained
+   log with its Ed25519 signature (lib/evidence.py), and only then is the file renamed into place, made
+   current, the mart catalogue file mart.duckdb rebuilt aside and renamed over the old one, and the log's new
+   head signed onto evidence/heads.jsonl. A reader holding mart.duckdb open keeps its file; the pipeline never
+   needs its lock. A failed check therefore leaves the previously published version in place.
+
+Crash safety (断点恢复): the log vouches for everything readers can see, because a version is logged before it
+becomes visible. A publish killed at any instant leaves at most: a hidden file written aside (removed, or
+renamed into place when it holds the logged bytes of a version whose file is missing), a logged version not yet
+in place (restored from that file or rewritten from the warehouse, bytes checked against the log), a stale
+current file or catalogue (restored), an unsigned head (signed). The next publish of the month does this by
+itself and says what it found (`PublishResult.recovered`). A version file that the log does not know (written by
+an earlier release before its entry) is adopted when it holds exactly the bytes the log entry will vouch for,
+else removed.
 
 Versions (发布版本): every publish of a table-month whose content changed is a new version (1, 2, …). Each version
 keeps its own file under mart/versions/<table>/month=<YYYY-MM>/v<NNNN>.parquet, never overwritten, so a month that
@@ -19,10 +29,14 @@ unchanged content again adds nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
+import re
 import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +45,16 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from zs_risk_pipeline.lib import policy
+from zs_risk_pipeline.lib import evidence, faults, policy
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.digest import sha256_file
-from zs_risk_pipeline.lib.sql import render, run_sql
+from zs_risk_pipeline.lib.ingest import CONFIG_DIR
+from zs_risk_pipeline.lib.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.sql import SQL_DIR, render, run_sql
 
 MART_FILE = "mart.duckdb"
-GENESIS = "0" * 64
+GENESIS = evidence.GENESIS
+EVIDENCE_DIR = "evidence"  # beside mart/ in the home: restricted
 
 
 class PublishRefused(RuntimeError):
@@ -54,6 +71,7 @@ class MartTable:
     description: str  # English (中文)
     policy: str  # the output of lib/policy.py whose policy files the content depends on
     policy_column: bool = False  # the table records its policy version per row (checked against the files)
+    model_column: str | None = None  # the column naming the model that computed each row
 
     @property
     def qualified(self) -> str:
@@ -78,6 +96,7 @@ class PublishResult:
     version_file: Path  # the version's own file, kept when later versions supersede it
     unchanged: bool  # True when the content was already published as this version: nothing was written
     context: dict  # what the log entry records beside the content: policy, policy changed, release
+    recovered: tuple[str, ...] = ()  # what an interrupted earlier publish had left, and what became of it
 
 
 MART_TABLES: dict[str, MartTable] = {
@@ -107,6 +126,7 @@ MART_TABLES: dict[str, MartTable] = {
         ),
         policy="tiers",
         policy_column=True,
+        model_column="model_version",
         description=(
             "Monthly credit-risk tier A/B/C/D of every enterprise alive at month end with score, probability, "
             "points, override and top-3 reasons; internal reference data, never for the public "
@@ -225,11 +245,51 @@ def _place(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def heads_file(mart_dir: Path) -> Path:
+    return Path(mart_dir).parent / EVIDENCE_DIR / evidence.HEADS_FILE
+
+
+def _export(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, fp: Fingerprint, path: Path) -> str:
+    """Write the month's rows as Parquet to `path` (durably) and return the file's SHA-256."""
+    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
+    table = conn.sql(render("publish/export_month.sql", ident), params={"month": month_date(month)}).to_arrow_table()
+    if table.num_rows != fp.rows:
+        raise PublishRefused(f"{spec.qualified} {month[:7]} changed while being published")
+    # pyarrow's writer with fixed options: the same rows give the same bytes.
+    pq.write_table(table, path, compression="zstd", compression_level=3, write_statistics=True)
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+    return sha256_file(path)
+
+
+def _sweep(folder: Path, keep: dict[str, Path], mart_dir: Path) -> list[str]:
+    """Hidden files an interrupted publish left in `folder`: a file holding a wanted SHA-256 (`keep`: sha →
+    target) is renamed to its target, every other one removed. Returns what was done, for the run's metadata."""
+    done: list[str] = []
+    for tmp in sorted(folder.glob(".*.tmp*")) if folder.is_dir() else []:  # DuckDB adds .tmp.wal
+        rel = tmp.relative_to(mart_dir).as_posix()
+        sha = sha256_file(tmp) if keep else None
+        if sha in keep and not keep[sha].exists():
+            os.replace(tmp, keep[sha])
+            done.append(f"{rel}: adopted as {keep[sha].relative_to(mart_dir).as_posix()} (bytes of the logged version)")
+        else:
+            tmp.unlink()
+            done.append(f"{rel}: removed (left by an interrupted publish, never visible to readers)")
+    return done
+
+
 def publish_month(
-    conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, mart_dir: Path, at: dt.datetime | None = None
+    conn: duckdb.DuckDBPyConnection,
+    spec: MartTable,
+    month: str,
+    mart_dir: Path,
+    at: dt.datetime | None = None,
+    signer: evidence.Signer | None = None,
 ) -> PublishResult:
     """Publish one audited month of a table to the mart as a new version, or raise PublishRefused and change
-    nothing. Content identical to the current version is not published again (no new version, no new entry)."""
+    nothing readers see. Content identical to the current version is not published again (no new version, no
+    new entry); whatever an interrupted earlier publish left is recovered first (see the module docstring)."""
+    signer = signer or evidence.signer_from_env()
     prepare(conn)
     fp = fingerprint(conn, spec, month)
     problems = _audit_problems(conn, spec, month, fp)
@@ -240,43 +300,145 @@ def publish_month(
         )
     current = _current_file(mart_dir, spec, month)
     latest = _latest_version(conn, spec, month)
-    context = entry_context(conn, spec, month, latest[5] if latest else None)
+    versions = _version_file(mart_dir, spec, month, 1).parent
+    versions.mkdir(parents=True, exist_ok=True)
+    current.parent.mkdir(parents=True, exist_ok=True)
+    wanted = {latest[2]: mart_dir / latest[1]} if latest else {}
+    recovered = _sweep(versions, wanted, mart_dir) + _sweep(current.parent, {}, mart_dir)
     if latest is not None:
         version, file, file_sha, fp_sha, entry_hash, recorded = latest
         kept = mart_dir / file
+        if not kept.exists() and fp_sha == fp.sha256:
+            # Logged, then killed before the rename, and the file aside was lost: the same rows give the same bytes.
+            tmp = kept.parent / f".{kept.name}.{uuid.uuid4().hex}.tmp"
+            if _export(conn, spec, month, fp, tmp) != file_sha:
+                tmp.unlink()
+                raise PublishRefused(
+                    f"{file}: logged version {version} is missing and cannot be rewritten byte for byte"
+                )
+            os.replace(tmp, kept)
+            recovered.append(f"{file}: logged version {version} was not in place; rewritten from the warehouse")
         if fp_sha == fp.sha256 and kept.exists() and sha256_file(kept) == file_sha:
             if not current.exists() or sha256_file(current) != file_sha:
                 _place(kept, current)  # a lost or stale current file is restored from its version
-                build_catalog(mart_dir)
+                recovered.append(f"{current.relative_to(mart_dir).as_posix()}: made current (version {version})")
+            recovered += _settle(conn, mart_dir, signer)
             was = json.loads(recorded) if recorded else {}
-            return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True, was)
+            return PublishResult(
+                spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True, was, tuple(recovered)
+            )
+    context = entry_context(conn, spec, month, latest[5] if latest else None, mart_dir)
     version = (latest[0] if latest else 0) + 1
     target = _version_file(mart_dir, spec, month, version)
-    if target.exists():
-        # A version file the log does not know (a publish interrupted before its log entry): never overwrite
-        # a file that may have been read; publishing resumes after the operator looks at it.
-        raise PublishRefused(f"{target} exists but the publish log has no version {version} of {spec.name} {month[:7]}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    current.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-    table = conn.sql(render("publish/export_month.sql", ident), params={"month": month_date(month)}).to_arrow_table()
-    if table.num_rows != fp.rows:
-        raise PublishRefused(f"{spec.qualified} {month[:7]} changed while being published")
-    # pyarrow's writer with fixed options: the same rows give the same bytes.
-    pq.write_table(table, tmp, compression="zstd", compression_level=3, write_statistics=True)
-    file_sha = sha256_file(tmp)
-    os.replace(tmp, target)
+    file_sha = _export(conn, spec, month, fp, tmp)
+    if target.exists():
+        # A version file the log does not know: readers of the versions view may have seen it. Kept only when it
+        # is exactly what this entry vouches for; anything else is not the pipeline's and goes.
+        rel = target.relative_to(mart_dir).as_posix()
+        if sha256_file(target) == file_sha:
+            recovered.append(f"{rel}: unlogged file adopted as version {version} (the same bytes as this publish)")
+        else:
+            target.unlink()
+            recovered.append(f"{rel}: unlogged file with other content removed")
+    faults.crash_point("publish:written")
+    entry = _append_log(
+        conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at, context, signer
+    )
+    faults.crash_point("publish:logged")
+    if target.exists():
+        tmp.unlink()
+    else:
+        os.replace(tmp, target)
+    faults.crash_point("publish:placed")
     _place(target, current)
-    build_catalog(mart_dir)
-    entry = _append_log(conn, spec, month, version, target.relative_to(mart_dir).as_posix(), file_sha, fp, at, context)
-    return PublishResult(spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False, context)
+    faults.crash_point("publish:current")
+    recovered += _settle(conn, mart_dir, signer, rebuild=True)
+    return PublishResult(
+        spec.name, month[:7], current, file_sha, fp.rows, entry, version, target, False, context, tuple(recovered)
+    )
 
 
-def entry_context(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, previous: str | None) -> dict:
+def _settle(
+    conn: duckdb.DuckDBPyConnection, mart_dir: Path, signer: evidence.Signer, rebuild: bool = False
+) -> list[str]:
+    """The end of every publish: stale catalogues aside removed, the catalogue as the code builds it, the log's
+    head signed."""
+    done = _sweep(mart_dir, {}, mart_dir)
+    if rebuild or catalog_problems(mart_dir):
+        if not rebuild:
+            done.append(f"{MART_FILE}: rebuilt (it was missing or not as the code builds it)")
+        build_catalog(mart_dir)
+    faults.crash_point("publish:catalog")
+    tail = run_sql(conn, "publish/log_tail.sql")
+    if tail:
+        head = evidence.append_head(heads_file(mart_dir), signer, int(tail[0][0]), tail[0][1])
+        if head is not None and not rebuild:
+            done.append(f"{evidence.HEADS_FILE}: head {tail[0][0]} signed (an earlier publish stopped before it)")
+    return done
+
+
+def code_version() -> dict[str, str]:
+    """The code that computed a version: the package's release and the SHA-256 over its Python and SQL sources
+    (names and bytes), so two installs of the same release with other code are told apart."""
+    return {"release": _release(), "source_sha256": _source_sha256()}
+
+
+@functools.cache
+def _release() -> str:
+    try:
+        return importlib.metadata.version("zs-risk")
+    except importlib.metadata.PackageNotFoundError:
+        return "unreleased"
+
+
+@functools.cache
+def _source_sha256() -> str:
+    package = Path(__file__).resolve().parents[1]
+    files = sorted([*package.rglob("*.py"), *SQL_DIR.rglob("*.sql")])
+    h = hashlib.sha256()
+    for f in files:
+        root = package.parent if f.is_relative_to(package) else SQL_DIR.parent
+        h.update(f.relative_to(root).as_posix().encode("utf-8") + b"\0" + sha256_file(f).encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def config_sha256() -> str:
+    """SHA-256 over every operator policy file of config/ by canonical content (lib/policy.py file_hash)."""
+    files = {f"config/{p.name}": policy.file_hash(p) for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+    text = "".join(f"{name}:{sha}\n" for name, sha in sorted(files.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _models(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, mart_dir: Path) -> dict[str, str | None]:
+    """The models that computed the month's rows and the SHA-256 of each model file in the registry (a scorecard
+    version carries its own config hash in its name)."""
+    if spec.model_column is None:
+        return {}
+    ident = {
+        "schema": spec.schema,
+        "table": spec.table,
+        "month_column": spec.month_column,
+        "model_column": spec.model_column,
+    }
+    found = [v for (v,) in run_sql(conn, "publish/model_versions.sql", {"month": month_date(month)}, ident)]
+    registry = Registry(Path(mart_dir).parent / "models")
+    out: dict[str, str | None] = {}
+    for v in found:
+        try:
+            out[v] = registry.entry(v).get("sha256")
+        except RegistryError:
+            out[v] = None  # a scorecard version: no model file
+    return out
+
+
+def entry_context(
+    conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, previous: str | None, mart_dir: Path
+) -> dict:
     """What a new version's log entry records beside its content: the policy version and files it was computed
     with (refused when the rows say another policy than the files now), which policy files changed since the
-    previous version, and the operator's release of a month whose expected sources had not delivered."""
+    previous version, the operator's release of a month whose expected sources had not delivered, the model(s)
+    with their file hashes, the hash of all config files, and the code version (design.md §5)."""
     version = policy.current(spec.policy)
     if spec.policy_column:
         ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
@@ -286,7 +448,12 @@ def entry_context(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str, 
                 f"{spec.qualified} {month[:7]} was computed under policy version {', '.join(map(str, found))}, the "
                 f"policy files now are version {version.version}: rerun the month before it is published"
             )
-    context: dict = {"policy": version.as_json()}
+    context: dict = {
+        "policy": version.as_json(),
+        "config_sha256": config_sha256(),
+        "code": code_version(),
+        "models": _models(conn, spec, month, mart_dir),
+    }
     before = json.loads(previous).get("policy", {}).get("files") if previous else None
     changed = policy.changed_files(before, version.files)
     if changed:
@@ -343,7 +510,9 @@ def _append_log(
     fp: Fingerprint,
     at: dt.datetime | None,
     context: dict,
+    signer: evidence.Signer,
 ) -> str:
+    """Append the entry and its signature in one statement: an entry is never in the log unsigned."""
     tail = run_sql(conn, "publish/log_tail.sql")
     seq, prev = (tail[0][0] + 1, tail[0][1]) if tail else (1, GENESIS)
     when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -353,15 +522,23 @@ def _append_log(
     run_sql(
         conn,
         "publish/log_append.sql",
-        {**entry, "month": month_date(month), "published_at": when, "entry_hash": entry_hash},
+        {
+            **entry,
+            "month": month_date(month),
+            "published_at": when,
+            "entry_hash": entry_hash,
+            "signature": evidence.sign_entry(signer, entry_hash),
+            "key_id": signer.key_id,
+        },
     )
     return entry_hash
 
 
-def build_catalog(mart_dir: Path) -> Path:
-    """Rebuild mart.duckdb (views over the published Parquet files, documented) aside and swap it in."""
+def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
+    """Rebuild mart.duckdb (views over the published Parquet files, documented) aside and swap it in; with
+    `target`, build the same catalogue there instead (what verify compares the mart's catalogue with)."""
     mart_dir.mkdir(parents=True, exist_ok=True)
-    tmp = mart_dir / f".{MART_FILE}.{uuid.uuid4().hex}.tmp"
+    tmp = mart_dir / f".{MART_FILE}.{uuid.uuid4().hex}.tmp" if target is None else target
     with duckdb.connect(str(tmp)) as conn:
         for spec in MART_TABLES.values():
             files = sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet"))
@@ -388,28 +565,124 @@ def build_catalog(mart_dir: Path) -> Path:
             )
         run_sql(conn, "publish/mart_indicators.sql", {"path": str(REFERENCE_DIR / "indicators.csv")})
         conn.execute("CHECKPOINT")
+    if target is not None:
+        return target
     os.replace(tmp, mart_dir / MART_FILE)
     return mart_dir / MART_FILE
 
 
-def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
-    """Re-compute the publish log's hash chain, the hash of every version's file (superseded versions stay
-    verifiable) and of every current file (it must be the latest version of its month).
+def _catalog_objects(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        objects = run_sql(conn, "publish/catalog_objects.sql")
+        if any(o[:3] == ("table", "main", "indicators") for o in objects):
+            objects += [("row", *r) for r in run_sql(conn, "publish/catalog_indicators.sql")]
+        return objects
+
+
+def catalog_problems(mart_dir: Path, files_reported: bool = False) -> list[str]:
+    """How mart.duckdb differs from the catalogue the code builds over this home's published files: a view
+    redefined (to hide rows, or to read other files), dropped or added, any other object, the indicators."""
+    path = mart_dir / MART_FILE
+    if not path.exists():
+        return [f"{MART_FILE} is missing"] if any((mart_dir / "data").glob("*/month=*/data.parquet")) else []
+    scratch = Path(tempfile.mkdtemp(prefix="zs-risk-catalog-check-"))  # not in the home: verify only reads it
+    try:
+        try:
+            expected = _catalog_objects(build_catalog(mart_dir, scratch / MART_FILE))
+        except duckdb.Error as e:
+            if files_reported:  # a published file that cannot be read: the file checks name it
+                return []
+            return [f"{MART_FILE}: not compared, the catalogue cannot be built over the files now: {e}"]
+        try:
+            found = _catalog_objects(path)
+        except duckdb.Error as e:
+            return [f"{MART_FILE} cannot be opened: {e}"]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    problems = []
+    want = {o[:3]: o for o in expected}
+    have = {o[:3]: o for o in found}
+    for key in sorted(set(want) | set(have), key=str):
+        kind, schema, name = key
+        if key not in have:
+            problems.append(f"{MART_FILE}: {kind} {schema}.{name} is missing")
+        elif key not in want:
+            problems.append(f"{MART_FILE}: {kind} {schema}.{name} is not one the pipeline builds")
+        elif want[key] != have[key]:
+            problems.append(f"{MART_FILE}: {kind} {schema}.{name} {_how_it_differs(mart_dir, want[key], have[key])}")
+    return problems
+
+
+_READS = re.compile(r"read_\w+\(\s*'((?:[^']|'')*)'|read_\w+\(\s*\[\s*'((?:[^']|'')*)'")
+
+
+def _how_it_differs(mart_dir: Path, wanted: tuple, found: tuple) -> str:
+    """Name the difference a reader cares about: files read outside this home's mart, or where the definition
+    departs from the one the pipeline builds."""
+    sql = str(found[3] or "")
+    outside = sorted(
+        {p for m in _READS.finditer(sql) for p in m.groups() if p and not p.startswith(str(mart_dir.resolve()) + "/")}
+    )
+    if outside:
+        return (
+            f"reads files outside this home's mart ({', '.join(outside[:2])}): redirected, or the home was copied "
+            "or moved (the next run rebuilds the catalogue)"
+        )
+    want, have = " ".join(str(wanted[3] or "").split()), " ".join(sql.split())
+    if want == have:
+        return "has another comment or content than the pipeline builds"
+    at = next((i for i, (a, b) in enumerate(zip(want, have, strict=False)) if a != b), min(len(want), len(have)))
+    return f"is not defined as the pipeline builds it: …{have[max(0, at - 40) : at + 80]}… (from character {at})"
+
+
+def verify(
+    conn: duckdb.DuckDBPyConnection | None,
+    mart_dir: Path,
+    verifier: evidence.Verifier | None = None,
+    heads: Path | None = None,
+    external_head: str | None = None,
+) -> list[str]:
+    """Everything the publish log vouches for, checked with the public key only:
+
+    - the hash chain, every entry's hash and Ed25519 signature (a fake or altered entry with recomputed hashes
+      has no valid signature);
+    - the signed heads (evidence/heads.jsonl): each verifies and is an entry of the log, and the log is not
+      shorter than the last one (entries deleted, the log emptied or dropped, `conn` None: the warehouse is gone);
+    - `external_head`, a head kept outside the system: it must be an entry of the log;
+    - every version's file and every current file hashes as logged, and every file under mart/data and
+      mart/versions is vouched for by the log;
+    - the catalogue mart.duckdb is exactly what the code builds over this home's files.
 
     Returns the problems found (empty: intact).
     """
+    mart_dir = Path(mart_dir)
+    verifier = verifier or evidence.verifier_from_env()
+    if verifier is None:
+        return [
+            f"no public key to check signatures with: set {evidence.VERIFY_KEY_ENV} (the public half of the "
+            f"pipeline's {evidence.SIGNING_KEY_ENV})"
+        ]
     problems: list[str] = []
+    has_log = conn is not None and _has_log(conn)
+    rows = run_sql(conn, "publish/log_all.sql") if has_log else []
     prev = GENESIS
     current: dict[tuple[str, str], tuple[int, int, str]] = {}
-    for seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, entry_hash, context in run_sql(
-        conn, "publish/log_all.sql"
-    ):
-        entry = _entry_dict(seq, table, month, version, file, file_sha, rows, fp, at, prev_hash, context)
+    hashes: list[str] = []
+    vouched: set[str] = set()
+    for seq, table, month, version, file, file_sha, n, fp, at, prev_hash, entry_hash, context, sig in rows:
+        entry = _entry_dict(seq, table, month, version, file, file_sha, n, fp, at, prev_hash, context)
         if prev_hash != prev:
             problems.append(f"publish log entry {seq}: chain broken (previous hash does not match entry {seq - 1})")
         if _entry_hash(entry) != entry_hash:
             problems.append(f"publish log entry {seq}: entry altered ({table} {month})")
+        elif not evidence.entry_signed(verifier, entry_hash, sig):
+            problems.append(
+                f"publish log entry {seq}: not signed by key {verifier.key_id} ({table} {month}): forged or "
+                "written without the pipeline's key"
+            )
         prev = entry_hash
+        hashes.append(entry_hash)
+        vouched.add(file)
         path = mart_dir / file
         if not path.exists():
             problems.append(f"{file}: version {version} published in entry {seq} but missing from the mart")
@@ -419,8 +692,60 @@ def verify(conn: duckdb.DuckDBPyConnection, mart_dir: Path) -> list[str]:
     for (table, month), (seq, version, sha) in sorted(current.items()):
         path = mart_dir / "data" / table / f"month={month}" / "data.parquet"
         rel = path.relative_to(mart_dir).as_posix()
+        vouched.add(rel)
         if not path.exists():
             problems.append(f"{rel}: current version {version} (entry {seq}) missing from the mart")
         elif sha256_file(path) != sha:
             problems.append(f"{rel}: content differs from version {version}, the current one (entry {seq})")
+    unvouched: list[str] = []
+    for top in (mart_dir / "data", mart_dir / "versions", mart_dir / MART_FILE):
+        # The pipeline never writes a link: one would let the views read what no entry vouches for.
+        for path in [top, *sorted(top.rglob("*"))] if top.is_dir() else [top]:
+            rel = path.relative_to(mart_dir).as_posix()
+            if path.is_symlink():
+                problems.append(f"{rel}: a symbolic link (to {os.readlink(path)}); the pipeline never writes one")
+            elif path.is_file() and top.name != MART_FILE and rel not in vouched:
+                unvouched.append(rel)
+    shown = unvouched if len(unvouched) <= 5 else unvouched[:5]
+    problems += [f"{rel}: in the mart but not vouched for by the publish log" for rel in shown]
+    if len(unvouched) > len(shown):
+        problems.append(f"… and {len(unvouched) - len(shown)} more files in the mart not vouched for by the log")
+    problems += _head_problems(heads or heads_file(mart_dir), verifier, hashes, conn is not None, has_log)
+    if external_head is not None and external_head not in hashes:
+        problems.append(
+            f"head {external_head} kept outside the system is not in the publish log ({len(hashes)} entries): "
+            "the log was truncated or rewritten"
+        )
+    problems += catalog_problems(mart_dir, files_reported=bool(problems))
+    return problems
+
+
+def _has_log(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(run_sql(conn, "publish/has_log.sql")[0][0])
+
+
+def _head_problems(
+    path: Path, verifier: evidence.Verifier, hashes: list[str], warehouse: bool, log_table: bool
+) -> list[str]:
+    found, problems = evidence.read_heads(path, verifier)
+    heads = [h for h in found if h.signed]  # a forged line is named above and vouches for nothing
+    if not heads:
+        if hashes:
+            problems.append(f"{path.name}: no signed head for a log of {len(hashes)} entries (the heads file is gone)")
+        return problems
+    last = heads[-1]
+    if not warehouse:
+        problems.append(f"the warehouse is missing, but {path.name} has signed heads up to entry {last.seq}")
+    elif not log_table:
+        problems.append(
+            f"audit.publish_log is missing (dropped), but {path.name} has signed heads up to entry {last.seq}"
+        )
+    elif len(hashes) < last.seq:
+        problems.append(
+            f"the publish log has {len(hashes)} entries, shorter than its last signed head (entry {last.seq}, "
+            f"{path.name} line {last.line}): entries were deleted"
+        )
+    for h in heads:
+        if h.seq <= len(hashes) and hashes[h.seq - 1] != h.entry_hash:
+            problems.append(f"publish log entry {h.seq} is not the one signed in {path.name} line {h.line}")
     return problems

@@ -21,9 +21,12 @@ def build_publish_asset(spec: publish.MartTable) -> dg.AssetsDefinition:
         description=(
             f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{publish.MART_FILE}, view "
             f"{spec.name}) once its blocking checks ({', '.join(spec.required_checks)}) passed on exactly the rows "
-            "in the warehouse; atomic swap, hash-chained publish log; a re-published month with changed content "
+            "in the warehouse; logged (hash chain, Ed25519-signed entry and head) before the file becomes visible, "
+            "then swapped in atomically; a crash at any point is recovered by the next run; a re-published month "
+            "with changed content "
             f"becomes a new version and earlier versions stay readable ({spec.name}_versions) and verifiable. "
-            f"{spec.description}. 发布到分析集市：阻断性校验通过后原子替换，并记入哈希链发布日志；"
+            f"{spec.description}. 发布到分析集市：阻断性校验通过后先记入哈希链发布日志（Ed25519签名），"
+            "再原子替换；中断后下次运行自动恢复；"
             "重发布形成新版本，旧版本保留可核验。"
         ),
     )
@@ -45,6 +48,12 @@ def build_publish_asset(spec: publish.MartTable) -> dg.AssetsDefinition:
                 "version": result.version,
                 "version_file": dg.MetadataValue.path(str(result.version_file)),
                 "unchanged": result.unchanged,
+                # What an interrupted earlier publish had left and what became of it (adopted, restored, removed).
+                "recovered": dg.MetadataValue.md(
+                    "\n".join(f"- {r}" for r in result.recovered) if result.recovered else "_nothing to recover_"
+                ),
+                "recovered_count": len(result.recovered),
+                "code_version": result.context.get("code", {}).get("source_sha256", ""),
                 "mart": dg.MetadataValue.path(str(mart_dir / publish.MART_FILE)),
                 "how_to_read": dg.MetadataValue.md(
                     f"`duckdb -readonly {mart_dir / publish.MART_FILE}` then "

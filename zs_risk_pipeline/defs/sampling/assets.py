@@ -35,7 +35,7 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
     month = context.partition_key
     configured = sampling.load_plans()
     with warehouse.get_connection() as conn:
-        written = sampling.build_frames(conn, configured, month, zs_home.paths().mart / "plans")
+        written = sampling.build_frames(conn, configured, month, zs_home.paths().plans)
     active = {p.id for p in sampling.plans_active(configured, month)}
     table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
         f"| {sampling.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
@@ -62,8 +62,8 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
     description=(
         "Draws every plan active next month by draw protocol v1: a secure seed committed before the draw, "
         "SHA-256 keyed selection of n per stratum, two eligible inspectors per task under the workload cap "
-        "(unstaffable tasks kept with their reason), and a verification package in "
-        "$ZS_RISK_HOME/mart/plans/<plan_id>/. A published plan is immutable: a rerun verifies and reloads it; "
+        "(unstaffable tasks kept with their reason), and a verification package in $ZS_RISK_HOME/plans/<plan_id>/ "
+        "(restricted, outside the mart). A published plan is immutable: a rerun verifies and reloads it; "
         "later information that rules out an assigned inspector becomes an append-only amendment in the package "
         "(exclusions.csv, amendments.csv; design.md §6) while the plan's month is still ahead. "
         "双随机抽取：种子承诺、可验证抽取、检查人员随机匹配；已发布的计划不可更改，新情况以计划变更记录。"
@@ -71,7 +71,8 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
 )
 def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
     month = context.partition_key
-    packages = zs_home.paths().mart / "plans"
+    packages = zs_home.paths().plans
+    recovered = plans.sweep_interrupted(packages)
     with warehouse.get_connection() as conn:
         try:
             drawn = plans.draw_month(conn, sampling.load_plans(), month, packages)
@@ -105,6 +106,8 @@ def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: 
             "inspector_eligibility": {d.plan_id: d.eligibility for d in drawn if d.eligibility},
             "seed_commitments": {d.plan_id: d.seed_commitment for d in drawn},
             "packages": dg.MetadataValue.path(str(packages)),
+            # What an interrupted earlier draw had left (a package written aside, a half-written seed): removed.
+            "recovered": recovered,
         }
     )
 
@@ -121,7 +124,7 @@ def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: 
 )
 def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome) -> dg.AssetCheckResult:
     month = context.partition_key
-    packages = zs_home.paths().mart / "plans"
+    packages = zs_home.paths().plans
     problems: dict[str, list[str]] = {}
     checked = []
     for p in sampling.plans_active(sampling.load_plans(), month):
@@ -148,7 +151,9 @@ TASK_LISTS = dg.AssetKey(["sampling", "task_lists"])
     description=(
         "Task lists for the branches (分局) that carry out next month's plans: one CSV per branch in UTF-8 and "
         "GB18030 (Excel) under $ZS_RISK_HOME/exports/task_lists/<YYYY-MM>/, with plan, enterprise name and "
-        "address, items and inspectors - and no tier, score or draw number. 各分局检查任务清单（不含风险分类）。"
+        "address, items and inspectors - and no tier, score or draw number; tasks are listed and numbered by town "
+        "and USCC, so their order tells nothing of the draw. "
+        "各分局检查任务清单（不含风险分类，按镇街、信用代码排序编号）。"
     ),
 )
 def task_lists(
@@ -217,7 +222,7 @@ def plans_keep_the_protocol_and_constraints(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key, zs_home.paths().mart / "plans")
+        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key, zs_home.paths().plans)
     return dg.AssetCheckResult(
         passed=not any(found.values()),
         metadata={

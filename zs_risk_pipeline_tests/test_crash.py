@@ -1,0 +1,163 @@
+"""Crashes at any instant of a publish or a draw are recovered by the next run, without a manual step (断点恢复).
+
+A child process publishes with ZS_RISK_CRASH_AT naming a point of lib/publish.py: it kills itself there with
+SIGKILL (no cleanup runs). The rerun in this process must publish exactly what an uninterrupted publish does,
+say what it recovered, and leave a mart that verifies. The draw is interrupted between its seed commitment and
+its package: the rerun draws the same plan with the committed seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from zs_risk_pipeline.lib import digest, faults, plans, publish, sampling
+from zs_risk_pipeline_tests.test_plans import M, city, conn  # noqa: F401  (the plans' tiny city fixtures)
+from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
+
+PUBLISH_POINTS = [p for p in faults.POINTS if p.startswith("publish:")]
+
+CHILD = """
+import sys
+import duckdb
+from zs_risk_pipeline.lib import publish
+from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
+warehouse, mart, month, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+conn = duckdb.connect(warehouse)
+write(conn, month, [float(v) for v in values.split(",")])
+audit(conn, month)
+publish.publish_month(conn, SPEC, month, publish.Path(mart))
+"""
+
+
+def _warehouse(path: Path) -> None:
+    with duckdb.connect(str(path)) as wh:
+        wh.execute("CREATE SCHEMA features")
+        wh.execute("CREATE TABLE features.enterprise_monthly (uscc VARCHAR, month DATE, x DOUBLE)")
+        publish.prepare(wh)
+
+
+def _publish(root: Path, month: str, values: list[float], crash_at: str | None = None) -> int:
+    env = {**os.environ}
+    env.pop(faults.CRASH_ENV, None)
+    if crash_at:
+        env[faults.CRASH_ENV] = crash_at
+    args = [str(root / "warehouse.duckdb"), str(root / "mart"), month, ",".join(map(str, values))]
+    return subprocess.run([sys.executable, "-c", CHILD, *args], env=env, cwd=Path(__file__).parents[1]).returncode
+
+
+def _mart_files(mart: Path) -> dict[str, str]:
+    """Every file readers can reach, with its SHA-256 (the catalogue by what it defines, not its bytes)."""
+    return {
+        p.relative_to(mart).as_posix(): digest.sha256_file(p)
+        for folder in ("data", "versions")
+        for p in sorted((mart / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _catalog(mart: Path) -> list[tuple]:
+    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
+        return r.execute("SELECT month, uscc, x FROM enterprise_features ORDER BY ALL").fetchall()
+
+
+@pytest.mark.parametrize("restated", [False, True], ids=["first-publish", "restatement"])
+@pytest.mark.parametrize("point", PUBLISH_POINTS)
+def test_a_publish_killed_at_any_point_is_recovered_by_the_next_one(tmp_path: Path, point: str, restated: bool):
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+    for root in (reference, crashed):
+        root.mkdir()
+        _warehouse(root / "warehouse.duckdb")
+        if restated:
+            assert _publish(root, "2024-03", [1.0, 2.0]) == 0
+    values = [1.0, 2.5] if restated else [1.0, 2.0]
+    assert _publish(reference, "2024-03", values) == 0
+    assert _publish(crashed, "2024-03", values, crash_at=point) == -signal.SIGKILL
+
+    with duckdb.connect(str(crashed / "warehouse.duckdb")) as wh:
+        rerun = publish.publish_month(wh, SPEC, "2024-03", crashed / "mart")  # no manual step
+        assert publish.verify(wh, crashed / "mart") == []
+        entries = wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
+    with duckdb.connect(str(reference / "warehouse.duckdb"), read_only=True) as wh:
+        assert entries == wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
+    assert _mart_files(crashed / "mart") == _mart_files(reference / "mart")
+    assert _catalog(crashed / "mart") == _catalog(reference / "mart")
+    assert not list((crashed / "mart").rglob(".*.tmp*")), "nothing left aside"
+    if point != "publish:written":  # logged: the rerun finds the version published and completes it
+        assert rerun.unchanged and rerun.version == (2 if restated else 1)
+        assert rerun.recovered, "the rerun says what it recovered"
+    else:  # nothing was logged: the file aside is removed and the rerun publishes the version itself
+        assert not rerun.unchanged
+        assert any("removed (left by an interrupted publish" in r for r in rerun.recovered)
+
+
+def test_an_unlogged_version_file_is_adopted_when_it_holds_the_same_bytes(tmp_path: Path) -> None:
+    """A version file written by an earlier release before its log entry (the old order): adopted when it is
+    exactly what the entry now vouches for, removed when it is not."""
+    root = tmp_path / "home"
+    root.mkdir()
+    _warehouse(root / "warehouse.duckdb")
+    assert _publish(root, "2024-03", [1.0]) == 0
+    mart = root / "mart"
+    v1 = mart / "versions" / SPEC.name / "month=2024-03" / "v0001.parquet"
+    with duckdb.connect(str(root / "warehouse.duckdb")) as wh:
+        write(wh, "2024-03", [7.0])
+        audit(wh, "2024-03")
+        stray = v1.with_name("v0002.parquet")
+        stray.write_bytes(v1.read_bytes())  # not the bytes of version 2
+        result = publish.publish_month(wh, SPEC, "2024-03", mart)
+        assert result.version == 2 and any("unlogged file with other content removed" in r for r in result.recovered)
+        assert publish.verify(wh, mart) == []
+
+
+def test_a_draw_killed_after_its_commitment_draws_the_same_plan_on_rerun(
+    conn: duckdb.DuckDBPyConnection,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    packages = tmp_path / "plans"
+
+    class Killed(BaseException):
+        """What a SIGKILL does to the draw: it stops there, nothing after it runs."""
+
+    def die(name: str) -> None:
+        if name == "draw:committed":
+            raise Killed
+
+    monkeypatch.setattr(faults, "crash_point", die)
+    with pytest.raises(Killed):
+        plans.draw_month(conn, sampling.load_plans(), M, packages)
+    monkeypatch.undo()
+    first = sampling.plan_id(sampling.plans_active(sampling.load_plans(), M)[0], M)
+    committed = conn.execute(
+        "SELECT seed_commitment FROM sampling.commitments WHERE plan_id = $p", {"p": first}
+    ).fetchall()[0][0]
+    pending = packages / plans.PENDING_DIR / f"{first}.json"
+    assert pending.is_file() and not (packages / first).exists()
+    assert oct(pending.stat().st_mode & 0o777) == oct(0o600)  # the seed is restricted
+
+    drawn = plans.draw_month(conn, sampling.load_plans(), M, packages)  # the rerun: no manual step
+    doc = json.loads((packages / first / "plan.json").read_text(encoding="utf-8"))
+    assert doc["seed_commitment"] == committed  # the seed committed before the crash, not a new one
+    assert drawn[0].drawn_now and not pending.exists()
+    signed = json.loads((packages / first / "commitment.json").read_text(encoding="utf-8"))
+    assert signed["seed_commitment"] == committed
+
+
+def test_a_package_left_aside_by_a_killed_draw_is_removed_and_reported(tmp_path: Path) -> None:
+    packages = tmp_path / "plans"
+    aside = packages / ".MR-GENERAL-2024-04.tmp-1a2b3c4d"
+    aside.mkdir(parents=True)
+    (aside / "frame.csv").write_text("uscc,stratum\n", encoding="utf-8")  # killed while writing the package
+    (packages / plans.PENDING_DIR).mkdir()
+    (packages / plans.PENDING_DIR / ".MR-GENERAL-2024-04.json.tmp").write_text("{", encoding="utf-8")
+    done = plans.sweep_interrupted(packages)
+    assert not aside.exists() and not list((packages / plans.PENDING_DIR).iterdir())
+    assert len(done) == 2 and "interrupted draw, removed" in done[0]
