@@ -161,3 +161,35 @@ def test_a_package_left_aside_by_a_killed_draw_is_removed_and_reported(tmp_path:
     done = plans.sweep_interrupted(packages)
     assert not aside.exists() and not list((packages / plans.PENDING_DIR).iterdir())
     assert len(done) == 2 and "interrupted draw, removed" in done[0]
+
+
+def test_a_month_run_killed_twice_completes_on_its_third_start(home, tmp_path: Path) -> None:
+    """Real `zs-risk run` processes killed inside the chain (a publish just logged, then a draw just committed):
+    the next start completes the month with no manual step, the dead runs are failed, and verify passes."""
+    from zs_risk_pipeline import cli
+
+    assert cli.main(["synth", "--enterprises", "800", "--months", "1", "--start", "2023-01", "--seed", "5"]) == 0
+
+    def run(crash_at: str | None) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k != faults.CRASH_ENV}
+        env.update({faults.CRASH_ENV: crash_at} if crash_at else {})
+        command = [sys.executable, "-m", "zs_risk_pipeline.cli", "run", "--month", "2023-01"]
+        return subprocess.run(command, env=env, cwd=Path(__file__).parents[1], capture_output=True, text=True)
+
+    for point in ("publish:logged", "draw:committed"):
+        assert run(point).returncode == -signal.SIGKILL, point
+    third = run(None)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "died without finishing: marked it failed" in third.stdout
+    verify = subprocess.run(
+        [sys.executable, "-m", "zs_risk_pipeline.cli", "verify"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert verify.returncode == 0 and "intact" in verify.stdout, verify.stdout
+    with duckdb.connect(str(home.warehouse), read_only=True) as wh:
+        versions = wh.execute("SELECT DISTINCT version FROM audit.publish_log").fetchall()
+        pending = wh.execute(
+            "SELECT count(*) FROM sampling.commitments c WHERE NOT EXISTS "
+            "(SELECT 1 FROM sampling.plan p WHERE p.plan_id = c.plan_id)"
+        ).fetchall()
+    assert versions == [(1,)]  # every table-month published once: the rerun completed, it did not republish
+    assert pending == [(0,)] and not list((home.plans / plans.PENDING_DIR).glob("*"))
