@@ -158,9 +158,13 @@ def test_a_package_left_aside_by_a_killed_draw_is_removed_and_reported(tmp_path:
     (aside / "frame.csv").write_text("uscc,stratum\n", encoding="utf-8")  # killed while writing the package
     (packages / plans.PENDING_DIR).mkdir()
     (packages / plans.PENDING_DIR / ".MR-GENERAL-2024-04.json.tmp").write_text("{", encoding="utf-8")
+    (packages / "MR-FOOD-2024-04").mkdir()  # killed after its package was renamed into place
+    (packages / plans.PENDING_DIR / "MR-FOOD-2024-04.json").write_text("{}", encoding="utf-8")
+    (packages / plans.PENDING_DIR / "MR-PRODUCT-2024-04.json").write_text("{}", encoding="utf-8")  # still pending
     done = plans.sweep_interrupted(packages)
-    assert not aside.exists() and not list((packages / plans.PENDING_DIR).iterdir())
-    assert len(done) == 2 and "interrupted draw, removed" in done[0]
+    assert not aside.exists()
+    assert [p.name for p in (packages / plans.PENDING_DIR).iterdir()] == ["MR-PRODUCT-2024-04.json"]
+    assert len(done) == 3 and "interrupted draw, removed" in done[0]
 
 
 def test_a_month_run_killed_twice_completes_on_its_third_start(home, tmp_path: Path) -> None:

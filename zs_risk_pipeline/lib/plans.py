@@ -303,6 +303,10 @@ def sweep_interrupted(packages_dir: Path) -> list[str]:
     for tmp in sorted((packages_dir / PENDING_DIR).glob(".*.tmp")):
         tmp.unlink()
         done.append(f"{PENDING_DIR}/{tmp.name}: seed half written by an interrupted draw, removed")
+    for kept in sorted((packages_dir / PENDING_DIR).glob("*.json")):
+        if (packages_dir / kept.stem).is_dir():  # killed after the package was renamed into place
+            kept.unlink()
+            done.append(f"{PENDING_DIR}/{kept.name}: kept seed of a package now in place, removed")
     return done
 
 
