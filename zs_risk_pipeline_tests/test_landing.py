@@ -56,6 +56,39 @@ def test_missing_required_column_rejects_whole_file_naming_file_and_column(home)
     assert "penalties/2024-03/p.csv" in e.value.message and "'uscc'" in e.value.message
 
 
+def test_trailing_unnamed_columns_of_a_spreadsheet_are_kept_in_raw_not_a_rejection(home):
+    # What a spreadsheet saves after the last named column: empty headers, empty cells.
+    drop(home, "penalties", "2024-03", "p.csv", f"{PENALTY_HEADER},,,\n{PENALTY_ROW},,,\n{PENALTY_ROW},,x,\n")
+    _, result = _read(home, "penalties")
+    t = result.table
+    assert t.column("uscc").to_pylist() == ["91442000MA5L30P862"] * 2  # every row loads
+    extra = [json.loads(v) for v in t.column("_extra").to_pylist()]
+    assert extra == [
+        {"_unnamed_7": "", "_unnamed_8": "", "_unnamed_9": ""},
+        {"_unnamed_7": "", "_unnamed_8": "x", "_unnamed_9": ""},
+    ]
+
+
+def test_a_header_that_really_repeats_a_contract_column_is_still_rejected(home):
+    drop(home, "penalties", "2024-03", "p.csv", f"{PENALTY_HEADER},uscc\n{PENALTY_ROW},x\n")
+    f = landing.list_files(home.landing, "penalties", "2024-03")[0]
+    with pytest.raises(landing.FileRejected) as e:
+        landing.read_file(f, source("penalties"))
+    assert e.value.code == "duplicate_column" and "'uscc' appears twice" in e.value.message
+
+
+def test_a_title_line_above_the_header_names_every_missing_required_column(home):
+    title = "中山市市场监督管理局行政处罚信息（2024年3月）,,,,,"
+    drop(home, "penalties", "2024-03", "p.csv", f"{title}\n{PENALTY_HEADER}\n{PENALTY_ROW}\n")
+    f = landing.list_files(home.landing, "penalties", "2024-03")[0]
+    with pytest.raises(landing.FileRejected) as e:
+        landing.read_file(f, source("penalties"))
+    assert e.value.code == "missing_column"
+    required = [c.name for c in source("penalties").columns if c.required]
+    assert len(required) > 1 and all(f"'{name}'" in e.value.message for name in required)
+    assert "line 2 is a header: remove the title line above it" in e.value.message
+
+
 @pytest.mark.parametrize(
     "content,code",
     [

@@ -113,19 +113,25 @@ def _decode(f: LandingFile, data: bytes) -> tuple[bytes, str]:
 
 
 def _map_header(f: LandingFile, source: Source, header: list[str]) -> list[str]:
+    """Contract names for a file's header. A column without a name (spreadsheets save trailing empty columns as
+    `,,,`) is kept in raw as `_unnamed_<position>` among the extra columns, never a reason to reject the file; a
+    named column that appears twice is."""
     mapping = source.header_map()
     names = [mapping.get(h.strip().lstrip("\ufeff"), h.strip()) for h in header]
+    names = [n or f"_unnamed_{i}" for i, n in enumerate(names, start=1)]
     seen: set[str] = set()
     for n in names:
         if n in seen:
             raise FileRejected("duplicate_column", f"{f.relative}: column '{n}' appears twice in the header")
         seen.add(n)
-    for c in source.columns:
-        if c.required and c.name not in seen:
-            raise FileRejected(
-                "missing_column",
-                f"{f.relative}: required column '{c.name}' ({c.alias}) is missing; header is {header}",
-            )
+    missing = [c for c in source.columns if c.required and c.name not in seen]
+    if missing:
+        named = ", ".join(f"'{c.name}' ({c.alias})" for c in missing)
+        raise FileRejected(
+            "missing_column",
+            f"{f.relative}: required column{'s' if len(missing) > 1 else ''} {named} "
+            f"{'are' if len(missing) > 1 else 'is'} missing; header is {header}",
+        )
     return names
 
 
@@ -162,13 +168,29 @@ def _line_numbers(utf8: bytes, bad_texts: list[str], n_good: int) -> tuple[np.nd
     return rows_good, rows_bad, np.concatenate([good, bad])
 
 
+def _is_header(f: LandingFile, source: Source, line: list[bytes]) -> bool:
+    """Whether `line` (the file's second line, if any) is a header with every required column."""
+    if not line:
+        return False
+    try:
+        _map_header(f, source, next(csv.reader([line[0].decode("utf-8").rstrip("\r")]), []))
+    except (FileRejected, UnicodeDecodeError):
+        return False
+    return True
+
+
 def _read_csv(f: LandingFile, source: Source) -> ReadResult:
     utf8, enc = _decode(f, f.path.read_bytes())
     first = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     if not first.strip():
         raise FileRejected("empty_file", f"{f.relative}: no header row")
     header = next(csv.reader([first]))
-    names = _map_header(f, source, header)
+    try:
+        names = _map_header(f, source, header)
+    except FileRejected as e:
+        if e.code == "missing_column" and _is_header(f, source, utf8.split(b"\n", 2)[1:2]):
+            raise FileRejected(e.code, f"{e.message}; line 2 is a header: remove the title line above it") from None
+        raise
     bad: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
