@@ -378,13 +378,15 @@ def write_package(
     eligibility: pd.DataFrame,
     assignments: pd.DataFrame,
     commitment: Mapping[str, Any] | None = None,
+    frame_bytes: bytes | None = None,
 ) -> Path:
     """Write the plan's verification package to `folder` (e.g. plans/<plan_id>/ in the home) and return it.
 
     Files are written into a hidden sibling folder, verified with `verify_package`, then renamed into place:
     readers never see half a package, and an inconsistent one is never published. An existing folder is
     never replaced. `selection` is the output of `draw` (it needs k); eligibility rows of enterprises outside
-    the selection are left out (they have no task).
+    the selection are left out (they have no task). `frame_bytes`: frame_csv(frame) when the caller has it
+    already (its hash was committed before the draw).
     """
     folder = Path(folder)
     if folder.exists():
@@ -401,7 +403,7 @@ def write_package(
     tmp = folder.parent / f".{folder.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        (tmp / FRAME_FILE).write_bytes(frame_csv(frame))
+        (tmp / FRAME_FILE).write_bytes(frame_csv(frame) if frame_bytes is None else frame_bytes)
         if commitment is not None:
             text = json.dumps(dict(commitment), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
             (tmp / COMMITMENT_FILE).write_text(text, encoding="utf-8")

@@ -248,7 +248,7 @@ def _commit(
     conn: duckdb.DuckDBPyConnection,
     pid: str,
     month: str,
-    frame: pd.DataFrame,
+    frame_bytes: bytes,
     packages_dir: Path,
     signer: evidence.Signer,
 ) -> tuple[str, dict[str, Any]]:
@@ -257,7 +257,7 @@ def _commit(
     restricted packages folder, then the commitment is recorded in sampling.commitments. A run killed before its
     package was written draws again with the same seed and the same frame, so it draws the same plan."""
     pending = _pending(packages_dir, pid)
-    frame_sha = hashlib.sha256(draw.frame_csv(frame)).hexdigest()
+    frame_sha = hashlib.sha256(frame_bytes).hexdigest()
     if pending.is_file():
         kept = json.loads(pending.read_text(encoding="utf-8"))
         seed, record = kept["seed"], kept["record"]
@@ -271,7 +271,7 @@ def _commit(
             raise RuntimeError(f"{pid} already has a seed commitment but no package: investigate before drawing again")
         seed = draw.new_seed()
         record = evidence.commitment_record(
-            signer, pid, month, draw.commitment(seed), draw.ALGORITHM, frame_sha, len(frame)
+            signer, pid, month, draw.commitment(seed), draw.ALGORITHM, frame_sha, frame_bytes.count(b"\n") - 1
         )
         files.write_private(pending, json.dumps({"seed": seed, "record": record}, sort_keys=True))
     committed = run_sql(
@@ -332,7 +332,8 @@ def draw_plan(
     rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
     frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
     rates = sampling.frame_rates(plan, month)
-    seed, record = _commit(conn, pid, f"{m:%Y-%m}", frame, Path(packages_dir), signer)
+    frame_bytes = draw.frame_csv(frame)  # once: its hash is committed, then the same bytes are the package's
+    seed, record = _commit(conn, pid, f"{m:%Y-%m}", frame_bytes, Path(packages_dir), signer)
     selection = draw.draw(conn, frame, rates, seed, pid)
     eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
     assignments = draw.assign(conn, selection, eligible, seed, pid, plan.workload_cap)
@@ -341,7 +342,7 @@ def draw_plan(
     doc = draw.new_plan(
         pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
     )
-    draw.write_package(folder, doc, frame, selection, eligible, assignments, commitment=record)
+    draw.write_package(folder, doc, frame, selection, eligible, assignments, commitment=record, frame_bytes=frame_bytes)
     _pending(Path(packages_dir), pid).unlink(missing_ok=True)
     pairs = assignments[["uscc", "inspector_1", "inspector_2"]].itertuples(index=False, name=None)
     drawn = {u: (i1 or "", i2 or "") for u, i1, i2 in pairs}
