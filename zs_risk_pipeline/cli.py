@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import secrets
 import shutil
@@ -14,13 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zs_risk_pipeline import progress
 from zs_risk_pipeline.lib import settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
     import dagster as dg
     import duckdb
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The commands that read the operator policy: they refuse at once when its folder lacks a file.
+POLICY_COMMANDS = ("synth", "run", "backfill", "demo", "ui", "summary")
+MAX_MISMATCH_LINES = 20
 DEMO = {
     "enterprises": 100_000,
     "months": 24,
@@ -53,30 +57,77 @@ def _month_arg(value: str) -> str:
     return value
 
 
+class UsageError(RuntimeError):
+    """What the user asked for cannot be done as asked; said in one line, without a traceback."""
+
+
+def _existing(paths: settings.Paths) -> settings.Paths:
+    # A mistyped --home or ZS_RISK_HOME must not become a new, empty home: only demo and synth create one.
+    if not paths.home.is_dir():
+        raise UsageError(
+            f"home {paths.home} does not exist (--home / ${settings.HOME_ENV}): check the path; "
+            "`zs-risk demo` or `zs-risk synth` creates a new one"
+        )
+    return paths
+
+
 def _read_home(home: str | None) -> settings.Paths:
     """The home as it is, for commands that only read it (verify): nothing created, moved or chmod-ed."""
     if home:
         os.environ[settings.HOME_ENV] = str(Path(home).resolve())
-    return settings.home()
+    return _existing(settings.home())
 
 
-def _use_home(home: str | None) -> settings.Paths:
-    """Point this process (and the Dagster code it loads) at one ZS_RISK_HOME."""
+def _use_home(home: str | None, create: bool = False) -> settings.Paths:
+    """Point this process (and the Dagster code it loads) at one ZS_RISK_HOME; only `create` makes a new one."""
+    from zs_risk_pipeline.lib import resources
+
     if home:
         os.environ[settings.HOME_ENV] = str(Path(home).resolve())
-    paths = settings.home().ensure()
+    paths = (settings.home() if create else _existing(settings.home())).ensure()
     os.environ[settings.HOME_ENV] = str(paths.home)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     instance_yaml = paths.dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
-        shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", instance_yaml)
+        shutil.copyfile(resources.instance_template(), instance_yaml)
     return paths
+
+
+def _check_months(months: list[str]) -> None:
+    """Refuse months the monthly partitions do not offer, naming the ones they do (read from the partitions
+    definition of the home just chosen, so it follows however that definition ends)."""
+    from zs_risk_pipeline.defs.partitions import monthly
+
+    valid = [key[:7] for key in monthly.get_partition_keys()]
+    outside = [m for m in months if m not in valid]
+    if not outside:
+        return
+    which = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more months" if len(outside) > 3 else "")
+    offered = f"{valid[0]} … {valid[-1]}" if valid else "none"
+    raise UsageError(f"no monthly partition for {which}: the valid months are {offered}")
+
+
+def _ui_hint(paths: settings.Paths) -> str:
+    """How to open the UI on this home, as zs-risk was installed: `make ui` only in a source checkout with its
+    Makefile; otherwise `zs-risk ui`, with the demo's throw-away keys when this is a demo home."""
+    from zs_risk_pipeline.lib import evidence, resources
+
+    root = resources.source_checkout()
+    if root is not None and (root / "Makefile").is_file():
+        return "make ui" if paths.home == root / settings.DEFAULT_HOME else f"{settings.HOME_ENV}={paths.home} make ui"
+    keys = ""
+    if paths.demo_key_file.is_file() and demo_signing_key_file(paths).is_file():
+        keys = (
+            f"{settings.PII_KEY_ENV}=$(cat {paths.demo_key_file}) "
+            f"{evidence.SIGNING_KEY_ENV}=$(cat {demo_signing_key_file(paths)}) "
+        )
+    return f"{keys}zs-risk --home {paths.home} ui"
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from zs_risk_pipeline.lib import synth
 
-    paths = _use_home(args.home)
+    paths = _use_home(args.home, create=True)
     landing = Path(args.landing) if args.landing else paths.landing
     truth = Path(args.truth) if args.truth else paths.ground_truth
     t0 = time.perf_counter()
@@ -112,26 +163,52 @@ def _require_landing(paths: settings.Paths) -> None:
         )
 
 
-def run_months(months: list[str], release_reason: str | None = None) -> bool:
+def run_months(months: list[str], release_reason: str | None = None, session: progress.Session | None = None) -> bool:
     """Materialise the monthly chain for each month, in order, through the Dagster job the UI uses.
 
-    `release_reason`: publish the months although expected sources are missing (recorded as a release)."""
+    `release_reason`: publish the months although expected sources are missing (recorded as a release).
+    `session`: the console and log file shared with the caller's other runs (the demo's); by default the runs
+    log to <home>/logs/run.log, and a range of months ends with its warnings tallied."""
     import dagster as dg
 
-    from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.lib import evidence
 
     settings.pii_key()  # refuse before doing anything when a key is missing
     evidence.signer_from_env()
     _require_landing(settings.home())
-    job = build_defs().resolve_job_def("monthly_chain")
-    with dg.DagsterInstance.get() as instance:
-        for i, month in enumerate(months, start=1):
-            ok = _run_month(job, instance, f"{month}-01", f"[{i}/{len(months)}] {month}", None, release_reason)
-            _say_head(settings.home())
-            if not ok:
-                return False
-    return True
+    own = session is None
+    session = session or _session(settings.home(), "run.log")
+    job = session.defs.resolve_job_def("monthly_chain")
+    ok = True
+    try:
+        with dg.DagsterInstance.get() as instance:
+            for i, month in enumerate(months, start=1):
+                label = f"[{i}/{len(months)}] {month}"
+                ok = _run_month(job, instance, f"{month}-01", label, None, release_reason, session)
+                if session.heads:
+                    _say_head(settings.home())
+                if not ok:
+                    break
+    finally:
+        if own:
+            _end_session(session, tally=len(months) > 1)
+    return ok
+
+
+def _session(paths: settings.Paths, log_name: str, heads: bool = True) -> progress.Session:
+    from zs_risk_pipeline.definitions import build_defs
+    from zs_risk_pipeline.defs.jobs import MONTHLY_GROUPS
+
+    return progress.Session(build_defs(), MONTHLY_GROUPS, paths.logs / log_name, sys.stdout, heads)
+
+
+def _end_session(session: progress.Session, tally: bool) -> None:
+    if tally:
+        for line in session.tally.lines():
+            _say(line)
+    if session.failed_runs:
+        _say(f"{session.failed_runs} run(s) failed; Dagster's full log of every run: {session.log.path}")
+    session.close()
 
 
 def _say_head(paths: settings.Paths) -> None:
@@ -155,8 +232,10 @@ def _run_month(
     label: str,
     tags: dict[str, str] | None = None,
     release_reason: str | None = None,
+    session: progress.Session | None = None,
 ) -> bool:
-    """One run of the monthly chain, reported on one line plus its model decision, warnings and failures.
+    """One run of the monthly chain: a progress line while it runs, then one line plus its model decision,
+    warnings and failures; Dagster's own log of the run, stack traces included, goes to the session's log file.
 
     Runs whose process died are marked failed and their pool slots freed first; the run is tagged with this
     process, says who holds a pool slot it waits for, and ends on SIGTERM/SIGINT (see defs/runs.py)."""
@@ -167,14 +246,26 @@ def _run_month(
 
     from zs_risk_pipeline.defs import runs
 
+    own = session is None
+    session = session or _session(settings.home(), "run.log")
     t0 = time.perf_counter()
-    config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # The console logger would print stack traces amid the report: the log file gets everything instead.
+    config: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if release_reason:
         config["ops"] = {"ingest__deliveries": {"config": {"release_reason": release_reason}}}
     for dead in runs.reap_dead_runs(instance):
         _say(f"{label}: {dead.describe()}")
     run_id = str(uuid.uuid4())
-    with runs.RunWatch(instance, run_id, lambda msg: _say(f"{label}: {msg}")) as watch:
+    shown = session.progress(label)
+    kept = runs.SqliteKeptOpen(instance)
+
+    def listen(entry: dg.EventLogEntry) -> None:
+        kept.hold_run(run_id)  # its shard exists once its first event is stored
+        shown(entry)
+
+    instance.add_event_listener(run_id, listen)
+    result = None
+    with kept, runs.RunWatch(instance, run_id, lambda msg: shown.say(f"{label}: {msg}")) as watch:
         try:
             result = job.execute_in_process(
                 partition_key=partition,
@@ -186,6 +277,7 @@ def _run_month(
             )
         finally:  # in-process: nothing of the run runs any more, whatever ended it
             runs.release(instance, run_id, "The zs-risk process stopped executing it")
+            session.finished(shown, result is not None and result.success)
     if watch.signal is not None:
         _say(f"{label}: stopped by {signal.Signals(watch.signal).name}; run {run_id} ended, its pool slots freed")
         raise SystemExit(128 + watch.signal)
@@ -204,9 +296,17 @@ def _run_month(
     model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
     if model is not None:
         _say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
-    for c in failed:  # a warning (WARN severity) never blocks; an error check blocks what follows it
-        kind = "warning" if c.severity == dg.AssetCheckSeverity.WARN else "check not passed"
-        _say(f"    {kind}: {c.asset_key.to_user_string()}:{c.check_name}")
+    # A warning (WARN severity) never blocks: named on one line, and tallied for the end of a sequence of runs.
+    warned = [
+        f"{c.asset_key.to_user_string()}:{c.check_name}" for c in failed if c.severity == dg.AssetCheckSeverity.WARN
+    ]
+    session.tally.add(partition[:7], warned)
+    if warned:
+        _say("    warnings (never block): " + ", ".join(w.rsplit(":", 1)[1] for w in warned))
+    for c in failed:  # an error check blocks what follows it
+        if c.severity == dg.AssetCheckSeverity.WARN:
+            continue
+        _say(f"    check not passed, what depends on it was not built: {c.asset_key.to_user_string()}:{c.check_name}")
         if c.check_name == "expected_sources_delivered":
             for line in c.metadata["missing_sources"].value:
                 _say(f"      missing: {line}")
@@ -218,11 +318,16 @@ def _run_month(
         if c.check_name == "expected_sources_delivered" and c.passed and c.metadata["released"].value:
             _say(f"    released despite missing sources: {c.metadata['release_reason'].value}")
     for ev in result.get_step_failure_events():
-        _say(f"    step failed: {ev.step_key}: {ev.event_specific_data.error.message.strip()}")
+        error = ev.event_specific_data.error
+        first = (error.message.strip().splitlines() or [error.cls_name or "error"])[0] if error else "failed"
+        name = shown.step_names.get(ev.step_key, ev.step_key)
+        _say(f"    step failed: {name}: {first} (stack trace: {session.log.path})")
+    if own:
+        _end_session(session, tally=False)
     return result.success
 
 
-def late_delivery(paths: settings.Paths, held: Path) -> bool:
+def late_delivery(paths: settings.Paths, held: Path, session: progress.Session | None = None) -> bool:
     """Drop a held-back results file into the landing and let the sensor's reruns follow (see _deliver_late)."""
     from zs_risk_pipeline.lib.synth import late
 
@@ -231,10 +336,10 @@ def late_delivery(paths: settings.Paths, held: Path) -> bool:
         rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
         return f"{rows} inspection results of {held.parent.name} arrive late ({target.relative_to(paths.home)})"
 
-    return _deliver_late(paths, deliver)
+    return _deliver_late(paths, deliver, session)
 
 
-def late_plan_information(paths: settings.Paths, month: str) -> bool:
+def late_plan_information(paths: settings.Paths, month: str, session: progress.Session | None = None) -> bool:
     """After the task lists of the plans drawn from `month` went out: an inspector declares a conflict (回避) for
     two of his tasks and the personnel office corrects the directory for someone who left, both delivered late
     into `month`; the sensor's rerun amends the published plans (计划变更)."""
@@ -250,16 +355,15 @@ def late_plan_information(paths: settings.Paths, month: str) -> bool:
         said += [f"a corrected inspector directory ({leaver} has left)"] if leaver else []
         return " and ".join(said) + f" arrive late for {month}, after the task lists went out"
 
-    return _deliver_late(paths, deliver)
+    return _deliver_late(paths, deliver, session)
 
 
-def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
+def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: progress.Session | None = None) -> bool:
     """Deliver late files, tick the sensor as the daemon would, run what it requests, and show what changed: the
     table-months re-published, the amendments recorded, and that every published plan's own files stayed
     byte-identical."""
     import dagster as dg
 
-    from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.defs.automation import inspection_results_sensor
     from zs_risk_pipeline.defs.resources import ZsRiskHome
     from zs_risk_pipeline.lib import digest
@@ -268,7 +372,9 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
         resources = {"zs_home": ZsRiskHome(home=str(paths.home))}
         return inspection_results_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
 
-    job = build_defs().resolve_job_def("monthly_chain")
+    own = session is None
+    session = session or _session(paths, "run.log")
+    job = session.defs.resolve_job_def("monthly_chain")
     plans_before = digest.sha256_tree(paths.plans)
     amendments_before = _amendment_rows(paths)
     last_entry = _publish_log(paths, "publish/log_tail.sql")
@@ -280,10 +386,13 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str]) -> bool:
             f"\n== late delivery: {what}; the sensor requests {len(requests)} run{'s' * (len(requests) != 1)}: "
             + ", ".join(r.partition_key[:7] for r in requests)
         )
+        labels = [f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}" for i, r in enumerate(requests, start=1)]
         ok = all(
-            _run_month(job, instance, r.partition_key, f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}", r.tags)
-            for i, r in enumerate(requests, start=1)
+            _run_month(job, instance, r.partition_key, label, r.tags, None, session)
+            for r, label in zip(requests, labels, strict=True)
         )
+    if own:
+        _end_session(session, tally=False)
     since = last_entry[0][0] if last_entry else 0
     republished = _publish_log(paths, "publish/log_since.sql", {"seq": since})
     _say(
@@ -348,12 +457,15 @@ def _md_int(event: dg.DagsterEvent, key: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _use_home(args.home)
+    _check_months([args.month])
     return 0 if run_months([args.month], args.release_missing) else 1
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     _use_home(args.home)
-    return 0 if run_months(_months(args.from_month, args.to_month), args.release_missing) else 1
+    months = _months(args.from_month, args.to_month)
+    _check_months(months)
+    return 0 if run_months(months, args.release_missing) else 1
 
 
 def _demo_key(paths: settings.Paths) -> str:
@@ -385,9 +497,8 @@ def _demo_signing_key(paths: settings.Paths) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from zs_risk_pipeline.lib import evidence
-    from zs_risk_pipeline.lib.synth import late
 
-    paths = _use_home(args.home)
+    paths = _use_home(args.home, create=True)
     os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
     os.environ.setdefault(evidence.SIGNING_KEY_ENV, _demo_signing_key(paths))
     first = DEMO["start"]
@@ -395,49 +506,82 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
     late_month = months[-3] if len(months) >= 3 else None
     held_dir = paths.home / "held_back"
+    clock = progress.StageClock()
     if not any(paths.landing.glob("*/*/*")):
-        _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
-        ns = argparse.Namespace(
-            home=None,
-            landing=None,
-            truth=None,
-            enterprises=args.enterprises,
-            months=args.months,
-            start=first,
-            seed=DEMO["seed"],
-            encoding="utf-8",
-            chinese_headers=False,
-            defect_rate=DEMO["defect_rate"],
-        )
-        cmd_synth(ns)
-        if late_month:
-            from datetime import date, timedelta
-
-            from zs_risk_pipeline.lib import workdays
-            from zs_risk_pipeline.lib.ingest import month_end
-
-            # Delivered after the whole run: entered on the first working day of the month after the last one.
-            after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
-            delivered_on = after.dates[0].astype(date)
-            plan_id = f"{DEMO['late_plan']}-{late_month}"
-            held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
-            _say(f"== held back until the end: {held.relative_to(paths.home)}")
+        with clock.stage("synthetic city"):
+            _synth_demo(paths, args, months, late_month, held_dir)
     else:
         _say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
-    _say(f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]})")
-    ok = run_months(months)
-    pending = [
-        f
-        for f in sorted(held_dir.glob("*/*.csv"))
-        if not (paths.landing / "inspections" / f.parent.name / f.name).exists()
-    ]
-    for held in pending if ok else []:
-        ok = late_delivery(paths, held) and ok
-    if ok:
-        ok = late_plan_information(paths, months[-1]) and ok
-    print_summary(paths)
-    verified = cmd_verify(argparse.Namespace(home=None)) == 0
-    return 0 if ok and verified and verify_all_draws(paths) else 1
+    session = _session(paths, "demo.log", heads=False)  # verify says the head once, at the end
+    _say(
+        f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]}); "
+        f"Dagster's log of every run: {session.log.path}"
+    )
+    try:
+        with clock.stage(f"{len(months)} months"):
+            ok = run_months(months, session=session)
+        pending = [
+            f
+            for f in sorted(held_dir.glob("*/*.csv"))
+            if not (paths.landing / "inspections" / f.parent.name / f.name).exists()
+        ]
+        if ok and pending:
+            with clock.stage("late delivery and its reruns"):
+                for held in pending:
+                    ok = late_delivery(paths, held, session) and ok
+        if ok:
+            with clock.stage("late plan information and its rerun"):
+                ok = late_plan_information(paths, months[-1], session) and ok
+        _say("")
+        for line in session.tally.lines():
+            _say(line)
+        if session.failed_runs:
+            _say(f"{session.failed_runs} run(s) failed; Dagster's full log of every run: {session.log.path}")
+        slowest = session.slowest()
+    finally:
+        session.close()
+    with clock.stage("summary, verify, draw verification"):
+        print_summary(paths)
+        verified = cmd_verify(argparse.Namespace(home=None)) == 0
+        drawn = ok and verified and verify_all_draws(paths)
+    _say("")
+    for line in clock.lines(slowest):
+        _say(line)
+    return 0 if drawn else 1
+
+
+def _synth_demo(
+    paths: settings.Paths, args: argparse.Namespace, months: list[str], late_month: str | None, held_dir: Path
+) -> None:
+    """The demo's synthetic city, with one member unit's results of `late_month` held back until the end."""
+    from zs_risk_pipeline.lib.synth import late
+
+    _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
+    ns = argparse.Namespace(
+        home=None,
+        landing=None,
+        truth=None,
+        enterprises=args.enterprises,
+        months=args.months,
+        start=months[0],
+        seed=DEMO["seed"],
+        encoding="utf-8",
+        chinese_headers=False,
+        defect_rate=DEMO["defect_rate"],
+    )
+    cmd_synth(ns)
+    if late_month:
+        from datetime import date, timedelta
+
+        from zs_risk_pipeline.lib import workdays
+        from zs_risk_pipeline.lib.ingest import month_end
+
+        # Delivered after the whole run: entered on the first working day of the month after the last one.
+        after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
+        delivered_on = after.dates[0].astype(date)
+        plan_id = f"{DEMO['late_plan']}-{late_month}"
+        held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
+        _say(f"== held back until the end: {held.relative_to(paths.home)}")
 
 
 def verify_all_draws(paths: settings.Paths) -> bool:
@@ -467,7 +611,7 @@ def print_summary(paths: settings.Paths) -> None:
     import duckdb
 
     from zs_risk_pipeline.lib import publish
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.sql import SQL_DIR, run_sql
 
     _say("\n== results")
     _say(f"warehouse (DuckDB, pipeline-owned): {paths.warehouse}")
@@ -485,7 +629,7 @@ def print_summary(paths: settings.Paths) -> None:
             published = run_sql(conn, "publish/published_summary.sql") if _has_publish_log(conn) else []
         if published:
             _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
-            session = PROJECT_ROOT / "sql" / "publish" / "analyst_session.sql"
+            session = SQL_DIR / "publish" / "analyst_session.sql"
             _say(f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {publish.MART_FILE}")
             for table, months, first, last, rows, republished in published:
                 again = f"; {republished} re-published as a new version (earlier kept)" if republished else ""
@@ -502,7 +646,7 @@ def print_summary(paths: settings.Paths) -> None:
         print_warnings_and_monitoring(paths)
     _say(f"landing files: {paths.landing}")
     _say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
-    _say("open the Dagster UI on this home with:  make ui   (then http://127.0.0.1:3000)")
+    _say(f"open the Dagster UI on this home with:  {_ui_hint(paths)}   (then http://127.0.0.1:3000)")
 
 
 def print_model_and_tiers(paths: settings.Paths) -> None:
@@ -559,6 +703,7 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
     import duckdb
 
     from zs_risk_pipeline.lib import early_warning, monitoring, publicity
+    from zs_risk_pipeline.lib.registry import Registry
     from zs_risk_pipeline.lib.sql import run_sql
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
@@ -570,7 +715,8 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
         month = last.isoformat()
         lines = [
             *early_warning.summary_lines(conn, month),
-            *monitoring.summary_lines(conn, month),
+            # a month whose model started serving in it is shown against the previous scorer's reference month
+            *monitoring.closing_lines(conn, month, registry=Registry(paths.models)),
             *publicity.summary_lines(paths, conn),
         ]
     for line in lines:
@@ -583,20 +729,21 @@ def cmd_ui(args: argparse.Namespace) -> int:
         _say(f"note: {settings.PII_KEY_ENV} is not set; runs launched from the UI will refuse to ingest.")
     if not os.environ.get("ZS_RISK_SIGNING_KEY"):
         _say("note: ZS_RISK_SIGNING_KEY is not set; runs launched from the UI will refuse to publish and draw.")
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-w",
-        str(PROJECT_ROOT / "workspace.yaml"),
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
+    from zs_risk_pipeline.lib import resources
+
+    root = resources.source_checkout()
+    if root is not None:
+        workspace, cwd = root / "workspace.yaml", root
+    else:  # installed: the same code location, loaded by module name (no source tree to work in)
+        workspace, cwd = paths.dagster_home / "workspace.yaml", paths.home
+        workspace.write_text(
+            "load_from:\n  - python_module:\n      module_name: zs_risk_pipeline.definitions\n"
+            "      location_name: zs_risk_pipeline\n",
+            encoding="utf-8",
+        )
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
     _say(f"Dagster UI for {paths.home} on http://{args.host}:{args.port}")
-    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+    return subprocess.call(cmd, cwd=cwd)
 
 
 def _verifier(args: argparse.Namespace):  # -> evidence.Verifier | None
@@ -639,6 +786,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repoint(args: argparse.Namespace) -> int:
+    """Rebuild the mart's catalogue for the home where it now lies (after a copy, a move or a restore), once this
+    home's publish log vouches for every file its views will read."""
+    import duckdb
+
+    from zs_risk_pipeline.lib import publish
+
+    paths = _read_home(args.home)
+    if not paths.mart.is_dir():  # never create a home: a mistyped one would get an empty mart
+        _say(f"no mart at {paths.mart}: not a zs-risk home (check --home or ${settings.HOME_ENV})")
+        return 1
+    conn = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
+    try:
+        problems = publish.repoint(conn, paths.mart, _verifier(args))
+    finally:
+        if conn is not None:
+            conn.close()
+    if problems:
+        for p in problems:
+            _say(f"refused: {p}")
+        _say(f"{publish.MART_FILE} not re-pointed: this home's publish log does not vouch for its files")
+        return 1
+    _say(f"{paths.mart / publish.MART_FILE} re-pointed: its views read this home's files ({paths.mart})")
+    return 0
+
+
 def cmd_verify_draw(args: argparse.Namespace) -> int:
     """Recompute a plan's selection, inspector pairs and amendments from its verification package alone, and check
     it against its signed seed commitment (and the home's record of it, when run on a home)."""
@@ -647,26 +820,34 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     from zs_risk_pipeline.lib import amendments, draw, evidence, plans
     from zs_risk_pipeline.lib.sql import run_sql
 
-    folder = Path(args.package) if args.package else _read_home(args.home).plans / args.plan_id
-    if not folder.exists():
-        _say(f"no package for {args.plan_id} at {folder}")
-        return 1
+    # With --package no home is needed: an auditor may hold nothing but the package.
+    home = None if args.package else _read_home(args.home)
+    folder = Path(args.package) if args.package else home.plans / args.plan_id
+    if not folder.is_dir():
+        if home is None:
+            raise UsageError(f"no package folder {folder}")
+        drawn = sorted(p.name for p in home.plans.glob("*") if p.is_dir()) if home.plans.is_dir() else []
+        nearest = difflib.get_close_matches(args.plan_id, drawn, n=3, cutoff=0.0)
+        hint = f"nearest: {', '.join(nearest)}" if nearest else "no plan has been drawn in this home"
+        raise UsageError(f"no plan {args.plan_id} in {home.plans} ({hint})")
     problems = amendments.verify(folder)
     verifier = _verifier(args)
     if verifier is None:
         problems.append(f"signed commitment not checked: set {evidence.VERIFY_KEY_ENV} or pass --public-key")
     else:
         problems += draw.commitment_problems(folder, verifier)
-    home = _read_home(args.home)
-    if not args.package and home.warehouse.exists():  # the home's own record of the commitment made at the draw
+    if home is not None and home.warehouse.exists():  # the home's own record of the commitment made at the draw
         with duckdb.connect(str(home.warehouse), read_only=True) as conn:
             if run_sql(conn, "sampling/commitments_exist.sql")[0][0]:
                 rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": folder.name})
                 problems += plans.commitment_mismatch(folder, rows[0] if rows else None)
-    for p in problems:
+    # A wrong seed mismatches every task: the first lines say what is wrong, the count how much.
+    for p in problems[:MAX_MISMATCH_LINES]:
         _say(f"MISMATCH: {p}")
+    if len(problems) > MAX_MISMATCH_LINES:
+        _say(f"… and {len(problems) - MAX_MISMATCH_LINES:,} more mismatches not shown")
     if problems:
-        _say(f"{len(problems)} problem(s)")
+        _say(f"{len(problems):,} problem(s)")
         return 1
     staffed = amendments.staffing(folder)
     _say(
@@ -734,6 +915,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
     v.set_defaults(func=cmd_verify)
 
+    rp = sub.add_parser(
+        "repoint", help="rebuild the mart's catalogue for this home after a copy, move or restore (public key)"
+    )
+    # Also after the subcommand (`zs-risk repoint --home DIR`); SUPPRESS keeps a --home given before it.
+    rp.add_argument("--home", default=argparse.SUPPRESS, help="the home as it now lies (default as for every command)")
+    rp.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
+    rp.set_defaults(func=cmd_repoint)
+
     vd = sub.add_parser("verify-draw", help="recompute a drawn plan from its verification package")
     vd.add_argument("plan_id", help="e.g. MR-GENERAL-2024-04")
     vd.add_argument("--package", help="package folder (default: $ZS_RISK_HOME/plans/PLAN_ID)")
@@ -746,8 +935,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from zs_risk_pipeline.lib import resources
+
     args = build_parser().parse_args(argv)
     try:
+        if args.command in POLICY_COMMANDS:
+            # Absolute, so the UI's processes (started in another folder) read the same policy folder.
+            folder = resources.check_config()
+            if os.environ.get(resources.CONFIG_ENV):
+                os.environ[resources.CONFIG_ENV] = str(folder)
         return args.func(args)
     except settings.MissingSecretError as e:
         print(f"zs-risk: {e}", file=sys.stderr)
@@ -755,6 +951,9 @@ def main(argv: list[str] | None = None) -> int:
     except NoLandingData as e:
         print(f"zs-risk: {e}", file=sys.stderr)
         return 1
+    except (UsageError, resources.ConfigError) as e:
+        print(f"zs-risk: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import dagster as dg
+from dagster.components.core.component_tree import ComponentTree
+
+from zs_risk_pipeline.lib import resources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCATION_NAME = "zs_risk_pipeline"  # as pyproject.toml [tool.dg.project] names it
 
 
 def build_defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
+    if resources.source_checkout() is not None:
+        return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
+    # Installed, there is no pyproject.toml beside the package to find the defs folder by: load it by module.
+    defs_module = importlib.import_module("zs_risk_pipeline.defs")
+    tree = ComponentTree(defs_module=defs_module, project_root=PROJECT_ROOT, code_location_name=LOCATION_NAME)
+    return tree.build_defs()
 
 
 @dg.definitions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,13 @@ TEST_KEY = "test-key-not-a-secret-0123456789"
 # A fixed Ed25519 key for tests (not a secret): publishing and drawing sign with it, verify checks its public half.
 TEST_SIGNING_KEY = "7e57" * 16
 os.environ.setdefault(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
+
+# The partitions are read from the home's landing when the definitions are first imported (defs/partitions.py),
+# once per process: the suite's homes are temporary, so import them against an empty home, never against a home
+# left in the working directory (a demo's would cut the months off at its last delivery).
+with pytest.MonkeyPatch.context() as _mp, tempfile.TemporaryDirectory() as _empty:
+    _mp.setenv(settings.HOME_ENV, _empty)
+    import zs_risk_pipeline.defs.partitions  # noqa: F401
 
 
 @pytest.fixture

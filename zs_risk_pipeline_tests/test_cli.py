@@ -16,6 +16,10 @@ def test_synth_backfill_summary_and_verify(home, capsys):
     assert cli.main(["backfill", "--from", "2023-01", "--to", "2023-02"]) == 0
     out = capsys.readouterr().out
     assert "[1/2] 2023-01: ok" in out and "[2/2] 2023-02: ok" in out
+    assert "[1/2] 2023-01  ingest ✓ features ✓" in out  # the progress line: each group marked as it completes
+    assert "of 2 runs" in out or "warnings: none in 2 runs" in out  # the range's warnings, tallied once
+    log = (home.home / "logs" / "run.log").read_text(encoding="utf-8")  # Dagster's own record of the runs
+    assert "STEP_SUCCESS" in log and "[2/2] 2023-02" in log and "Traceback" not in out
 
     assert cli.main(["summary"]) == 0
     out = capsys.readouterr().out

@@ -360,6 +360,31 @@ def test_reference_month_is_the_promotion_month_of_the_serving_model_or_the_pinn
     assert monitoring.reference_month(conn, "2024-06", POLICY, registry) == (None, "2024-06 has no tiers")
 
 
+def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_reference(tmp_path: Path) -> None:
+    conn = make_warehouse(tmp_path / "w.duckdb")
+    add_tiers(conn, D(2024, 2, 1), ["A"] * 400 + ["B"] * 450 + ["C"] * 100 + ["D"] * 50, "lgbm-X")
+    add_tiers(conn, MAR, ["A"] * 400 + ["B"] * 450 + ["C"] * 100 + ["D"] * 50, "lgbm-X")
+    add_tiers(conn, APR, ["A"] * 200 + ["B"] * 450 + ["C"] * 200 + ["D"] * 150, "lgbm-Y")
+    registry = Registry(tmp_path / "models")
+    registry.record_decision("2024-02", {"status": "promoted", "champion_after": "lgbm-X"})
+    registry.record_decision("2024-03", {"status": "not_retrained", "champion_after": "lgbm-X"})
+    registry.record_decision("2024-04", {"status": "promoted", "champion_after": "lgbm-Y"})
+    policy = monitoring.load_policy()
+    assert monitoring.build_model_monitoring(conn, "2024-04", policy, registry)["reference_month"] == "2024-04"
+    stored = monitoring.month_rows(conn, "2024-04")
+    conn.close()
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as ro:  # the printout reads only
+        lines = monitoring.closing_lines(ro, "2024-04", policy, registry)
+        assert monitoring.closing_lines(ro, "2024-03", policy, registry) == monitoring.summary_lines(ro, "2024-03")
+        assert monitoring.month_rows(ro, "2024-04").equals(stored)  # the stored monitoring is left as it was
+    assert lines[0].startswith("model monitoring (模型监测) 2024-04, reference month 2024-02 (")
+    assert "lgbm-X promoted in 2024-02" in lines[0]
+    assert "2024-04 is its serving model's own reference month" in lines[1] and "against 2024-02" in lines[1]
+    assert any(ln.startswith("  score PSI (points) vs 2024-02:") for ln in lines)
+    assert any("tier mix PSI vs 2024-02" in ln and "significant" in ln for ln in lines)  # A 40 % → 20 %
+    assert not any("is its own reference: drift shows" in ln for ln in lines)
+
+
 def test_default_config_and_the_feature_drift_section_it_shares() -> None:
     policy = monitoring.load_policy()
     assert policy.reference == "serving_model" and policy.pinned_month is None

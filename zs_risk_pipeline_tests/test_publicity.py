@@ -377,7 +377,7 @@ def test_each_landing_file_is_published_as_a_batch_dated_by_its_arrival(
     ]
     assert _batch_files(tmp_path).keys() == {
         f"{b.batch_id}.{label}.csv" for b in out.batches for label in publicity.ENCODINGS
-    }
+    } | {f"{b.batch_id}.xlsx" for b in out.batches}  # and each batch's Excel copy
     for b in out.batches:
         files = publicity.batch_paths(tmp_path, M, b.batch_id)
         assert publicity.verify_files(files) == ([], b.rows)  # the monthly file's check, on every batch
@@ -522,7 +522,9 @@ def test_files_decode_in_both_encodings_and_carry_no_tier_or_score(
     with pytest.raises(UnicodeDecodeError):
         files["gb18030"].read_bytes().decode("utf-8")  # really GB18030 bytes, not UTF-8 under another name
     batches = [
-        b.decode("gb18030" if n.endswith("gb18030.csv") else "utf-8-sig") for n, b in _batch_files(tmp_path).items()
+        b.decode("gb18030" if n.endswith("gb18030.csv") else "utf-8-sig")
+        for n, b in _batch_files(tmp_path).items()
+        if n.endswith(".csv")  # the Excel copies are read back in test_xlsx.py
     ]
     for text in [*texts.values(), *batches]:
         header = text.splitlines()[0].split(",")
@@ -554,7 +556,9 @@ def test_two_runs_write_byte_identical_files(conn: duckdb.DuckDBPyConnection, tm
 
 def test_a_restated_month_keeps_what_was_published_before(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     publish(conn, M, tmp_path)
-    first = {p.name: p.read_bytes() for p in publicity.file_paths(tmp_path, M).values()}
+    files = publicity.file_paths(tmp_path, M)
+    published = [*files.values(), publicity.workbook_path(files)]  # the Excel copy goes with its CSVs
+    first = {p.name: p.read_bytes() for p in published}
     publish(conn, M, tmp_path)  # unchanged: nothing superseded
     assert not (publicity.folder_of(tmp_path, M) / "superseded").exists()
     row = ("MR-GENERAL-2024-09-00002", "MR-GENERAL-2024-09", B, "2024-09-03", "random", "未发现问题", "SCJGJ")
@@ -562,7 +566,7 @@ def test_a_restated_month_keeps_what_was_published_before(conn: duckdb.DuckDBPyC
     publish(conn, M, tmp_path)
     kept = publicity.folder_of(tmp_path, M) / "superseded" / "v1"
     assert {p.name: p.read_bytes() for p in kept.iterdir()} == first
-    assert all(p.read_bytes() != first[p.name] for p in publicity.file_paths(tmp_path, M).values())
+    assert all(p.read_bytes() != first[p.name] for p in published)
 
 
 def test_a_failing_check_leaves_the_previous_files(
@@ -592,8 +596,9 @@ def test_a_failing_check_leaves_the_previous_files(
     with pytest.raises(publicity.ExportRefused, match="风险等级"):
         publicity.export_month(conn, M, tmp_path)
     assert _digests(tmp_path) == before
+    files = publicity.file_paths(tmp_path, M)
     assert sorted(p.name for p in publicity.folder_of(tmp_path, M).iterdir() if p.is_file()) == sorted(
-        p.name for p in publicity.file_paths(tmp_path, M).values()
+        p.name for p in [*files.values(), publicity.workbook_path(files)]
     )  # no hidden file left behind
     # the warehouse table was rolled back with the files: still the four rows that were published
     assert conn.execute("SELECT count(*) FROM publicity.inspection_results").fetchall() == [(4,)]

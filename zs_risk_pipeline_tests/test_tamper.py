@@ -38,6 +38,7 @@ from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY
 PUBLIC_KEY = evidence.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 PLAN = "MR-GENERAL-2023-03"  # a plan drawn in the tiny home (its frame is the whole city)
+ENTRIES = 2 * len(publish.MART_TABLES)  # the tiny home's publish log: two months, one version of every table each
 LOG_COLUMNS = (
     "seq",
     "mart_table",
@@ -281,7 +282,8 @@ def random_signature() -> str:
 def test_the_untouched_copy_verifies_clean(fresh: settings.Paths, built: Built):
     report = verification.verify_home(fresh, evidence.Verifier.from_hex(PUBLIC_KEY))
     assert report.problems == []
-    assert report.entries == 6 and report.head == built.head and report.packages >= 1
+    assert report.entries == ENTRIES
+    assert report.head == built.head and report.packages >= 1
     out = intact()
     assert "intact" in out and built.head in out
     assert "intact" in intact(("verify", "--head", built.head))
@@ -337,7 +339,7 @@ def test_warehouse_deleted(fresh: settings.Paths):
     for path in settings.warehouse_files(fresh.warehouse):
         if path.is_file():
             path.unlink()
-    tampered("the warehouse is missing, but heads.jsonl has signed heads up to entry 6")
+    tampered(f"the warehouse is missing, but heads.jsonl has signed heads up to entry {ENTRIES}")
 
 
 # --- 5: files the log never published ------------------------------------------------------------------------
@@ -519,8 +521,8 @@ def _head_moved(docs: list[dict]) -> list[dict]:
         (_swap, False, "heads.jsonl line 3: does not follow line 2"),
         (_swap, True, "heads.jsonl line 4: head seq 3 after seq 4 (signed heads only move forward)"),
         (_edit_signed_at, False, "heads.jsonl line 2: signature does not verify"),
-        (_forged_head, True, "heads.jsonl line 7: signature does not verify"),
-        (_head_moved, True, "heads.jsonl line 6: signature does not verify"),
+        (_forged_head, True, f"heads.jsonl line {ENTRIES + 1}: signature does not verify"),
+        (_head_moved, True, f"heads.jsonl line {ENTRIES}: signature does not verify"),
     ],
     ids=[
         "middle-removed",
@@ -546,7 +548,7 @@ def test_heads_file_forged_or_line_removed(fresh: settings.Paths, edit, rechaine
 
 def test_heads_file_deleted(fresh: settings.Paths):
     heads_path(fresh).unlink()
-    tampered("heads.jsonl: no signed head for a log of 6 entries (the heads file is gone)")
+    tampered(f"heads.jsonl: no signed head for a log of {ENTRIES} entries (the heads file is gone)")
 
 
 def test_only_the_last_head_removed_is_a_crash_before_signing(fresh: settings.Paths, built: Built):

@@ -1,5 +1,6 @@
 -- Everything a mart catalogue (mart.duckdb) defines, to compare with the catalogue the code builds: schemas,
--- tables, views with their SQL, macros, sequences, indexes, types, with their comments.
+-- tables, views with their SQL, macros, sequences, indexes, types, with their comments, and every column with its
+-- type and comment (a column comment dropped or rewritten is a difference too).
 SELECT 'schema' AS kind, database_name AS schema_name, schema_name AS name, sql, comment
 FROM duckdb_schemas() WHERE NOT internal
 UNION ALL
@@ -15,4 +16,6 @@ UNION ALL
 SELECT 'index', schema_name, index_name, sql, comment FROM duckdb_indexes()
 UNION ALL
 SELECT 'type', schema_name, type_name, logical_type, comment FROM duckdb_types() WHERE NOT internal
+UNION ALL
+SELECT 'column', schema_name, table_name || '.' || column_name, data_type, comment FROM duckdb_columns() WHERE NOT internal
 ORDER BY ALL;

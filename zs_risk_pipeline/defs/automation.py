@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from zs_risk_pipeline.defs.jobs import monthly_chain, results_on_arrival
+from zs_risk_pipeline.defs.partitions import is_valid_month
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib import feedback
 
@@ -21,9 +22,11 @@ TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Builds the previous month on the 2nd at 06:00 Asia/Shanghai (每月2日6时构建上月).",
 )
-def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     # The source systems deliver on the 1st: on the 2nd the month just ended is complete.
     month = feedback.previous_month(context.scheduled_execution_time.date())
+    if not is_valid_month(month):  # a home whose deliveries had stopped when the definitions were loaded
+        return dg.SkipReason(f"{month[:7]} is not among the months offered: reload the definitions once delivered")
     return dg.RunRequest(run_key=f"schedule:{month}", partition_key=month)
 
 
@@ -50,6 +53,21 @@ def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRi
         n = sum(len(files) for files in now.values())
         return dg.SensorResult(skip_reason=dg.SkipReason(f"baseline of {n} landing files recorded"), cursor=cursor)
     new = feedback.new_files(feedback.read_cursor(context.cursor), now)
+    # Files of a month the loaded definitions do not offer yet stay out of the cursor: they launch their runs
+    # after the definitions are reloaded instead of failing the tick now, or being forgotten.
+    later = [f for f in new if not is_valid_month(f"{f[1][:7]}-01")]
+    if later:
+        for source, name, _ in later:
+            now[source].pop(name, None)
+        cursor = json.dumps(now, sort_keys=True)
+        new = [f for f in new if f not in later]
+        months = sorted({name[:7] for _, name, _ in later})
+        context.log.warning(
+            f"{len(later)} new files of {', '.join(months)}, not among the months offered: reload the definitions"
+        )
+        if not new:
+            why = f"{len(later)} new files of {', '.join(months)} wait for the definitions to be reloaded"
+            return dg.SensorResult(skip_reason=dg.SkipReason(why), cursor=cursor)
     if not new:
         return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed files"), cursor=cursor)
     built = set(context.instance.get_materialized_partitions(TIERS)) if context.instance else set()

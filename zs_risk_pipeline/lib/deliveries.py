@@ -20,11 +20,12 @@ from typing import Any
 import duckdb
 import yaml
 
+from zs_risk_pipeline.lib import resources
 from zs_risk_pipeline.lib.contract import sources
 from zs_risk_pipeline.lib.ingest import month_start
 from zs_risk_pipeline.lib.sql import run_sql
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "deliveries.yaml"
+CONFIG_PATH = resources.config_file("deliveries.yaml")
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from typing import Any
 import duckdb
 import yaml
 
-from zs_risk_pipeline.lib import policy
+from zs_risk_pipeline.lib import policy, resources
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR, sources
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import run_sql
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "warning_rules.yaml"
+CONFIG_PATH = resources.config_file("warning_rules.yaml")
 RULES = (
     "tier_jump",
     "newly_listed",

@@ -131,7 +131,7 @@ def signer_from_env(value: str | None = None) -> Signer:
         raise MissingSecretError(
             f"{SIGNING_KEY_ENV} is not set: publish-log heads and seed commitments are signed with this Ed25519 key "
             "(64 hex digits, kept outside the home) and the pipeline refuses to publish or draw without it. Set it "
-            "from your secret store (make demo generates a throw-away key)."
+            "from your secret store (zs-risk demo generates a throw-away key)."
         )
     return Signer.from_hex(text)
 

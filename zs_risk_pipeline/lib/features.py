@@ -21,12 +21,13 @@ from typing import Any
 import duckdb
 import yaml
 
+from zs_risk_pipeline.lib import resources
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, run_sql
 
 INDICATORS_CSV = REFERENCE_DIR / "indicators.csv"
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "features.yaml"
+CONFIG_PATH = resources.config_file("features.yaml")
 TABLE = "features.enterprise_monthly"
 # The staging tables the indicators are computed from.
 SOURCES = (

@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from zs_risk_pipeline.lib import landing
+from zs_risk_pipeline.lib import landing, resources
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR, Source, source
 from zs_risk_pipeline.lib.sql import query, run_sql
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = resources.config_dir()
 _BLOCK = 64  # HMAC-SHA256 block size in bytes
 
 
@@ -111,23 +111,36 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None) -> None:
-    """Schemas, reference lists and macros on this connection; the PII hash only when a key is given."""
+def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None, *, reference: bool = True) -> None:
+    """Schemas, reference lists and macros on this connection; the PII hash only when a key is given.
+
+    `reference=False` skips the reference lists, which only staging's judgments look up (landing needs the
+    macros for the PII hash only): loading them costs a noticeable share of every ingest step."""
     run_sql(conn, "ingest/setup.sql")
     run_sql(conn, "ingest/macros.sql")
-    run_sql(
-        conn,
-        "ingest/reference.sql",
-        {
-            "towns_csv": str(REFERENCE_DIR / "towns.csv"),
-            "sections_csv": str(REFERENCE_DIR / "industry_sections.csv"),
-            "result_codes_csv": str(REFERENCE_DIR / "result_codes.csv"),
-            "allowlist_csv": str(CONFIG_DIR / "uscc_allowlist.csv"),
-        },
-    )
+    if reference:
+        run_sql(
+            conn,
+            "ingest/reference.sql",
+            {
+                "towns_csv": str(REFERENCE_DIR / "towns.csv"),
+                "sections_csv": str(REFERENCE_DIR / "industry_sections.csv"),
+                "result_codes_csv": str(REFERENCE_DIR / "result_codes.csv"),
+                "allowlist_csv": str(CONFIG_DIR / "uscc_allowlist.csv"),
+            },
+        )
     if pii_key is not None:
         ipad, opad = hmac_pads(pii_key)
         run_sql(conn, "ingest/pii_key.sql", {"ipad": ipad, "opad": opad})
+
+
+def prepare_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Only the ingest layer's schemas and bookkeeping tables: all that the checks reading them need.
+
+    Nothing is written when they exist (the assets' prepare keeps them current): setup.sql's COMMENT ON, even an
+    unchanged one, is a write, and DuckDB checkpoints the whole file when a connection that wrote closes."""
+    if not (_table_exists(conn, "raw", "landing_files") and _table_exists(conn, "quarantine", "rows")):
+        run_sql(conn, "ingest/setup.sql")
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from sklearn.linear_model import LogisticRegression
 
-from zs_risk_pipeline.lib import metrics
+from zs_risk_pipeline.lib import metrics, resources
 from zs_risk_pipeline.lib.features import Indicator, indicators
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.registry import Registry, RegistryError
@@ -40,7 +40,7 @@ from zs_risk_pipeline.lib.scorecard import feature_matrix as scorecard_columns
 from zs_risk_pipeline.lib.sql import load_sql
 from zs_risk_pipeline.lib.tiers import TierPolicy, assign_tiers, cutoffs_from_shares
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "model.yaml"
+CONFIG_PATH = resources.config_file("model.yaml")
 # Always set, whatever the YAML says: the same data must give the same model, byte for byte.
 FIXED_PARAMS = {
     "objective": "binary",

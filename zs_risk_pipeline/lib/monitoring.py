@@ -42,12 +42,12 @@ import pandas as pd
 import yaml
 from scipy.stats import chi2
 
-from zs_risk_pipeline.lib import drift, features
+from zs_risk_pipeline.lib import drift, features, resources
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.registry import Registry, clean_json
 from zs_risk_pipeline.lib.sql import render, run_sql
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "monitoring.yaml"
+CONFIG_PATH = resources.config_file("monitoring.yaml")
 SECTION = "model_monitoring"
 TIERS = ("A", "B", "C", "D")
 REFERENCE_POLICIES = ("serving_model", "pinned")
@@ -535,11 +535,16 @@ def _ordering_rows(
 
 
 def compute_month(
-    conn: duckdb.DuckDBPyConnection, month: str, policy: MonitoringPolicy, registry: Registry | None = None
+    conn: duckdb.DuckDBPyConnection,
+    month: str,
+    policy: MonitoringPolicy,
+    registry: Registry | None = None,
+    reference: tuple[dt.date, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The monitoring rows of tier month M (in their stored order) and a summary."""
+    """The monitoring rows of tier month M (in their stored order) and a summary; against `reference` (month,
+    why) when given, else the policy's reference month. Reads only."""
     m = month_start(month)
-    ref, why = reference_month(conn, month, policy, registry)
+    ref, why = reference or reference_month(conn, month, policy, registry)
     if ref is None:
         raise ValueError(f"model monitoring of {m:%Y-%m}: {why}")
     previous = (pd.Timestamp(m) - pd.DateOffset(months=1)).date()
@@ -679,11 +684,51 @@ def markdown_tables(frame: pd.DataFrame, top_strata: int = 10) -> dict[str, str]
     }
 
 
-def summary_lines(conn: duckdb.DuckDBPyConnection, month: str) -> list[str]:
-    """Lines for the demo printout: score PSI against the reference with its severity, the indicators drifting
-    most, the tier-mix shift, the weighted problem-found rate by tier with n, and the ordering verdict."""
+def previous_reference(
+    conn: duckdb.DuckDBPyConnection, month: str, policy: MonitoringPolicy, registry: Registry | None = None
+) -> tuple[dt.date, str] | None:
+    """The reference month of the scorer that served the month before M - its promotion month, or the scorecard's
+    first tiered month - and why; None when M has no month before it with tiers.
+
+    A month in which a model starts serving is its own reference (drift shows from the next month on): compared
+    with the previous scorer's reference instead, it shows how the new model moved scores and tiers."""
+    before = (pd.Timestamp(month_start(month)) - pd.DateOffset(months=1)).strftime("%Y-%m")
+    ref, why = reference_month(conn, before, policy, registry)
+    return (ref, f"the reference of the scorer serving {before}: {why}") if ref is not None else None
+
+
+def closing_lines(
+    conn: duckdb.DuckDBPyConnection,
+    month: str,
+    policy: MonitoringPolicy | None = None,
+    registry: Registry | None = None,
+) -> list[str]:
+    """summary_lines for M; when M is its own reference month, M against the previous scorer's reference month
+    instead (computed here, read-only, as the monitoring asset computes it), saying so."""
+    stored = month_rows(conn, month)
     m = month_start(month)
-    frame = month_rows(conn, month)
+    if stored.empty or pd.Timestamp(stored["reference_month"].iloc[0]).date() != m:
+        return summary_lines(conn, month, stored)
+    policy = policy or load_policy()
+    previous = previous_reference(conn, month, policy, registry)
+    if previous is None:
+        return summary_lines(conn, month, stored)
+    frame, _ = compute_month(conn, month, policy, registry, previous)
+    frame["detail"] = [json.loads(d) for d in frame["detail"]]
+    lines = summary_lines(conn, month, frame)
+    note = (
+        f"  ({m:%Y-%m} is its serving model's own reference month, as its stored monitoring says: shown here "
+        f"against {previous[0]:%Y-%m}, the previous scorer's)"
+    )
+    return [lines[0], note, *lines[1:]]
+
+
+def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, frame: pd.DataFrame | None = None) -> list[str]:
+    """Lines for the demo printout: score PSI against the reference with its severity, the indicators drifting
+    most, the tier-mix shift, the weighted problem-found rate by tier with n, and the ordering verdict; of the
+    stored monitoring rows of M, or of `frame` (rows as month_rows returns them)."""
+    m = month_start(month)
+    frame = month_rows(conn, month) if frame is None else frame
     if frame.empty:
         return [f"model monitoring (模型监测) {m:%Y-%m}: not computed"]
     by = {metric: rows for metric, rows in frame.groupby("metric", sort=False)}

@@ -39,6 +39,7 @@ from zs_risk_pipeline.lib import (
     files,
     policy,
     sampling,
+    xlsx,
 )
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest import month_end, month_start
@@ -435,10 +436,12 @@ def write_task_lists(
     """One CSV per branch (分局) with the tasks of the plans drawn from tier month M, in UTF-8 and GB18030:
     `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number; amended tasks carry
     their change in the column 变更. Rows and task numbers (任务序号, 1..n per list) follow the enterprise's town and
-    USCC, never the draw: the staffing order ranks firms by draw key, and so by tier. Tasks per branch.
+    USCC, never the draw: the staffing order ranks firms by draw key, and so by tier. Beside them
+    `<branch>.xlsx`, the same list for Excel (codes as text cells, lib/xlsx.py). Tasks per branch.
 
     The month's folder is written aside and swapped in, so a rerun replaces it whole; when the lists changed (an
-    amendment re-issues them) the lists issued before are kept under superseded/v<k>/.
+    amendment re-issues them: the CSVs are compared) the lists issued before, workbooks included, are kept under
+    superseded/v<k>/.
     """
     active = sampling.plans_active(configured, month)
     params = {
@@ -450,7 +453,8 @@ def write_task_lists(
         "towns_csv": str(REFERENCE_DIR / "towns.csv"),
     }
     tasks = conn.execute(load_sql("sampling/task_list.sql"), params).df()
-    target = Path(folder) / f"{sampling.plan_month(month):%Y-%m}"
+    plan_month = sampling.plan_month(month)
+    target = Path(folder) / f"{plan_month:%Y-%m}"
     staging = target.with_name(f".{target.name}.tmp")
     old = target.with_name(f".{target.name}.old")
     if old.exists() and not target.exists():
@@ -462,6 +466,7 @@ def write_task_lists(
         table = rows.drop(columns=["branch"])
         for label, encoding in ENCODINGS.items():
             table.to_csv(staging / f"{branch}.{label}.csv", index=False, encoding=encoding, lineterminator="\n")
+        _write_task_workbook(staging / f"{branch}.utf8.csv", str(branch), plan_month)
         counts[str(branch)] = len(table)
     _keep_issued(target, staging)
     shutil.rmtree(old, ignore_errors=True)
@@ -484,8 +489,24 @@ def _keep_issued(target: Path, staging: Path) -> None:
     if before and before != after:
         keep = staging / "superseded" / f"v{len(list((staging / 'superseded').glob('v*'))) + 1}"
         keep.mkdir(parents=True)
-        for name in before:
+        # The CSVs decide (the workbooks are derived from them); the workbooks issued with them go along.
+        for name in [*before, *(p.name for p in sorted(target.glob("*.xlsx")))]:
             shutil.copyfile(target / name, keep / name)
+
+
+def _write_task_workbook(csv_path: Path, branch: str, plan_month: dt.date) -> None:
+    """The branch's list as an Excel workbook beside its CSVs, read back from the UTF-8 CSV: every code a text
+    cell (an all-digit USCC keeps its 18 digits), the task number a number; dated by the plan month, so the same
+    list gives the same bytes."""
+    table = xlsx.read_text(csv_path, ENCODINGS["utf8"])
+    xlsx.write(
+        table,
+        xlsx.path_for(csv_path),
+        f"任务清单 {plan_month:%Y-%m} {branch}",
+        dt.datetime(plan_month.year, plan_month.month, 1),
+        title=f"双随机抽查检查任务清单 {plan_month:%Y-%m} {branch}",
+        counts={"任务序号"},
+    )
 
 
 # --- trigger queue ---------------------------------------------------------------------------------------

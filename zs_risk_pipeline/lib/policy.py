@@ -13,6 +13,7 @@ Plain Python, no Dagster.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -40,6 +41,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "tiers": TIERS,
     "early_warnings": (*TIERS, "warning_rules"),
     "sampling": (*TIERS, "sampling_plans"),
+    "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 
 
@@ -55,9 +57,17 @@ class PolicyVersion:
 def file_hash(path: Path) -> str:
     """SHA-256 of a YAML policy file's parsed content in canonical JSON (comments and layout do not count)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        return _canonical_hash(text)
     except (OSError, yaml.YAMLError) as e:
         raise ValueError(f"policy file {path} cannot be read: {e}") from e
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_hash(text: str) -> str:
+    # Keyed by the file's text, so an edit is seen at once; a run asks for the same few files about a hundred
+    # times, and parsing them each time cost seconds per month.
+    doc = yaml.safe_load(text)
     canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -19,7 +19,9 @@ Both publish write-audit-publish:
 1. the rows go into the warehouse in a transaction left open;
 2. both files are written aside under hidden names (UTF-8 with BOM, and GB18030 for Excel);
 3. `verify_files` re-reads exactly those bytes and runs the export check;
-4. only then are the files renamed into place and the transaction committed.
+4. the Excel copy (`<stem>.xlsx`, every cell text: Excel would turn an all-digit USCC into a rounded number) is
+   made from the checked UTF-8 bytes, aside as well;
+5. only then are the files renamed into place and the transaction committed.
 A failing check rolls back, removes the hidden files, leaves the previous files and raises.
 
 The export check ("no tier, score or stratum", design §5), decided as what can be sound:
@@ -51,7 +53,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from zs_risk_pipeline.lib import settings, uscc, workdays
+from zs_risk_pipeline.lib import settings, uscc, workdays, xlsx
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import load_sql, render, run_sql
@@ -341,6 +343,24 @@ def _write_aside(table: pd.DataFrame, targets: Mapping[str, Path]) -> dict[str, 
     return temps
 
 
+def workbook_path(files: Mapping[str, Path]) -> Path:
+    """The Excel copy beside an export's CSVs (label → path): `<stem>.xlsx`."""
+    return xlsx.path_for(files["utf8"])
+
+
+def _workbook_aside(csv_utf8: Path, target: Path, sheet: str, title: str, day: dt.date) -> Path:
+    """The Excel copy of a checked CSV, from its bytes (the same columns: no tier, score or stratum), under a
+    hidden name beside `target`: every cell text, so an all-digit USCC keeps its 18 digits; dated `day`, so the
+    same file gives the same bytes."""
+    return xlsx.write_aside(
+        read_export(csv_utf8, "utf8"),
+        target,
+        sheet,
+        dt.datetime(day.year, day.month, day.day),
+        title=f"抽查检查结果公示（一公开） {title}",
+    )
+
+
 # --- the batches, published on arrival --------------------------------------------------------------------
 
 
@@ -395,6 +415,25 @@ def _batch_problems(exports: Path, month: str, b: Batch) -> tuple[list[str], int
     return problems, n
 
 
+def _batch_workbook_aside(csv_utf8: Path, book: Path, batch_id: str, published: dt.date) -> Path:
+    return _workbook_aside(csv_utf8, book, f"公示批次 {published:%Y-%m-%d}", f"批次 {batch_id}", published)
+
+
+def _ensure_batch_workbook(exports: Path, month: str, b: Batch) -> None:
+    """A verified batch without its Excel copy (published before there were any, or the copy deleted) gets it
+    from its CSV. An existing copy is left as it is: a published batch's files are never rewritten."""
+    files = batch_paths(exports, month, b.batch_id)
+    book = workbook_path(files)
+    if book.exists():
+        return
+    tmp = _batch_workbook_aside(files["utf8"], book, b.batch_id, b.published_on)
+    try:
+        os.replace(tmp, book)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def verify_batches(conn: duckdb.DuckDBPyConnection, month: str, exports: Path) -> tuple[list[str], int, int]:
     """Every published batch of month M re-read and checked. Returns (problems, batches, rows read)."""
     problems: list[str] = []
@@ -441,6 +480,7 @@ def publish_batches(
         found, _ = _batch_problems(exports, month, b)
         problems += found
         if not found:
+            _ensure_batch_workbook(exports, month, b)
             unchanged.append(b)
     return BatchesResult(month=m, published=published, unchanged=unchanged, problems=problems, adopted=adopted)
 
@@ -520,13 +560,17 @@ def _publish_batch(
             },
         )
         targets = batch_paths(exports, f"{month:%Y-%m}", batch_id)
-        for label, tmp in temps.items():
-            if in_place:
+        book = workbook_path(targets)
+        if not (in_place and book.exists()):  # adopted CSVs keep their workbook; a missing one is made
+            temps["xlsx"] = _batch_workbook_aside(temps["utf8"], book, batch_id, published)
+        places = {**targets, "xlsx": book}
+        for label, tmp in temps.items():  # the CSVs first: a workbook never stands without its CSVs
+            if in_place and label != "xlsx":
                 tmp.unlink()
             else:
                 # Never over an existing file: _name chose a name whose files do not exist. The pipeline is the
                 # only writer of exports/ (one run at a time on the duckdb pool), so nothing appears meanwhile.
-                os.replace(tmp, targets[label])
+                os.replace(tmp, places[label])
     batch = Batch(batch_id, source_file, sha, len(rows), published, int(rows["late"].sum()), digests)
     return batch, in_place
 
@@ -622,9 +666,12 @@ def export_month(
             raise ExportRefused(
                 f"one-public export of {m:%Y-%m} refused, the previous files stand: " + "; ".join(problems)
             )
-        _keep_superseded(targets, temps, folder)
+        book = workbook_path(targets)
+        temps["xlsx"] = _workbook_aside(temps["utf8"], book, f"检查结果公示 {m:%Y-%m}", f"{m:%Y-%m}", m)
+        _keep_superseded(targets, temps, folder, companions=[book])
+        places = {**targets, "xlsx": book}
         for label, tmp in temps.items():
-            os.replace(tmp, targets[label])
+            os.replace(tmp, places[label])
     late = rows[rows["late"]]
     dates = [*rows["published_on"], *rows["deadline"]]
     years = range(m.year, max([m, *dates]).year + 1)
@@ -657,15 +704,18 @@ def export_month(
     )
 
 
-def _keep_superseded(targets: dict[str, Path], temps: dict[str, Path], folder: Path) -> Path | None:
+def _keep_superseded(
+    targets: dict[str, Path], temps: dict[str, Path], folder: Path, companions: Sequence[Path] = ()
+) -> Path | None:
     """A month exported before with other content (a rerun after late results) keeps its earlier files under
-    superseded/v<k>/: what went to the publicity system stays on record. Unchanged content keeps nothing."""
+    superseded/v<k>/: what went to the publicity system stays on record. Unchanged content keeps nothing.
+    The CSVs decide; `companions` (the Excel copy derived from them) go along with them."""
     old = [p for p in targets.values() if p.exists()]
     if not old or all(sha256_file(targets[k]) == sha256_file(temps[k]) for k in targets if targets[k].exists()):
         return None
     keep = folder / "superseded" / f"v{len(list((folder / 'superseded').glob('v*'))) + 1}"
     keep.mkdir(parents=True)
-    for path in old:
+    for path in [*old, *(p for p in companions if p.exists())]:
         os.replace(path, keep / path.name)
     return keep
 
@@ -696,7 +746,8 @@ def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection,
     lines = [
         f"One-public export of inspection results (一公开) {m:%Y-%m}: {rows:,} results, published on arrival in "
         f"{batches} batches ({span}); {late:,} after the {n}-working-day deadline (是否超期=是)",
-        f"  {files['utf8']} (UTF-8 with BOM) and {files['gb18030'].name} (GB18030), the month's record; the "
+        f"  {files['utf8']} (UTF-8 with BOM), {files['gb18030'].name} (GB18030) and "
+        f"{workbook_path(files).name} (Excel, codes as text), the month's record; the "
         f"batches under {folder_of(exports, f'{m:%Y-%m}') / BATCH_DIR}: no tier, score or stratum",
     ]
     if not_statutory:

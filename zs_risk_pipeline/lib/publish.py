@@ -28,6 +28,7 @@ unchanged content again adds nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
 import hashlib
@@ -45,7 +46,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from zs_risk_pipeline.lib import evidence, faults, policy
+from zs_risk_pipeline.lib import evidence, faults, features, policy
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.ingest import CONFIG_DIR
@@ -53,6 +54,30 @@ from zs_risk_pipeline.lib.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.sql import SQL_DIR, render, run_sql
 
 MART_FILE = "mart.duckdb"
+# The storage format the catalogue is written in: the oldest DuckDB release analysts' clients are expected to run
+# (the DuckDB CLI on PyPI lags the Python package), so any current client opens the mart.
+MART_STORAGE_VERSION = "v1.4.0"
+# Reference tables copied into the catalogue (参考代码表): name → (reference CSV, table comment).
+REFERENCE_TABLES: dict[str, tuple[str, str]] = {
+    "towns": (
+        "towns.csv",
+        "The 23 towns and streets of Zhongshan with code, names, statistical grouping (统筹区) and branch bureau "
+        "(镇街代码表)",
+    ),
+    "industries": (
+        "industries.csv",
+        "GB/T 4754-2017 industry classes found in Zhongshan, Chinese and English names (国民经济行业分类)",
+    ),
+    "industry_sections": (
+        "industry_sections.csv",
+        "GB/T 4754-2017 sections A-T with Chinese and English names and division ranges (行业门类)",
+    ),
+    "result_codes": (
+        "result_codes.csv",
+        "Canonical inspection result codes, Chinese and English, and whether each means a problem found (检查结果代码)",
+    ),
+}
+MART_COLUMNS_CSV = "mart_columns.csv"  # column comments of the mart, beside the indicator catalogue
 GENESIS = evidence.GENESIS
 EVIDENCE_DIR = "evidence"  # beside mart/ in the home: restricted
 
@@ -145,6 +170,43 @@ MART_TABLES: dict[str, MartTable] = {
             "Monthly early warnings by the rules of config/warning_rules.yaml, one row per enterprise and rule, "
             "with severity, tier, evidence and suggested action; internal reference data, never for the public "
             "(企业风险预警信息：内部参考，不对外公开)"
+        ),
+    ),
+    "enterprises": MartTable(
+        name="enterprises",
+        schema="reporting",
+        table="enterprises",
+        month_column="month",
+        required_checks=("enterprises_well_formed",),
+        policy="source_records",
+        description=(
+            "Enterprise dimension: every enterprise the registry knows at month end with name, type, industry, "
+            "town and status, point in time; no personal data (企业基本信息：月末登记状态，不含个人信息)"
+        ),
+    ),
+    "inspection_results": MartTable(
+        name="inspection_results",
+        schema="reporting",
+        table="inspection_results",
+        month_column="month",
+        required_checks=("inspection_results_well_formed",),
+        policy="source_records",
+        description=(
+            "Inspection results by delivery month, with plan id, plan name and kind, trigger, result codes and "
+            "problem found; internal (抽查检查结果：含计划编号与检查方式，内部参考)"
+        ),
+    ),
+    "inspection_plans": MartTable(
+        name="inspection_plans",
+        schema="reporting",
+        table="inspection_plans",
+        month_column="month",
+        required_checks=("inspection_plans_well_formed",),
+        policy="sampling",
+        description=(
+            "The double-random plans zs-risk drew from the tiers of the month, one row per drawn enterprise with "
+            "its stratum's N, n and inclusion probability and whether the task is staffed; no seeds, no inspectors; "
+            "internal (双随机抽查计划任务：内部参考)"
         ),
     ),
 }
@@ -398,13 +460,15 @@ def _source_sha256() -> str:
     files = sorted([*package.rglob("*.py"), *SQL_DIR.rglob("*.sql")])
     h = hashlib.sha256()
     for f in files:
-        root = package.parent if f.is_relative_to(package) else SQL_DIR.parent
+        # SQL files are named sql/... whether they sit beside the package (checkout) or inside it (installed).
+        root = SQL_DIR.parent if f.is_relative_to(SQL_DIR) else package.parent
         h.update(f.relative_to(root).as_posix().encode("utf-8") + b"\0" + sha256_file(f).encode("ascii") + b"\n")
     return h.hexdigest()
 
 
 def config_sha256() -> str:
-    """SHA-256 over every operator policy file of config/ by canonical content (lib/policy.py file_hash)."""
+    """SHA-256 over every operator policy file of the policy folder in use ($ZS_RISK_CONFIG or the shipped
+    config/) by canonical content (lib/policy.py file_hash)."""
     files = {f"config/{p.name}": policy.file_hash(p) for p in sorted(CONFIG_DIR.glob("*.yaml"))}
     text = "".join(f"{name}:{sha}\n" for name, sha in sorted(files.items()))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -535,11 +599,13 @@ def _append_log(
 
 
 def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
-    """Rebuild mart.duckdb (views over the published Parquet files, documented) aside and swap it in; with
-    `target`, build the same catalogue there instead (what verify compares the mart's catalogue with)."""
+    """Rebuild mart.duckdb (views over the published Parquet files, documented, guarded to this home; reference
+    tables) aside and swap it in; with `target`, build the same catalogue there instead (what verify compares the
+    mart's catalogue with): the guard always names mart_dir's own mart.duckdb, wherever the file is written."""
     mart_dir.mkdir(parents=True, exist_ok=True)
     tmp = mart_dir / f".{MART_FILE}.{uuid.uuid4().hex}.tmp" if target is None else target
-    with duckdb.connect(str(tmp)) as conn:
+    with duckdb.connect(str(tmp), config={"storage_compatibility_version": MART_STORAGE_VERSION}) as conn:
+        run_sql(conn, "publish/mart_guard.sql", literals=_guard_literals(mart_dir))
         for spec in MART_TABLES.values():
             files = sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet"))
             if not files:
@@ -564,6 +630,25 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
                 },
             )
         run_sql(conn, "publish/mart_indicators.sql", {"path": str(REFERENCE_DIR / "indicators.csv")})
+        for name, (csv_name, comment) in REFERENCE_TABLES.items():
+            run_sql(
+                conn,
+                "publish/mart_reference.sql",
+                {"path": str(REFERENCE_DIR / csv_name)},
+                identifiers={"name": name},
+                literals={"comment": comment},
+            )
+        conn.execute("BEGIN")  # one transaction: a commit per comment would cost more than the whole catalogue
+        for relation, column, _comment in run_sql(conn, "publish/mart_columns.sql"):
+            text = column_comment(relation, column)
+            if text is not None:  # a column without one is what the documentation test names
+                run_sql(
+                    conn,
+                    "publish/mart_comment_column.sql",
+                    identifiers={"relation": relation, "column": column},
+                    literals={"comment": text},
+                )
+        conn.execute("COMMIT")
         conn.execute("CHECKPOINT")
     if target is not None:
         return target
@@ -571,11 +656,47 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
     return mart_dir / MART_FILE
 
 
+def _guard_literals(mart_dir: Path) -> dict[str, str]:
+    """What the home guard (mart_guard.sql) names: this mart.duckdb, as given and with links resolved."""
+    path = (mart_dir / MART_FILE).absolute()
+    return {
+        "path": str(path),
+        "resolved_path": str(path.resolve()),
+        "message": (
+            f"this {MART_FILE} was built for {path.parent}; the home was copied, moved or restored elsewhere, and "
+            f"its views would read that home's files: run `zs-risk repoint --home <this home>` (or the next "
+            "`zs-risk run`) to re-point it at this home's own files"
+        ),
+    }
+
+
+@functools.cache
+def _column_docs() -> dict[tuple[str, str], str]:
+    """(relation or "", column) → "English description (中文名)", from reference/mart_columns.csv."""
+    with (REFERENCE_DIR / MART_COLUMNS_CSV).open(encoding="utf-8", newline="") as f:
+        return {(r["relation"], r["column"]): f"{r['description']} ({r['name_zh']})" for r in csv.DictReader(f)}
+
+
+def column_comment(relation: str, column: str) -> str | None:
+    """The comment of a mart column: the indicator catalogue for the features' indicators, else the relation's own
+    entry in mart_columns.csv (a versions view documents its table's columns), else an entry for every relation."""
+    base = relation.removesuffix("_versions")
+    if base == "enterprise_features":
+        found = features.KEY_COMMENTS.get(column) or next(
+            (i.comment for i in features.indicators() if i.name == column), None
+        )
+        if found:
+            return found
+    docs = _column_docs()
+    return docs.get((base, column)) or docs.get(("", column))
+
+
 def _catalog_objects(path: Path) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:
         objects = run_sql(conn, "publish/catalog_objects.sql")
-        if any(o[:3] == ("table", "main", "indicators") for o in objects):
-            objects += [("row", *r) for r in run_sql(conn, "publish/catalog_indicators.sql")]
+        for name in ("indicators", *REFERENCE_TABLES):
+            if any(o[:3] == ("table", "main", name) for o in objects):
+                objects += [("row", *r) for r in run_sql(conn, "publish/catalog_rows.sql", identifiers={"name": name})]
         return objects
 
 
@@ -613,6 +734,7 @@ def catalog_problems(mart_dir: Path, files_reported: bool = False) -> list[str]:
     return problems
 
 
+_GUARDS = re.compile(r"path IN \('((?:[^']|'')*)'")
 _READS = re.compile(r"read_\w+\(\s*'((?:[^']|'')*)'|read_\w+\(\s*\[\s*'((?:[^']|'')*)'")
 
 
@@ -626,13 +748,28 @@ def _how_it_differs(mart_dir: Path, wanted: tuple, found: tuple) -> str:
     if outside:
         return (
             f"reads files outside this home's mart ({', '.join(outside[:2])}): redirected, or the home was copied "
-            "or moved (the next run rebuilds the catalogue)"
+            "or moved (its views refuse to read while they point elsewhere): run `zs-risk repoint` (or the next "
+            "run) to rebuild the catalogue for this home"
+        )
+    built_for = _GUARDS.search(sql)
+    if (
+        found[:3] == ("macro", "main", "mart_home_guard")
+        and built_for
+        and built_for.group(1) != str((mart_dir / MART_FILE).absolute())
+    ):
+        return (
+            f"names another home's {MART_FILE} ({built_for.group(1)}): the catalogue reads files outside this home's "
+            "mart, so its views refuse; the home was copied or moved: run `zs-risk repoint` (or the next run)"
         )
     want, have = " ".join(str(wanted[3] or "").split()), " ".join(sql.split())
     if want == have:
         return "has another comment or content than the pipeline builds"
     at = next((i for i, (a, b) in enumerate(zip(want, have, strict=False)) if a != b), min(len(want), len(have)))
-    return f"is not defined as the pipeline builds it: …{have[max(0, at - 40) : at + 80]}… (from character {at})"
+    shown = f"is not defined as the pipeline builds it: …{have[max(0, at - 40) : at + 80]}… (from character {at})"
+    # The first difference can lie far from what was changed (the guard opens every view): show the last one too.
+    same_end = next((i for i, (a, b) in enumerate(zip(want[::-1], have[::-1], strict=False)) if a != b), 0)
+    end = len(have) - same_end
+    return shown + (f", up to …{have[max(at + 80, end - 80) : end]}…" if end > at + 80 else "")
 
 
 def verify(
@@ -641,6 +778,7 @@ def verify(
     verifier: evidence.Verifier | None = None,
     heads: Path | None = None,
     external_head: str | None = None,
+    catalog: bool = True,
 ) -> list[str]:
     """Everything the publish log vouches for, checked with the public key only:
 
@@ -651,7 +789,8 @@ def verify(
     - `external_head`, a head kept outside the system: it must be an entry of the log;
     - every version's file and every current file hashes as logged, and every file under mart/data and
       mart/versions is vouched for by the log;
-    - the catalogue mart.duckdb is exactly what the code builds over this home's files.
+    - the catalogue mart.duckdb is exactly what the code builds over this home's files (unless `catalog` is
+      False: what repoint checks before it rebuilds the catalogue).
 
     Returns the problems found (empty: intact).
     """
@@ -716,7 +855,20 @@ def verify(
             f"head {external_head} kept outside the system is not in the publish log ({len(hashes)} entries): "
             "the log was truncated or rewritten"
         )
-    problems += catalog_problems(mart_dir, files_reported=bool(problems))
+    if catalog:
+        problems += catalog_problems(mart_dir, files_reported=bool(problems))
+    return problems
+
+
+def repoint(conn: duckdb.DuckDBPyConnection | None, mart_dir: Path, verifier: evidence.Verifier | None) -> list[str]:
+    """Rebuild mart.duckdb for the home it now lies in (after a copy, a move or a restore), but only when this home's
+    publish log vouches for every file the views would read: its entries verify with the public key and every
+    file hashes as logged. Returns why it refused (empty: re-pointed)."""
+    if conn is None:
+        return ["the warehouse is missing: no publish log vouches for the mart's files"]
+    problems = verify(conn, mart_dir, verifier, catalog=False)
+    if not problems:
+        build_catalog(mart_dir)
     return problems
 
 

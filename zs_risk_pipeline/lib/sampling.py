@@ -33,12 +33,12 @@ import duckdb
 import pandas as pd
 import yaml
 
-from zs_risk_pipeline.lib import draw, policy
+from zs_risk_pipeline.lib import draw, policy, resources
 from zs_risk_pipeline.lib.contract import REFERENCE_DIR, sources
 from zs_risk_pipeline.lib.ingest import month_end, month_start
 from zs_risk_pipeline.lib.sql import run_sql
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "sampling_plans.yaml"
+CONFIG_PATH = resources.config_file("sampling_plans.yaml")
 TABLE = "sampling.frame"
 TIERS = ("A", "B", "C", "D")
 # Licence domains as the landing contract defines them (licenses.domain); an inspection item may also be

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from zs_risk_pipeline.lib import resources
 from zs_risk_pipeline.lib.features import Indicator, indicators
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "scorecard.yaml"
+CONFIG_PATH = resources.config_file("scorecard.yaml")
 TOP_REASONS = 3
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"

@@ -69,17 +69,23 @@ class Paths:
     def demo_key_file(self) -> Path:
         return self.home / DEMO_KEY_FILE
 
+    @property
+    def logs(self) -> Path:
+        # Dagster's full log of the runs zs-risk executes in-process: its messages may quote delivered data.
+        return self.home / "logs"
+
     def restricted(self) -> list[Path]:
         """The parts of the home only the pipeline's OS user may read (最小权限): the warehouse with its WAL and
         spill folder, the plans' packages, the model registry, the run history, the evidence of the publish log,
-        the synthetic city's ground truth and the demo's key files. The mart (analysts) and the exports (task
-        lists, one-public results) are not among them."""
+        the synthetic city's ground truth, the run logs and the demo's key files. The mart (analysts) and the
+        exports (task lists, one-public results) are not among them."""
         fixed = [
             *warehouse_files(self.warehouse),
             self.plans,
             self.models,
             self.dagster_home,
             self.home / "evidence",
+            self.logs,
             self.ground_truth,
             self.demo_key_file,
         ]
@@ -167,7 +173,7 @@ def pii_key(value: str | None = None) -> bytes:
     if not key:
         raise MissingSecretError(
             f"{PII_KEY_ENV} is not set: personal ID numbers are hashed at ingest with this key and the "
-            "pipeline refuses to run without it. Set it from your secret store (make demo generates a "
+            "pipeline refuses to run without it. Set it from your secret store (zs-risk demo generates a "
             "throw-away key for the synthetic city)."
         )
     if len(key) < MIN_PII_KEY_LENGTH:

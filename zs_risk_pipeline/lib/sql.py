@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+from zs_risk_pipeline.lib import resources
+
+SQL_DIR = resources.sql_dir()
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from zs_risk_pipeline.lib import resources
 from zs_risk_pipeline.lib.features import Indicator, indicators
 from zs_risk_pipeline.lib.scorecard import Condition, feature_matrix, parse_condition
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "tier_policy.yaml"
+CONFIG_PATH = resources.config_file("tier_policy.yaml")
 TIERS = ("A", "B", "C", "D")  # safest first: a tier's position is its risk rank
 METHODS = ("target_shares", "cutoffs")
 ACTIONS = ("set", "at_least", "at_most")

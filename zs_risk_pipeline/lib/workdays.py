@@ -24,7 +24,9 @@ import chinese_calendar
 import numpy as np
 import yaml
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "publicity.yaml"
+from zs_risk_pipeline.lib import resources
+
+CONFIG_PATH = resources.config_file("publicity.yaml")
 
 STATUTORY = "statutory"
 CONFIGURED = "configured"

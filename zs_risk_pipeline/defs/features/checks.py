@@ -1,7 +1,5 @@
 """Checks on the monthly features (特征校验): two blocking audits that gate the publish, one drift warning."""
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 import yaml
@@ -9,12 +7,12 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib import drift, features, publish, quality
+from zs_risk_pipeline.lib import drift, features, publish, quality, resources
 from zs_risk_pipeline.lib.suites.features import features_suite
 
 SPEC = publish.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
-CONFIG = Path(__file__).resolve().parents[3] / "config" / "monitoring.yaml"
+CONFIG = resources.config_file("monitoring.yaml")
 
 
 @dg.asset_check(

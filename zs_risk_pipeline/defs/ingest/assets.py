@@ -7,7 +7,7 @@ staging/<source>  typed, normalised, de-duplicated rows; the rest in quarantine.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.metadata import table_metadata
+from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import PiiKey, ZsRiskHome
 from zs_risk_pipeline.lib import ingest
@@ -68,7 +68,7 @@ def build_raw_asset(src: Source) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         key = pii.key_bytes()
         with warehouse.get_connection() as conn:
-            ingest.prepare(conn, key)
+            ingest.prepare(conn, key, reference=False)  # landing judges nothing
             files = ingest.land(
                 conn, src.name, context.partition_key, zs_home.paths().landing, progress=context.log.info
             )
@@ -122,6 +122,8 @@ def build_staging_asset(src: Source) -> dg.AssetsDefinition:
                 "staged_rows": rep.staged_rows,
                 "reconciliation": _reconciliation_table(rep),
                 "quarantined_rows": rep.quarantined_rows,
+                # Plotted across months; undefined (left out) for a month that delivered no rows.
+                **floats({"quarantined_share": rep.quarantined_rows / rep.raw_rows if rep.raw_rows else None}),
                 "quarantine_by_reason": dg.MetadataValue.md(
                     "| reason | column | rows | example |\n|---|---|---|---|\n"
                     + "\n".join(
@@ -149,7 +151,7 @@ def build_reconciliation_check(src: Source) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:
-            ingest.prepare(conn)
+            ingest.prepare_tables(conn)
             rep = ingest.report(conn, src.name, context.partition_key)
         off = [f for f in rep.files if not f.balanced]
         return dg.AssetCheckResult(
@@ -185,7 +187,7 @@ def build_files_check(src: Source) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:
-            ingest.prepare(conn)
+            ingest.prepare_tables(conn)
             delivered = ingest.files(conn, src.name, context.partition_key)
         bad = [f for f in delivered if f.problem]
         return dg.AssetCheckResult(

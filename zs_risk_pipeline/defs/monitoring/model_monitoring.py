@@ -2,9 +2,11 @@
 problem-found rate by tier of the latest random inspections, and the blocking tier-ordering check."""
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import audited, fingerprint
+from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
@@ -58,8 +60,25 @@ def model_monitoring(
             "tier_order_verdict": summary["verdict"],
             "tier_order_note": summary["note"],
             **{name: dg.MetadataValue.md(text) for name, text in tables.items()},
+            **floats(plotted(frame)),
         }
     )
+
+
+def plotted(frame: pd.DataFrame) -> dict[str, float | None]:
+    """The month's monitoring numbers the UI plots across months: score PSI and tier-mix PSI against the
+    reference (and the previous month), and the weighted problem-found rate of each tier (None where undefined:
+    no comparison possible, no inspection of the tier)."""
+    if frame.empty:
+        return {}
+    value = {(r.metric, r.subject): r.value for r in frame.itertuples()}
+    score = frame.loc[frame["metric"] == "score_psi", "value"]
+    return {
+        "score_psi_vs_reference": score.iloc[0] if len(score) else None,
+        "tier_mix_psi_vs_reference": value.get(("tier_mix_psi", "vs_reference")),
+        "tier_mix_psi_vs_previous": value.get(("tier_mix_psi", "vs_previous")),
+        **{f"problem_found_rate_{t}": value.get(("problem_rate", t)) for t in "ABCD"},
+    }
 
 
 def _drift_check(

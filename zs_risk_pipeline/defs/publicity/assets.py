@@ -31,10 +31,12 @@ SOURCES = [
         "Inspection results published on arrival: every inspections landing file of the month, once staged, "
         "becomes an immutable batch under $ZS_RISK_HOME/exports/publicity/<YYYY-MM>/batches/"
         "<publication date>_<file stem>.<utf8|gb18030>.csv, in the one-public form (written aside, checked for "
-        "tiers, scores and strata, then renamed). Its publication date is the first working day after the latest "
-        "day the source entered one of its results (录入日期; the ingestion day for rows without). A batch is never "
-        "rewritten: a rerun verifies and skips it; a changed file is a new batch. Kept in publicity.result_batches "
-        "and publicity.result_batch_rows. 一公开：抽查检查结果随到随公示，每个结果文件一个批次，发布后不再改写。"
+        "tiers, scores and strata, then renamed), with an Excel copy <publication date>_<file stem>.xlsx (every "
+        "cell text, so an all-digit USCC keeps its digits). Its publication date is the first working day after "
+        "the latest day the source entered one of its results (录入日期; the ingestion day for rows without). "
+        "A batch is never rewritten: a rerun verifies and skips it; a changed file is a new batch. Kept in "
+        "publicity.result_batches and publicity.result_batch_rows. "
+        "一公开：抽查检查结果随到随公示，每个结果文件一个批次，发布后不再改写。"
     ),
 )
 def result_batches(
@@ -106,7 +108,8 @@ def batches_unchanged_and_carry_no_tier_score_or_stratum(
         "after the result was formed (statutory holidays and make-up days) and a late flag. Results are published "
         "as they arrive, so a late result is one its source delivered late, never one held back by zs-risk. "
         "Written aside, checked for tiers, scores and strata, then published to "
-        "$ZS_RISK_HOME/exports/publicity/<YYYY-MM>/ in UTF-8 (BOM) and GB18030, and kept in "
+        "$ZS_RISK_HOME/exports/publicity/<YYYY-MM>/ in UTF-8 (BOM) and GB18030 with an Excel copy (codes as "
+        "text cells), and kept in "
         "publicity.inspection_results. 一公开：当月抽查检查结果公示记录（按批次公示日期，20个工作日期限，"
         "超期即来源迟报，不含风险分类）。"
     ),

@@ -150,7 +150,8 @@ TASK_LISTS = dg.AssetKey(["sampling", "task_lists"])
     tags={"layer": "export"},
     description=(
         "Task lists for the branches (分局) that carry out next month's plans: one CSV per branch in UTF-8 and "
-        "GB18030 (Excel) under $ZS_RISK_HOME/exports/task_lists/<YYYY-MM>/, with plan, enterprise name and "
+        "GB18030, and an Excel workbook <branch>.xlsx (codes as text cells, header frozen and filterable) under "
+        "$ZS_RISK_HOME/exports/task_lists/<YYYY-MM>/, with plan, enterprise name and "
         "address, items and inspectors - and no tier, score or draw number; tasks are listed and numbered by town "
         "and USCC, so their order tells nothing of the draw. "
         "各分局检查任务清单（不含风险分类，按镇街、信用代码排序编号）。"

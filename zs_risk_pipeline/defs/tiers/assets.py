@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.metadata import table_metadata
+from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.model.assets import RISK_MODEL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
@@ -50,6 +50,7 @@ def enterprise_monthly(
         f"{summary['tier_by_score_shares'][t]:.2%} | {summary['mean_points_by_tier'].get(t, '')} |"
         for t in "ABCD"
     )
+    total = sum(summary["tier_counts"].values())
     return dg.MaterializeResult(
         metadata={
             **md,
@@ -58,5 +59,7 @@ def enterprise_monthly(
             "tier_counts": summary["tier_counts"],
             "tier_mix": dg.MetadataValue.md(mix),
             "overrides_applied": summary["overrides"],
+            # One float per tier, so the UI plots the mix across months (a month without rows has none).
+            **floats({f"tier_share_{t}": summary["tier_counts"][t] / total if total else None for t in "ABCD"}),
         }
     )

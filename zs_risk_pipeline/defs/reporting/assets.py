@@ -1,0 +1,71 @@
+"""Reporting group (集市报表): the month's enterprise dimension, inspection results and plan tasks, written into the
+warehouse and audited by a blocking check each, so that the publish group can put them into the analysts' mart."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from zs_risk_pipeline.defs.audit import audited, fingerprint
+from zs_risk_pipeline.defs.metadata import table_metadata
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.lib import publish, quality, reporting
+
+# ingest/deliveries: a month missing an expected source publishes nothing (its blocking check), these included.
+_DELIVERIES = dg.AssetKey(["ingest", "deliveries"])
+UPSTREAM = {
+    "enterprises": [dg.AssetKey(["staging", "registry"]), _DELIVERIES],
+    "inspection_results": [dg.AssetKey(["staging", "inspections"]), dg.AssetKey(["staging", "plans"]), _DELIVERIES],
+    "inspection_plans": [dg.AssetKey(["sampling", "plan"])],
+}
+DESCRIPTIONS_ZH = {
+    "enterprises": "企业基本信息：月末登记状态（名称、类型、行业、镇街、状态），不含个人信息。",
+    "inspection_results": "抽查检查结果：按交付月份，含计划编号、计划名称与类型、检查方式、结果代码。",
+    "inspection_plans": "本系统抽取的双随机抽查计划任务：每户一行，含分层总数、抽取数与入选概率，不含种子和检查人员。",
+}
+
+
+def build_reporting_asset(table: reporting.ReportingTable) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    spec = publish.MART_TABLES[table.name]
+    key = dg.AssetKey(["reporting", table.name])
+
+    @dg.asset(
+        key=key,
+        deps=UPSTREAM[table.name],
+        group_name="reporting",
+        partitions_def=monthly,
+        kinds={"duckdb"},
+        owners=["team:risk-data"],
+        pool="duckdb",
+        tags={"layer": "reporting", "confidentiality": "internal"},
+        description=f"{spec.description}. {DESCRIPTIONS_ZH[table.name]}",
+    )
+    def _write(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+        month = context.partition_key
+        with warehouse.get_connection() as conn:
+            reporting.build(conn, table.name, month)
+            md = table_metadata(conn, "reporting", table.name, publish.month_date(month), "month")
+        return dg.MaterializeResult(metadata=md)
+
+    @dg.asset_check(
+        asset=key,
+        name=table.check_name,
+        blocking=True,
+        partitions_def=monthly,
+        description=(
+            f"The month of reporting.{table.name} is well formed (sql/{table.check_sql}): one row per key, every "
+            "source row present, counted independently. Blocks the publish. 报表数据完整性与唯一性校验，阻断发布。"
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        month = context.partition_key
+        with warehouse.get_connection() as conn:
+            fp = fingerprint(conn, spec, month)
+            violations = reporting.violations(conn, table.name, month)
+            result = quality.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
+            return audited(conn, spec, month, fp, result, {**result.metadata(), "rows_checked": fp.rows})
+
+    return _write, _check
+
+
+_built = [build_reporting_asset(t) for t in reporting.TABLES.values()]
+reporting_assets = [a for a, _ in _built]
+reporting_checks = [c for _, c in _built]
