@@ -28,6 +28,16 @@ with pytest.MonkeyPatch.context() as _mp, tempfile.TemporaryDirectory() as _empt
     import zs_risk_pipeline.defs.partitions  # noqa: F401
 
 
+def signed_home_env(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """The environment of a test home built through the CLI: its PII key, its Dagster instance, the test signing
+    key, and no separate public key (tests that check with the public key only set it themselves)."""
+    mp.setenv(settings.HOME_ENV, str(home))
+    mp.setenv(settings.PII_KEY_ENV, TEST_KEY)
+    mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    mp.setenv(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
+    mp.delenv(evidence.VERIFY_KEY_ENV, raising=False)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> settings.Paths:
     monkeypatch.setenv(settings.HOME_ENV, str(tmp_path / "home"))

@@ -22,9 +22,9 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import evidence, publish, settings
+from zs_risk_pipeline.lib import evidence, publish
 from zs_risk_pipeline.lib.sql import SQL_DIR
-from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY
+from zs_risk_pipeline_tests.conftest import TEST_SIGNING_KEY, signed_home_env
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
@@ -92,11 +92,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     base = tmp_path_factory.mktemp("mart_clients")
     home = base / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(settings.HOME_ENV, str(home))
-        mp.setenv(settings.PII_KEY_ENV, TEST_KEY)
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        mp.setenv(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
-        mp.delenv(evidence.VERIFY_KEY_ENV, raising=False)
+        signed_home_env(mp, home)
         argv = ["synth", "--enterprises", "800", "--months", "2", "--start", MONTHS[0], "--seed", "5"]
         assert cli.main(argv) == 0
         assert cli.main(["run", "--month", MONTHS[0]]) == 0

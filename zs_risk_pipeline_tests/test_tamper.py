@@ -33,7 +33,7 @@ from zs_risk_pipeline import cli
 from zs_risk_pipeline.lib import draw, evidence, publish, settings, verification
 from zs_risk_pipeline.lib.digest import sha256_file
 from zs_risk_pipeline.lib.registry import Registry, RegistryError
-from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY
+from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY, signed_home_env
 
 PUBLIC_KEY = evidence.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -69,11 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     base = tmp_path_factory.mktemp("tamper")
     home = base / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(settings.HOME_ENV, str(home))
-        mp.setenv(settings.PII_KEY_ENV, TEST_KEY)
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        mp.setenv(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
-        mp.delenv(evidence.VERIFY_KEY_ENV, raising=False)
+        signed_home_env(mp, home)
         assert cli.main(["synth", "--enterprises", "800", "--months", "2", "--start", "2023-01", "--seed", "5"]) == 0
         assert cli.main(["backfill", "--from", "2023-01", "--to", "2023-02"]) == 0
         rc, out = _run(["verify"])
