@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -125,6 +126,7 @@ def test_the_pipeline_warehouse_is_owner_only_from_its_first_connection(tmp_path
 
 _ANALYST = r"""
 import json, sys
+import dagster as dg
 import duckdb
 con = duckdb.connect("mart.duckdb", read_only=True)
 con.execute(open(sys.argv[1], encoding="utf-8").read())
@@ -175,3 +177,27 @@ def test_an_analyst_session_reads_the_views_and_nothing_else(run_home: settings.
     # Without the lock the same read-only file reaches the package: the operating system's modes are what guard it.
     with duckdb.connect(":memory:") as open_session:
         assert open_session.execute(f"SELECT count(*) FROM read_csv('{package / 'frame.csv'}')").fetchall()[0][0] > 0
+
+
+def test_within_a_run_steps_share_one_open_warehouse_and_the_run_leaves_it_checkpointed(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    wal = db.with_name(db.name + ".wal")
+    with dg.build_resources({"warehouse": Warehouse(database=str(db))}) as resources:
+        warehouse = resources.warehouse
+        with warehouse.get_connection() as step:
+            step.execute("CREATE TABLE t AS SELECT 1 AS x")
+            step.execute("CREATE TEMP TABLE scratch AS SELECT 2 AS y")
+            assert _mode(db) == 0o600
+        with warehouse.get_connection() as step:
+            assert step.execute("SELECT x FROM t").fetchall() == [(1,)]  # the earlier step's committed write
+            with pytest.raises(duckdb.CatalogException):  # its temporary objects ended with it
+                step.execute("SELECT * FROM scratch")
+            step.execute("BEGIN; INSERT INTO t VALUES (3)")  # a step that ends inside a transaction
+        with warehouse.get_connection() as step:
+            assert step.execute("SELECT count(*) FROM t").fetchall() == [(1,)]  # rolled back
+        # the file stays open for the run: another process could not open it now
+        assert warehouse._db is not None
+    assert not wal.exists()  # the run's end checkpointed the file
+    with duckdb.connect(str(db), read_only=True) as reader:
+        assert reader.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert _mode(db) == 0o600

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from zs_risk_pipeline.lib import settings
 
@@ -25,21 +27,62 @@ class Warehouse(DuckDBResource):
     connection on, its spill folder is made 0700 before DuckDB would create it, and a WAL left behind is 0600.
     With `home`, every run that uses the warehouse makes the home's restricted parts owner-only when it starts and
     repairs them when it ends (files the run wrote included). The hooks live here, not on ZsRiskHome, which
-    sensors use: a resource with hooks needs a context manager around every sensor context."""
+    sensors use: a resource with hooks needs a context manager around every sensor context.
+
+    Within a run the database stays open from the run's start to its end, and each step gets its own connection
+    (a cursor: its own transaction and temporary objects). Opening the file and checkpointing it on close for
+    every one of a month's ~90 steps cost more than most steps; a run that dies leaves the write-ahead log, which
+    DuckDB replays when the file is next opened. Outside a run (a sensor, a test) every connection opens and
+    closes the file, as DuckDBResource does."""
 
     home: str = ""
+    _db: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.home:
             settings.Paths(Path(self.home)).ensure()
+        files = self._files()
+        if files and files[0].parent.is_dir():
+            files[2].mkdir(mode=settings.OWNER_DIR_MODE, exist_ok=True)
+            self._db = self._connect()
+            settings.owner_only(files)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()  # the checkpoint: the file holds the run's writes, the WAL is gone
+            settings.owner_only(self._files() or ())
         if self.home and Path(self.home).is_dir():
             settings.Paths(Path(self.home)).restrict()
 
+    def _files(self) -> tuple[Path, Path, Path] | None:
+        return None if self.database.startswith(":memory:") else settings.warehouse_files(Path(self.database))
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        # As DuckDBResource connects: retried while another process holds the file's lock for a moment.
+        return backoff(
+            fn=duckdb.connect,
+            retry_on=(RuntimeError, duckdb.IOException),
+            kwargs={
+                "database": self.database,
+                "read_only": False,
+                "config": {"custom_user_agent": "dagster", **self.connection_config},
+            },
+            max_retries=10,
+        )
+
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        files = None if self.database.startswith(":memory:") else settings.warehouse_files(Path(self.database))
+        files = self._files()
+        if self._db is not None:
+            conn = self._db.cursor()
+            try:
+                yield conn
+            finally:
+                conn.close()  # rolls back whatever the step left open
+                if files:
+                    settings.owner_only(files)
+            return
         if files and files[0].parent.is_dir():
             files[2].mkdir(mode=settings.OWNER_DIR_MODE, exist_ok=True)
         try:
