@@ -345,6 +345,14 @@ GENERAL = "MR-GENERAL-2023-04"
 DRAW_FILES = draw.PACKAGE_FILES
 
 
+@pytest.fixture
+def pinned_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed plan seeds for the amendment tests: each needs a staffed task with a spare eligible inspector, which
+    some fresh secure seeds do not draw in the small test city (the variety of seeds has its own 25-seed test)."""
+    counter = iter(range(1000))
+    monkeypatch.setattr(draw, "new_seed", lambda: hashlib.sha256(f"amend-{next(counter)}".encode()).hexdigest())
+
+
 def _first_staffed(
     conn: duckdb.DuckDBPyConnection, packages: Path, pid: str = GENERAL, spare: int = 1
 ) -> tuple[str, str, str]:
@@ -391,7 +399,7 @@ def _draw_digests(folder: Path) -> dict[str, str]:
 
 
 def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
-    late: duckdb.DuckDBPyConnection, tmp_path: Path, capsys
+    pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path, capsys
 ) -> None:
     from zs_risk_pipeline import cli
 
@@ -441,7 +449,9 @@ def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
     assert marked["检查人员1"].tolist() == [replacement] and "12个月内检查过该企业" in marked["变更"].iloc[0]
 
 
-def test_a_forged_amendment_is_named(late: duckdb.DuckDBPyConnection, tmp_path: Path, capsys) -> None:
+def test_a_forged_amendment_is_named(
+    pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path, capsys
+) -> None:
     from zs_risk_pipeline import cli
 
     packages, configured = tmp_path / "plans", sampling.load_plans()
@@ -467,7 +477,9 @@ def test_a_forged_amendment_is_named(late: duckdb.DuckDBPyConnection, tmp_path: 
     )
 
 
-def test_an_unstaffable_amendment_keeps_its_reason(late: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_an_unstaffable_amendment_keeps_its_reason(
+    pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
     packages, configured = tmp_path / "plans", sampling.load_plans()
     plans.draw_month(late, configured, M, packages)
     uscc, first, second = _first_staffed(late, packages)
@@ -493,7 +505,7 @@ def test_an_unstaffable_amendment_keeps_its_reason(late: duckdb.DuckDBPyConnecti
 
 
 def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
-    late: duckdb.DuckDBPyConnection, tmp_path: Path
+    pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     packages, configured = tmp_path / "plans", sampling.load_plans()
     plans.draw_month(late, configured, M, packages)
@@ -525,7 +537,7 @@ def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
 
 
 def test_an_amendment_interrupted_between_its_files_is_finished_by_the_next_run(
-    late: duckdb.DuckDBPyConnection, tmp_path: Path
+    pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     packages, configured = tmp_path / "plans", sampling.load_plans()
     plans.draw_month(late, configured, M, packages)
