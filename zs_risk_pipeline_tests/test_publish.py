@@ -201,3 +201,44 @@ def test_a_log_from_before_versions_is_refused_not_rewritten(tmp_path):
     conn.execute("CREATE TABLE audit.publish_log (seq BIGINT, mart_table VARCHAR, month DATE, file VARCHAR)")
     with pytest.raises(publish.PublishRefused, match="earlier release"):
         publish.prepare(conn)
+
+
+def test_a_new_month_in_the_same_schema_keeps_the_catalogue_and_a_new_column_rebuilds_it(wh, tmp_path):
+    """The views read every month's files by pattern: a new month needs no new catalogue, a changed schema does."""
+    mart = tmp_path / "mart"
+
+    def built() -> tuple[int, int]:
+        st = (mart / publish.MART_FILE).stat()
+        return st.st_ino, st.st_mtime_ns
+
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    publish.publish_month(wh, SPEC, "2024-03", mart, at=T0)
+    first = built()
+    write(wh, "2024-04", [3.0])
+    audit(wh, "2024-04")
+    publish.publish_month(wh, SPEC, "2024-04", mart, at=T0)
+    assert built() == first  # the same file: not rebuilt
+    assert mart_rows(mart, "2024-04") == [("U000", 3.0)]  # and the new month reads through the existing view
+    assert publish.catalog_problems(mart) == []  # still exactly the catalogue the code builds
+
+    wh.execute("ALTER TABLE features.enterprise_monthly ADD COLUMN y DOUBLE")
+    wh.execute(
+        "INSERT INTO features.enterprise_monthly VALUES ('U000', $m, 5, 6)", {"m": publish.month_date("2024-05")}
+    )
+    audit(wh, "2024-05")
+    publish.publish_month(wh, SPEC, "2024-05", mart, at=T0)
+    assert built() != first  # a new column: the catalogue is rebuilt and the view has it
+    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
+        columns = [c[0] for c in r.execute("DESCRIBE enterprise_features").fetchall()]
+    assert columns[-1] == "y"
+    assert publish.catalog_problems(mart) == []
+
+
+def test_the_catalogue_key_follows_the_home_it_guards(wh, tmp_path):
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    publish.publish_month(wh, SPEC, "2024-03", tmp_path / "a", at=T0)
+    publish.publish_month(wh, SPEC, "2024-03", tmp_path / "b", at=T0)
+    assert publish.catalog_key(tmp_path / "a") != publish.catalog_key(tmp_path / "b")
+    assert publish._built_key(tmp_path / "a") == publish.catalog_key(tmp_path / "a")

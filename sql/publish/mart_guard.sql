@@ -7,3 +7,4 @@ CREATE OR REPLACE MACRO mart_home_guard() AS TABLE
 SELECT CASE WHEN count(*) > 0 THEN true ELSE error({message}) END AS ok
 FROM duckdb_databases()
 WHERE path IN ({path}, {resolved_path});
+COMMENT ON MACRO TABLE mart_home_guard IS {key};

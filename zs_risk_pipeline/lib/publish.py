@@ -6,8 +6,9 @@
 3. publish: only when every required check passed on the current fingerprint, the month is exported
    to a Parquet file written aside (a hidden name no view reads), the publish is appended to the hash-chained
    log with its Ed25519 signature (lib/evidence.py), and only then is the file renamed into place, made
-   current, the mart catalogue file mart.duckdb rebuilt aside and renamed over the old one, and the log's new
-   head signed onto evidence/heads.jsonl. A reader holding mart.duckdb open keeps its file; the pipeline never
+   current, the mart catalogue file mart.duckdb rebuilt aside and renamed over the old one when what it is built
+   from changed (a table's first month, a new column, the home moved: `catalog_key`), and the log's new head
+   signed onto evidence/heads.jsonl. A reader holding mart.duckdb open keeps its file; the pipeline never
    needs its lock. A failed check therefore leaves the previously published version in place.
 
 Crash safety (断点恢复): the log vouches for everything readers can see, because a version is logged before it
@@ -425,11 +426,15 @@ def _settle(
     conn: duckdb.DuckDBPyConnection, mart_dir: Path, signer: evidence.Signer, rebuild: bool = False
 ) -> list[str]:
     """The end of every publish: stale catalogues aside removed, the catalogue as the code builds it, the log's
-    head signed."""
+    head signed. A publish that added a file (`rebuild`) rebuilds the catalogue unless the one in place was built
+    from the same inputs (catalog_key): its views read every month's files by pattern, so a new month of a table
+    whose view exists, in the same schema, changes nothing in it."""
     done = _sweep(mart_dir, {}, mart_dir)
-    if rebuild or catalog_problems(mart_dir):
-        if not rebuild:
-            done.append(f"{MART_FILE}: rebuilt (it was missing or not as the code builds it)")
+    if rebuild:
+        if _built_key(mart_dir) != catalog_key(mart_dir):
+            build_catalog(mart_dir)
+    elif catalog_problems(mart_dir):
+        done.append(f"{MART_FILE}: rebuilt (it was missing or not as the code builds it)")
         build_catalog(mart_dir)
     faults.crash_point("publish:catalog")
     tail = run_sql(conn, "publish/log_tail.sql")
@@ -598,6 +603,76 @@ def _append_log(
     return entry_hash
 
 
+# What build_catalog reads besides the published files' schemas: its SQL and the reference CSVs.
+_CATALOG_SQL = (
+    "publish/mart_guard.sql",
+    "publish/mart_view.sql",
+    "publish/mart_versions_view.sql",
+    "publish/mart_indicators.sql",
+    "publish/mart_reference.sql",
+    "publish/mart_columns.sql",
+    "publish/mart_comment_column.sql",
+)
+
+
+def _catalog_files(mart_dir: Path, spec: MartTable) -> dict[str, list[Path]]:
+    """The Parquet files each view of a table reads (current months; every version)."""
+    return {
+        spec.name: sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet")),
+        f"{spec.name}_versions": sorted((mart_dir / "versions" / spec.name).glob("month=*/v*.parquet")),
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _parquet_schema(path: str, size: int, mtime_ns: int) -> str:
+    """A file's Arrow schema (cached by path, size and modification time: a published file is never rewritten)."""
+    try:
+        return pq.read_schema(path).remove_metadata().to_string()
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError; the catalogue build names the bad file
+        return f"unreadable {path}: {e}"
+
+
+def catalog_key(mart_dir: Path) -> str:
+    """SHA-256 of everything the catalogue is built from: the home it guards, the DuckDB and storage versions, its
+    SQL, the reference and column-documentation files, and per view the distinct schemas of the files it reads
+    (a view reads them by name union, so its columns follow their schemas) with the columns' comments."""
+    h = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            h.update(str(part).encode("utf-8") + b"\0")
+
+    add(duckdb.__version__, MART_STORAGE_VERSION, json.dumps(_guard_literals(mart_dir), sort_keys=True))
+    add(*(render(name) for name in _CATALOG_SQL))
+    for name in ("indicators.csv", MART_COLUMNS_CSV, *(csv_name for csv_name, _ in REFERENCE_TABLES.values())):
+        add(name, hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest())
+    for spec in MART_TABLES.values():
+        for relation, files in _catalog_files(mart_dir, spec).items():
+            schemas = sorted({_parquet_schema(str(f), st.st_size, st.st_mtime_ns) for f in files for st in [f.stat()]})
+            add(relation, spec.description, len(schemas), *schemas)
+            for schema in schemas:
+                for line in schema.splitlines():
+                    column = line.split(":", 1)[0]
+                    add(column, column_comment(relation, column))
+    return h.hexdigest()
+
+
+def _built_key(mart_dir: Path) -> str | None:
+    """The catalog_key the mart.duckdb in place was built with (the comment of its home guard), if it opens."""
+    path = mart_dir / MART_FILE
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            rows = run_sql(conn, "publish/catalog_key.sql")
+    except duckdb.Error:
+        return None  # unreadable: rebuilt
+    return rows[0][0].removeprefix(_KEY_PREFIX) if rows and rows[0][0] else None
+
+
+_KEY_PREFIX = "catalogue built from inputs with SHA-256 "
+
+
 def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
     """Rebuild mart.duckdb (views over the published Parquet files, documented, guarded to this home; reference
     tables) aside and swap it in; with `target`, build the same catalogue there instead (what verify compares the
@@ -605,7 +680,11 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
     mart_dir.mkdir(parents=True, exist_ok=True)
     tmp = mart_dir / f".{MART_FILE}.{uuid.uuid4().hex}.tmp" if target is None else target
     with duckdb.connect(str(tmp), config={"storage_compatibility_version": MART_STORAGE_VERSION}) as conn:
-        run_sql(conn, "publish/mart_guard.sql", literals=_guard_literals(mart_dir))
+        run_sql(
+            conn,
+            "publish/mart_guard.sql",
+            literals={**_guard_literals(mart_dir), "key": _KEY_PREFIX + catalog_key(mart_dir)},
+        )
         for spec in MART_TABLES.values():
             files = sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet"))
             if not files:

@@ -7,6 +7,7 @@ A gate passes when no critical expectation fails; warnings are reported but do n
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Sequence
@@ -105,11 +106,18 @@ def run_suite(df: pd.DataFrame, name: str, expectations: Sequence[Any]) -> GateR
         .add_dataframe_asset(name=name)
         .add_batch_definition_whole_dataframe("whole")
     )
-    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=list(expectations)))
+    expectations = list(expectations)
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
     batch = batch_def.get_batch(batch_parameters={"dataframe": _vectorisable(df)})
-    # BASIC holds every field read below (counts, percent, the first unexpected values, observed value); SUMMARY
-    # would add value counts and row indices nobody reads, at twice the validation time.
-    res = batch.validate(suite, result_format="BASIC")
+    # Pass or fail first (BOOLEAN_ONLY computes no unexpected lists: about 60 % of the time of BASIC); then only
+    # the expectations that failed again with BASIC, which holds every field read below (counts, percent, the
+    # first unexpected values, observed value). SUMMARY would add value counts and row indices nobody reads.
+    res = batch.validate(suite, result_format="BOOLEAN_ONLY")
+    failed = [copy.copy(r.expectation_config.to_domain_obj()) for r in res.results if not r.success]
+    evaluated = len(res.results)
+    if failed:
+        detail = ctx.suites.add(gx.ExpectationSuite(name=f"{name}_failed", expectations=failed))
+        res = batch.validate(detail, result_format="BASIC")
     failures = []
     for r in res.results:
         if r.success:
@@ -133,7 +141,7 @@ def run_suite(df: pd.DataFrame, name: str, expectations: Sequence[Any]) -> GateR
                 detail=detail,
             )
         )
-    return GateResult(name=name, evaluated=len(res.results), rows=len(df), failures=failures)
+    return GateResult(name=name, evaluated=evaluated, rows=len(df), failures=failures)
 
 
 def sql_gate(name: str, violations: list[tuple], columns: Sequence[str], check: str) -> GateResult:
