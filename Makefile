@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_sampling.py
 	$(BIN)/python bench/bench_monitoring.py
+	$(BIN)/python bench/bench_dagster_steps.py
 
 clean:
 	rm -rf .zs_risk .zs_risk.keys

@@ -1,0 +1,79 @@
+"""Dagster's fixed cost per step on the home's instance storage (Dagster 实例存储开销).
+
+A month run is 88 steps (43 assets, 45 checks) storing about 500 events. This runs a chain of one-line monthly
+assets through `execute_in_process` on a persistent SQLite instance, first with Dagster's default storage, then
+with the home's storage (zs_risk_pipeline/defs/storage.py: the event log keeps its connections open), each in a
+fresh DAGSTER_HOME and with the duckdb pool limit of config/dagster.yaml, and prints seconds per run and per step.
+
+    python bench/bench_dagster_steps.py [--steps 80] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+
+INSTANCE = {
+    "dagster": "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n",
+    "home": (
+        "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+        "storage:\n  custom:\n    module: zs_risk_pipeline.defs.storage\n    class: HomeSqliteStorage\n    config: {}\n"
+    ),
+}
+
+
+def _child(steps: int, runs: int) -> None:
+    months = dg.MonthlyPartitionsDefinition(start_date="2023-01-01", end_date="2026-01-01")
+    chain: list[dg.AssetsDefinition] = []
+    for i in range(steps):
+
+        @dg.asset(name=f"step_{i:03d}", deps=chain[-1:], partitions_def=months, pool="duckdb")
+        def _step() -> dg.MaterializeResult:
+            return dg.MaterializeResult(metadata={"rows": 1})
+
+        chain.append(_step)
+    job = dg.Definitions(assets=chain).get_implicit_global_asset_job_def()
+    with dg.DagsterInstance.get() as instance:
+        for key in months.get_partition_keys()[:runs]:
+            start = time.perf_counter()
+            assert job.execute_in_process(partition_key=key, instance=instance).success
+            print(f"{time.perf_counter() - start:.3f}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=80)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.steps, args.runs)
+        return 0
+    for name, yaml in INSTANCE.items():
+        with tempfile.TemporaryDirectory(prefix="bench-dagster-steps-") as home:
+            (Path(home) / "dagster.yaml").write_text(yaml, encoding="utf-8")
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "--steps", str(args.steps), "--runs", str(args.runs)],
+                env={**os.environ, "DAGSTER_HOME": home, "DAGSTER_DISABLE_TELEMETRY": "true"},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        seconds = [float(s) for s in out.split()]
+        mean = sum(seconds) / len(seconds)
+        print(
+            f"{name:8s} storage: {args.steps} steps, runs {', '.join(f'{s:.2f}' for s in seconds)} s; "
+            f"mean {mean:.2f} s per run, {1000 * mean / args.steps:.0f} ms per step"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
