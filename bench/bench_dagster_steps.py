@@ -3,7 +3,8 @@
 A month run is 88 steps (43 assets, 45 checks) storing about 500 events. This runs a chain of one-line monthly
 assets through `execute_in_process` on a persistent SQLite instance, first with Dagster's default storage, then
 with the home's storage (zs_risk_pipeline/defs/storage.py: the event log keeps its connections open), each in a
-fresh DAGSTER_HOME and with the duckdb pool limit of config/dagster.yaml, and prints seconds per run and per step.
+fresh DAGSTER_HOME with the rest of config/dagster.yaml (the duckdb pool limit, run monitoring), and prints
+seconds per run and per step.
 
     python bench/bench_dagster_steps.py [--steps 80] [--runs 3]
 """
@@ -19,14 +20,17 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
-INSTANCE = {
-    "dagster": "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n",
-    "home": (
-        "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
-        "storage:\n  custom:\n    module: zs_risk_pipeline.defs.storage\n    class: HomeSqliteStorage\n    config: {}\n"
-    ),
-}
+from zs_risk_pipeline.lib import resources
+
+
+def _instances() -> dict[str, str]:
+    """The shipped instance settings as they are (the home's storage), and the same without their `storage`
+    block (Dagster's default storage)."""
+    home = yaml.safe_load(resources.instance_template().read_text(encoding="utf-8"))
+    default = {k: v for k, v in home.items() if k != "storage"}
+    return {"dagster": yaml.safe_dump(default), "home": yaml.safe_dump(home)}
 
 
 def _child(steps: int, runs: int) -> None:
@@ -56,9 +60,9 @@ def main() -> int:
     if args.child:
         _child(args.steps, args.runs)
         return 0
-    for name, yaml in INSTANCE.items():
+    for name, settings in _instances().items():
         with tempfile.TemporaryDirectory(prefix="bench-dagster-steps-") as home:
-            (Path(home) / "dagster.yaml").write_text(yaml, encoding="utf-8")
+            (Path(home) / "dagster.yaml").write_text(settings, encoding="utf-8")
             out = subprocess.run(
                 [sys.executable, __file__, "--child", "--steps", str(args.steps), "--runs", str(args.runs)],
                 env={**os.environ, "DAGSTER_HOME": home, "DAGSTER_DISABLE_TELEMETRY": "true"},

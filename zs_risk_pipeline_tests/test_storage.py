@@ -103,11 +103,7 @@ def test_another_process_sees_each_event_while_connections_stay_open(dagster_hom
         assert len(instance.get_runs()) == 3
 
 
-def test_the_storage_needs_a_home():
+def test_the_storage_needs_a_home(monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(dg.DagsterInvariantViolationError, match="DAGSTER_HOME"):
-        old = os.environ.pop("DAGSTER_HOME", None)
-        try:
-            storage.HomeSqliteStorage.from_config_value(None, {})  # type: ignore[arg-type]
-        finally:
-            if old is not None:
-                os.environ["DAGSTER_HOME"] = old
+        storage.HomeSqliteStorage.from_config_value(None, {})  # type: ignore[arg-type]

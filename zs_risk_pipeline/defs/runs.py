@@ -424,7 +424,9 @@ class SqliteKeptOpen:
     close a WAL-mode database checkpoints it and deletes the WAL, two more fsyncs per event; with one connection
     kept open no other is ever the last, and SQLite checkpoints as usual, every 1000 pages. The kept connections
     only read the schema once: they hold no transaction and no lock a writer or reader waits for, and durability
-    stays SQLite's default. Anything but the default local SQLite storage is left alone."""
+    stays SQLite's default. Anything but local SQLite storage is left alone. With the home's storage
+    (defs/storage.py) the event log keeps its own connections, so what this still saves there is the run history
+    and schedules; a home whose dagster.yaml predates that storage gets the event-log shards held here too."""
 
     def __init__(self, instance: dg.DagsterInstance) -> None:
         from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage

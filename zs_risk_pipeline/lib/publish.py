@@ -615,11 +615,16 @@ _CATALOG_SQL = (
 )
 
 
+# The files a table's two views read, by pattern: its current months, and every version.
+_CURRENT_FILES = "month=*/data.parquet"  # under mart/data/<table>/
+_VERSION_FILES = "month=*/v*.parquet"  # under mart/versions/<table>/
+
+
 def _catalog_files(mart_dir: Path, spec: MartTable) -> dict[str, list[Path]]:
     """The Parquet files each view of a table reads (current months; every version)."""
     return {
-        spec.name: sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet")),
-        f"{spec.name}_versions": sorted((mart_dir / "versions" / spec.name).glob("month=*/v*.parquet")),
+        spec.name: sorted((mart_dir / "data" / spec.name).glob(_CURRENT_FILES)),
+        f"{spec.name}_versions": sorted((mart_dir / "versions" / spec.name).glob(_VERSION_FILES)),
     }
 
 
@@ -686,15 +691,14 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
             literals={**_guard_literals(mart_dir), "key": _KEY_PREFIX + catalog_key(mart_dir)},
         )
         for spec in MART_TABLES.values():
-            files = sorted((mart_dir / "data" / spec.name).glob("month=*/data.parquet"))
-            if not files:
+            if not _catalog_files(mart_dir, spec)[spec.name]:
                 continue  # nothing published yet: no view (a view over no files cannot be created)
             run_sql(
                 conn,
                 "publish/mart_view.sql",
                 identifiers={"name": spec.name},
                 literals={
-                    "files": str((mart_dir / "data" / spec.name).resolve()) + "/month=*/data.parquet",
+                    "files": f"{(mart_dir / 'data' / spec.name).resolve()}/{_CURRENT_FILES}",
                     "comment": spec.description,
                 },
             )
@@ -703,7 +707,7 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
                 "publish/mart_versions_view.sql",
                 identifiers={"name": f"{spec.name}_versions"},
                 literals={
-                    "files": str((mart_dir / "versions" / spec.name).resolve()) + "/month=*/v*.parquet",
+                    "files": f"{(mart_dir / 'versions' / spec.name).resolve()}/{_VERSION_FILES}",
                     "comment": f"Every published version of {spec.name}, current and superseded "
                     f"(发布版本历史); the current version is the view {spec.name}",
                 },
@@ -784,7 +788,7 @@ def catalog_problems(mart_dir: Path, files_reported: bool = False) -> list[str]:
     redefined (to hide rows, or to read other files), dropped or added, any other object, the indicators."""
     path = mart_dir / MART_FILE
     if not path.exists():
-        return [f"{MART_FILE} is missing"] if any((mart_dir / "data").glob("*/month=*/data.parquet")) else []
+        return [f"{MART_FILE} is missing"] if any((mart_dir / "data").glob(f"*/{_CURRENT_FILES}")) else []
     scratch = Path(tempfile.mkdtemp(prefix="zs-risk-catalog-check-"))  # not in the home: verify only reads it
     try:
         try:
