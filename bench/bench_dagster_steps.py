@@ -1,10 +1,10 @@
 """Dagster's fixed cost per step on the home's instance storage (Dagster 实例存储开销).
 
-A month run is 88 steps (43 assets, 45 checks) storing about 500 events. This runs a chain of one-line monthly
-assets through `execute_in_process` on a persistent SQLite instance, first with Dagster's default storage, then
-with the home's storage (zs_risk_pipeline/defs/storage.py: the event log keeps its connections open), each in a
-fresh DAGSTER_HOME with the rest of config/dagster.yaml (the duckdb pool limit, run monitoring), and prints
-seconds per run and per step.
+A month run is 46 steps (43 assets and 45 checks; each ingest layer is one step) storing about 400 events. This
+runs a chain of one-line monthly assets through `execute_in_process` on a persistent SQLite instance, first with
+Dagster's default storage, then with the home's storage (zs_risk_pipeline/defs/storage.py: the event log keeps its
+connections open), each in a fresh DAGSTER_HOME with the rest of config/dagster.yaml (the duckdb pool limit, run
+monitoring), and prints seconds per run and per step.
 
     python bench/bench_dagster_steps.py [--steps 80] [--runs 3]
 """

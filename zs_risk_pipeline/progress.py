@@ -119,6 +119,7 @@ class StepProgress:
         self.started = time.perf_counter()
         self.durations: dict[str, float] = {}  # step -> seconds
         self.step_names: dict[str, str] = {}  # step -> asset, or asset:check, as the UI names it
+        self._step_assets: Counter[str] = Counter()
         self._groups: dict[str, _Group] = defaultdict(_Group)
         self._step_group: dict[str, str] = {}
         self._step_start: dict[str, float] = {}
@@ -155,7 +156,11 @@ class StepProgress:
 
     def _plan(self, step: str, key: dg.AssetKey, name: str) -> None:
         if step in self._step_group:
+            if ":" not in name:  # a step that builds several assets (the ingest layers) is named as a step
+                self._step_assets[step] += 1
+                self.step_names[step] = f"{step} ({self._step_assets[step]} assets)"
             return
+        self._step_assets[step] = 1
         self.step_names[step] = name
         group = self.group_of_asset.get(key) or key.path[0]
         if group not in self.order:

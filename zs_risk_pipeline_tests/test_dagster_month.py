@@ -97,6 +97,10 @@ def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed and e.check_name.startswith("raw_equals")]
     assert [e.asset_key.to_user_string() for e in failed] == ["staging/registry"]
     assert "staged 0" in failed[0].metadata["unbalanced_files"].value[0]
+    # the other sources still stage; nothing built on the staging layer runs
+    built = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert {"staging/penalties", "staging/inspectors"} <= built
+    assert not {k for k in built if k.startswith(("features/", "tiers/", "mart/"))}
 
 
 def test_cli_run_uses_the_persistent_instance_and_refuses_without_key(home, monkeypatch, capsys):
@@ -112,3 +116,27 @@ def test_cli_run_uses_the_persistent_instance_and_refuses_without_key(home, monk
     monkeypatch.delenv(settings.PII_KEY_ENV)
     assert cli.main(["run", "--month", "2024-03"]) == 2
     assert settings.PII_KEY_ENV in capsys.readouterr().err
+
+
+def test_one_source_is_built_alone_from_the_ingest_layers(home):
+    """The ingest layers are one step each, yet a job (or the UI) can build a single source: only its raw and
+    staging assets materialise and only their checks are evaluated."""
+    _deliver(home)
+    job = build_defs().resolve_job_def("monthly_chain")
+    only = [dg.AssetKey(["raw", "registry"]), dg.AssetKey(["staging", "registry"])]
+    result = job.get_subset(asset_selection=set(only)).execute_in_process(
+        partition_key="2024-03-01", instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert {m.asset_key for m in result.get_asset_materialization_events()} == set(only)
+    evals = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()}
+    assert evals == {
+        ("raw/registry", "every_file_readable"),
+        ("staging/registry", "raw_equals_staged_plus_quarantined"),
+    }
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.registry").fetchall() == [(1,)]
+        tables = {
+            t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()
+        }
+    assert "penalties" not in tables  # the other sources were not landed

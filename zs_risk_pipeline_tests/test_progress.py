@@ -41,8 +41,19 @@ def after_broken() -> None:
     pass
 
 
+@dg.multi_asset(
+    name="layer",
+    specs=[dg.AssetSpec("m1", group_name="first", deps=[one]), dg.AssetSpec("m2", group_name="first", deps=[one])],
+    check_specs=[dg.AssetCheckSpec("m1_is_fine", asset="m1")],
+)
+def layer():  # one step, two assets and a check (as the ingest layers are)
+    yield dg.MaterializeResult(asset_key="m1")
+    yield dg.AssetCheckResult(asset_key="m1", check_name="m1_is_fine", passed=True)
+    yield dg.MaterializeResult(asset_key="m2")
+
+
 DEFS = dg.Definitions(
-    assets=[one, two, broken, after_broken],
+    assets=[one, two, layer, broken, after_broken],
     asset_checks=[two_is_fine],
     jobs=[dg.define_asset_job("chain", selection="*")],
     executor=dg.in_process_executor,
@@ -88,6 +99,7 @@ def test_progress_line_marks_each_group_and_the_log_keeps_the_stack_trace(instan
         "one": "one",
         "two": "two",
         "two_two_is_fine": "two:two_is_fine",
+        "layer": "layer (2 assets)",
         "broken": "broken",
         "after_broken": "after_broken",
     }

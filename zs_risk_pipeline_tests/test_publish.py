@@ -117,6 +117,33 @@ def test_publishing_the_same_rows_gives_the_same_bytes_and_a_hash_chained_log(wh
     assert log[0][1] == publish.GENESIS and log[1][1] == log[0][2]
 
 
+def test_unchanged_publishes_compare_with_the_catalogue_built_once_and_still_repair_a_tampered_one(
+    wh, tmp_path, monkeypatch
+):
+    mart = tmp_path / "mart"
+    write(wh, "2024-03", [1.0, 2.0])
+    audit(wh, "2024-03")
+    publish.publish_month(wh, SPEC, "2024-03", mart, at=T0)
+    scratch_builds = []
+    real_build = publish.build_catalog
+
+    def counted(mart_dir, target=None):
+        if target is not None:
+            scratch_builds.append(target)
+        return real_build(mart_dir, target)
+
+    monkeypatch.setattr(publish, "build_catalog", counted)
+    for _ in range(3):  # a run's unchanged publishes: the expected catalogue is built once, not every time
+        assert publish.publish_month(wh, SPEC, "2024-03", mart, at=T0).recovered == ()
+    assert len(scratch_builds) == 1
+    with duckdb.connect(str(mart / publish.MART_FILE)) as w:  # an insider hides rows behind the view
+        w.execute("CREATE OR REPLACE VIEW enterprise_features AS SELECT 1 AS x")
+    again = publish.publish_month(wh, SPEC, "2024-03", mart, at=T0)
+    assert again.recovered == ("mart.duckdb: rebuilt (it was missing or not as the code builds it)",)
+    assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
+    assert publish.catalog_problems(mart) == []  # verify builds its own catalogue to compare with
+
+
 def test_verify_names_a_tampered_file_and_a_rewritten_log_entry(wh, tmp_path):
     mart = tmp_path / "mart"
     for month, values in (("2024-03", [1.0]), ("2024-04", [2.0])):

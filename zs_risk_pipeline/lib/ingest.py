@@ -134,15 +134,6 @@ def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None, *, re
         run_sql(conn, "ingest/pii_key.sql", {"ipad": ipad, "opad": opad})
 
 
-def prepare_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Only the ingest layer's schemas and bookkeeping tables: all that the checks reading them need.
-
-    Nothing is written when they exist (the assets' prepare keeps them current): setup.sql's COMMENT ON, even an
-    unchanged one, is a write, and DuckDB checkpoints the whole file when a connection that wrote closes."""
-    if not (_table_exists(conn, "raw", "landing_files") and _table_exists(conn, "quarantine", "rows")):
-        run_sql(conn, "ingest/setup.sql")
-
-
 def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         query(

@@ -433,7 +433,7 @@ def _settle(
     if rebuild:
         if _built_key(mart_dir) != catalog_key(mart_dir):
             build_catalog(mart_dir)
-    elif catalog_problems(mart_dir):
+    elif catalog_problems(mart_dir, reuse=True):
         done.append(f"{MART_FILE}: rebuilt (it was missing or not as the code builds it)")
         build_catalog(mart_dir)
     faults.crash_point("publish:catalog")
@@ -783,26 +783,44 @@ def _catalog_objects(path: Path) -> list[tuple]:
         return objects
 
 
-def catalog_problems(mart_dir: Path, files_reported: bool = False) -> list[str]:
+# The catalogue the code builds from each set of inputs (catalog_key), as built once in this process: a run's
+# unchanged publishes compare the catalogue in place with it instead of building a scratch one every time.
+_EXPECTED: dict[tuple[str, str], list[tuple]] = {}
+
+
+def _expected_objects(mart_dir: Path, reuse: bool) -> list[tuple]:
+    key = (str(mart_dir.resolve()), catalog_key(mart_dir)) if reuse else None
+    if key in _EXPECTED:
+        return _EXPECTED[key]
+    scratch = Path(tempfile.mkdtemp(prefix="zs-risk-catalog-check-"))  # not in the home: verify only reads it
+    try:
+        objects = _catalog_objects(build_catalog(mart_dir, scratch / MART_FILE))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if key is not None:
+        _EXPECTED[key] = objects
+    return objects
+
+
+def catalog_problems(mart_dir: Path, files_reported: bool = False, reuse: bool = False) -> list[str]:
     """How mart.duckdb differs from the catalogue the code builds over this home's published files: a view
-    redefined (to hide rows, or to read other files), dropped or added, any other object, the indicators."""
+    redefined (to hide rows, or to read other files), dropped or added, any other object, the indicators.
+
+    `reuse`: compare with the catalogue this process already built from the same inputs (the publishes of a run);
+    `verify` always builds it afresh."""
     path = mart_dir / MART_FILE
     if not path.exists():
         return [f"{MART_FILE} is missing"] if any((mart_dir / "data").glob(f"*/{_CURRENT_FILES}")) else []
-    scratch = Path(tempfile.mkdtemp(prefix="zs-risk-catalog-check-"))  # not in the home: verify only reads it
     try:
-        try:
-            expected = _catalog_objects(build_catalog(mart_dir, scratch / MART_FILE))
-        except duckdb.Error as e:
-            if files_reported:  # a published file that cannot be read: the file checks name it
-                return []
-            return [f"{MART_FILE}: not compared, the catalogue cannot be built over the files now: {e}"]
-        try:
-            found = _catalog_objects(path)
-        except duckdb.Error as e:
-            return [f"{MART_FILE} cannot be opened: {e}"]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        expected = _expected_objects(mart_dir, reuse)
+    except duckdb.Error as e:
+        if files_reported:  # a published file that cannot be read: the file checks name it
+            return []
+        return [f"{MART_FILE}: not compared, the catalogue cannot be built over the files now: {e}"]
+    try:
+        found = _catalog_objects(path)
+    except duckdb.Error as e:
+        return [f"{MART_FILE} cannot be opened: {e}"]
     problems = []
     want = {o[:3]: o for o in expected}
     have = {o[:3]: o for o in found}
