@@ -178,6 +178,8 @@ def run_months(months: list[str], release_reason: str | None = None, session: pr
     _require_landing(settings.home())
     own = session is None
     session = session or _session(settings.home(), "run.log")
+    if own and len(months) > 1:
+        session.warnings_per_run = False
     job = session.defs.resolve_job_def("monthly_chain")
     ok = True
     try:
@@ -287,21 +289,24 @@ def _run_month(
     staged = sum(_md_int(m, "staged_rows") for m in mats)
     quarantined = sum(_md_int(m, "quarantined_rows") for m in mats)
     rejected = sum(_md_int(m, "files_rejected") for m in mats)
+    # A warning (WARN severity) never blocks: counted on the run's line, named on the next one for a single run,
+    # and tallied with the others of a sequence of runs for its end.
+    warned = [
+        f"{c.asset_key.to_user_string()}:{c.check_name}" for c in failed if c.severity == dg.AssetCheckSeverity.WARN
+    ]
     status = "ok" if result.success else "FAILED"
     _say(
         f"{label}: {status}, {len(mats)} assets, "
-        f"{len(checks) - len(failed)}/{len(checks)} checks passed, {staged:,} rows staged, "
-        f"{quarantined:,} quarantined, {rejected} files rejected ({time.perf_counter() - t0:.1f} s)"
+        f"{len(checks) - len(failed)}/{len(checks)} checks passed"
+        + (f" ({len(warned)} warning{'s' * (len(warned) != 1)})" if warned else "")
+        + f", {staged:,} rows staged, {quarantined:,} quarantined, {rejected} files rejected "
+        f"({time.perf_counter() - t0:.1f} s)"
     )
     model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
     if model is not None:
         _say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
-    # A warning (WARN severity) never blocks: named on one line, and tallied for the end of a sequence of runs.
-    warned = [
-        f"{c.asset_key.to_user_string()}:{c.check_name}" for c in failed if c.severity == dg.AssetCheckSeverity.WARN
-    ]
     session.tally.add(partition[:7], warned)
-    if warned:
+    if warned and session.warnings_per_run:
         _say("    warnings (never block): " + ", ".join(w.rsplit(":", 1)[1] for w in warned))
     for c in failed:  # an error check blocks what follows it
         if c.severity == dg.AssetCheckSeverity.WARN:
@@ -513,6 +518,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         _say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
     session = _session(paths, "demo.log", heads=False)  # verify says the head once, at the end
+    session.warnings_per_run = False  # named once, with counts, after the runs
     _say(
         f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]}); "
         f"Dagster's log of every run: {session.log.path}"

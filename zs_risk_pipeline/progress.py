@@ -332,6 +332,8 @@ class Session:
         self.log = RunLog(log_path)
         self.heads = heads  # say the publish log's head after each run
         self.tally = WarningTally()
+        # A sequence of runs names its routine warnings once, in the tally; a single run names them on its line.
+        self.warnings_per_run = True
         self.step_times: list[dict[str, float]] = []  # per run: step (as the UI names it) -> seconds
         self.failed_runs = 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from zs_risk_pipeline import cli
@@ -18,6 +20,9 @@ def test_synth_backfill_summary_and_verify(home, capsys):
     assert "[1/2] 2023-01: ok" in out and "[2/2] 2023-02: ok" in out
     assert "[1/2] 2023-01  ingest ✓ features ✓" in out  # the progress line: each group marked as it completes
     assert "of 2 runs" in out or "warnings: none in 2 runs" in out  # the range's warnings, tallied once
+    assert "warnings (never block)" not in out  # and not named again run by run
+    if "routine warnings" in out:  # counted on the run's own line
+        assert re.search(r"\[1/2\] 2023-01: ok, .* checks passed \(\d+ warnings?\)", out)
     log = (home.home / "logs" / "run.log").read_text(encoding="utf-8")  # Dagster's own record of the runs
     assert "STEP_SUCCESS" in log and "[2/2] 2023-02" in log and "Traceback" not in out
 
