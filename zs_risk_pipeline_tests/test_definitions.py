@@ -24,17 +24,30 @@ def test_definitions_load(defs):
 
 
 def test_asset_graph_snapshot(defs, snapshot):
-    """Catches assets silently dropped by autoload or renamed: update with pytest --snapshot-update."""
+    """Catches assets or checks silently dropped by autoload, renamed, re-described, re-tagged, moved out of the
+    DuckDB pool or no longer blocking: a refactor keeps this as it is; update with pytest --snapshot-update."""
     graph = {}
     for spec in sorted(defs.resolve_all_asset_specs(), key=lambda s: s.key.to_user_string()):
+        node = defs.resolve_assets_def(spec.key).node_def
         graph[spec.key.to_user_string()] = {
             "group": spec.group_name,
             "deps": sorted(d.asset_key.to_user_string() for d in spec.deps),
             "kinds": sorted(spec.kinds),
             "owners": list(spec.owners),
             "partitioned": spec.partitions_def is not None,
+            "pool": getattr(node, "pool", None),
+            "tags": {k: v for k, v in sorted(spec.tags.items()) if not k.startswith("dagster/")},
+            "description": spec.description,
         }
-    checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in defs.resolve_asset_graph().asset_check_keys)
+    asset_graph = defs.resolve_asset_graph()
+    checks = {}
+    for key in sorted(asset_graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        check = asset_graph.get_check_spec(key)
+        checks[f"{key.asset_key.to_user_string()}:{key.name}"] = {
+            "blocking": check.blocking,
+            "partitioned": check.partitions_def is not None,
+            "description": check.description,
+        }
     assert {"assets": graph, "checks": checks} == snapshot
 
 
