@@ -1,0 +1,150 @@
+"""The staging SQL agrees with the landing contract (reference/contract.yaml), read through DuckDB's own parser:
+every required column is judged as required, every optional one as optional, every enumeration allows exactly the
+contract's values, and each staging table holds the contract's columns, NOT NULL exactly where they are required.
+The staging files restate the contract in SQL; this is what keeps the two from drifting apart (数据约定一致性)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from zs_risk_pipeline.lib.contract import Source, sources
+from zs_risk_pipeline.lib.early_warning import load_rules
+from zs_risk_pipeline.lib.sql import SQL_DIR, render
+
+PACKAGE = Path(__file__).resolve().parents[1] / "zs_risk_pipeline"
+
+# Where each judging macro takes its column name, its "required" flag and its allowed values (sql/ingest/macros.sql).
+REQUIRED_ARG = {"zs_chk_uscc": 2, "zs_chk_date": 2, "zs_chk_decimal": 2, "zs_chk_int": 2, "zs_chk_bool": 2}
+ALWAYS_REQUIRED = {"zs_chk_required", "zs_chk_town", "zs_chk_industry"}
+ENUM = "zs_chk_enum"  # (col, raw, value, required, allowed)
+# Contract columns stored under another name: personal IDs are kept only as their keyed hash.
+STORED_AS = {"legal_rep_id": "legal_rep_hash"}
+# Columns staging derives from the contract's (whether the result codes found a problem).
+DERIVED = {"inspections": {"problem_found"}}
+
+
+def _functions(node: Any) -> list[dict]:
+    found: list[dict] = []
+    if isinstance(node, dict):
+        if node.get("class") == "FUNCTION":
+            found.append(node)
+        for value in node.values():
+            found += _functions(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _functions(value)
+    return found
+
+
+def _constant(arg: dict) -> Any:
+    expr = arg["expression"]
+    if expr.get("class") == "CONSTANT":
+        literal = expr["literal"]
+        return {"true": True, "false": False}.get(literal["text"], literal["text"])
+    if expr.get("class") == "FUNCTION" and expr["function_name"] == "list_value":  # ['a', 'b']
+        return tuple(_constant(a) for a in expr["arguments"])
+    return None
+
+
+def _judgments(src: Source) -> tuple[dict[str, bool], dict[str, tuple[str, ...]]]:
+    """Column → judged as required, and column → allowed values, from the source's staging file."""
+    statements = duckdb.extract_statements(render(f"staging/{src.name}.sql"))
+    typed = next(s.query for s in statements if "TEMP TABLE _typed AS" in s.query)
+    query = typed.split("TEMP TABLE _typed AS", 1)[1]
+    with duckdb.connect() as conn:
+        tree = json.loads(conn.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchone()[0])
+    assert not tree["error"], tree.get("error_message")
+    required: dict[str, bool] = {}
+    enums: dict[str, tuple[str, ...]] = {}
+    for fn in _functions(tree):
+        name, args = fn["function_name"], fn["arguments"]
+        if name == "zs_problem" and _constant(args[0]) == "missing_required":  # a check written out inline
+            required[_constant(args[1])] = True
+        elif name in ALWAYS_REQUIRED:
+            required[_constant(args[0])] = True
+        elif name in REQUIRED_ARG:
+            column = _constant(args[0])
+            required[column] = required.get(column, False) or _constant(args[REQUIRED_ARG[name]]) is True
+        elif name == ENUM:
+            column = _constant(args[0])
+            required[column] = required.get(column, False) or _constant(args[3]) is True
+            enums[column] = _constant(args[4])
+    return required, enums
+
+
+@pytest.mark.parametrize("name", sorted(sources()))
+def test_staging_judges_what_the_contract_requires_and_allows(name: str) -> None:
+    src = sources()[name]
+    required, enums = _judgments(src)
+    assert set(required) <= set(src.column_names), f"{name}: judges columns the contract does not have"
+    for col in src.columns:
+        if col.required:
+            assert required.get(col.name) is True, f"{name}.{col.name}: required by the contract, not judged so"
+        else:
+            assert not required.get(col.name), f"{name}.{col.name}: optional in the contract, judged required"
+        if col.enum is not None:
+            assert enums.get(col.name) == col.enum, f"{name}.{col.name}: allowed values differ from the contract"
+        else:
+            assert col.name not in enums, f"{name}.{col.name}: an enumeration the contract does not define"
+
+
+@pytest.mark.parametrize("name", sorted(sources()))
+def test_staging_tables_hold_the_contract_columns_not_null_where_required(name: str) -> None:
+    src = sources()[name]
+    create = next(
+        s.query
+        for s in duckdb.extract_statements(render(f"staging/{name}.sql"))
+        if f"CREATE TABLE IF NOT EXISTS staging.{name} " in s.query
+    )
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA staging")
+        conn.execute(create)
+        nullable = dict(
+            conn.execute(
+                "SELECT column_name, is_nullable FROM duckdb_columns() "
+                "WHERE schema_name = 'staging' AND table_name = $t",
+                {"t": name},
+            ).fetchall()
+        )
+    lineage = {"_delivery_month", "_source_file", "_file_sha256", "_row_number", "_line_number"}
+    stored = {STORED_AS.get(c.name, c.name): c for c in src.columns}
+    assert set(nullable) - lineage - DERIVED.get(name, set()) == set(stored), f"staging.{name}: not the contract's"
+    for column, col in stored.items():
+        assert nullable[column] is (not col.required), f"staging.{name}.{column}: NOT NULL must match required"
+
+
+# Placeholders filled with quoted text (sql.render's literals); the others are identifiers.
+LITERAL_PLACEHOLDERS = {"comment", "files", "message", "path", "resolved_path", "key"}
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _parses(text: str) -> bool:
+    """Whether DuckDB's parser reads every statement, placeholders filled as identifiers, or else the literal
+    ones as text."""
+    for literal in (set(), LITERAL_PLACEHOLDERS):
+        filled = PLACEHOLDER.sub(lambda m, lit=literal: "'x'" if m.group(1) in lit else "x", text)
+        try:
+            return bool(duckdb.extract_statements(filled))
+        except duckdb.Error:
+            continue
+    return False
+
+
+def test_every_sql_file_parses_and_is_used() -> None:
+    files = sorted(p.relative_to(SQL_DIR).as_posix() for p in SQL_DIR.rglob("*.sql"))
+    assert files
+    code = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
+    # Files named by their source or rule rather than spelled out (f"staging/{src.name}.sql").
+    named = {f"staging/{s}.sql" for s in sources()} | {f"monitoring/warning_{r}.sql" for r in load_rules()}
+    unparsable = [f for f in files if not _parses((SQL_DIR / f).read_text(encoding="utf-8"))]
+    # Spelled out as "dir/name.sql", as a quoted file name joined to its folder, or named by source or rule.
+    unused = [f for f in files if f not in code and f'"{Path(f).name}"' not in code and f not in named]
+    assert not unparsable, f"SQL files DuckDB cannot parse: {unparsable}"
+    assert not unused, f"SQL files nothing runs: {unused}"
+    assert named <= set(files), f"sources or rules without their SQL file: {sorted(named - set(files))}"
