@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sampling.py
 	$(BIN)/python bench/bench_monitoring.py
 	$(BIN)/python bench/bench_dagster_steps.py
+	$(BIN)/python bench/bench_month.py
 
 clean:
 	rm -rf .zs_risk .zs_risk.keys

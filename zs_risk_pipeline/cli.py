@@ -473,7 +473,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0 if run_months(months, args.release_missing) else 1
 
 
-def _demo_key(paths: settings.Paths) -> str:
+def demo_key(paths: settings.Paths) -> str:
     """A throw-away key for the synthetic city only, kept in ZS_RISK_HOME, never in the repository."""
     if not paths.demo_key_file.exists():
         paths.demo_key_file.write_text(secrets.token_hex(32), encoding="ascii")
@@ -487,7 +487,7 @@ def demo_signing_key_file(paths: settings.Paths) -> Path:
     return paths.home.parent / f"{paths.home.name}.keys" / "demo_signing_key"
 
 
-def _demo_signing_key(paths: settings.Paths) -> str:
+def demo_signing_key(paths: settings.Paths) -> str:
     from zs_risk_pipeline.lib import evidence
 
     path = demo_signing_key_file(paths)
@@ -504,8 +504,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from zs_risk_pipeline.lib import evidence
 
     paths = _use_home(args.home, create=True)
-    os.environ[settings.PII_KEY_ENV] = _demo_key(paths)
-    os.environ.setdefault(evidence.SIGNING_KEY_ENV, _demo_signing_key(paths))
+    os.environ[settings.PII_KEY_ENV] = demo_key(paths)
+    os.environ.setdefault(evidence.SIGNING_KEY_ENV, demo_signing_key(paths))
     first = DEMO["start"]
     months = _months(first, "2099-12")[: args.months]
     # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
