@@ -179,8 +179,10 @@ def main() -> int:
         queue: mp.Queue = mp.get_context("spawn").Queue()
         child = mp.get_context("spawn").Process(target=_measured_month, args=(str(home), last, queue))
         child.start()
-        code, wall, peak_mb = queue.get()
-        child.join()
+        child.join()  # the result is three numbers: nothing left in the queue can hold the child up
+        if child.exitcode != 0:
+            raise SystemExit(f"the measured month's process died (exit code {child.exitcode})")
+        code, wall, peak_mb = queue.get(timeout=60)
         if code != 0:
             raise SystemExit(f"zs-risk run --month {last} failed ({code}); its log: {home / 'logs' / 'run.log'}")
         stages, in_dagster, outside, steps, slowest, model = _stages(home)
