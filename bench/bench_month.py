@@ -125,15 +125,17 @@ def _stages(home: Path) -> tuple[dict[str, float], float, float, int, list[tuple
 
 def _floor(landing: Path, last: str) -> tuple[float, int]:
     """Seconds for DuckDB to materialise every landing row delivered up to `last` once, and the rows."""
-    files: dict[str, list[str]] = defaultdict(list)
-    for f in sorted(landing.glob("*/*/*.csv")):
-        if f.parent.name <= last:
-            files[f.parent.parent.name].append(str(f))
+    from zs_risk_pipeline.lib.contract import sources
+
+    files = {  # by the contract's source names, which are safe as table names
+        source: [str(f) for f in sorted(landing.glob(f"{source}/*/*.csv")) if f.parent.name <= last]
+        for source in sources()
+    }
     conn = duckdb.connect()
     conn.execute("SET enable_progress_bar = false")
     rows = 0
     t0 = time.perf_counter()
-    for source, paths in sorted(files.items()):
+    for source, paths in sorted((s, p) for s, p in files.items() if p):
         conn.execute(
             f"CREATE TABLE {source} AS SELECT * FROM read_csv($files, all_varchar = true, union_by_name = true)",
             {"files": paths},

@@ -95,12 +95,16 @@ def staging_spec(src: Source) -> dg.AssetSpec:
     )
 
 
+def _check_spec(name: str, asset: dg.AssetKey, blocking: bool, description: str) -> dg.AssetCheckSpec:
+    # Evaluated per month, as its asset is.
+    return dg.AssetCheckSpec(name=name, asset=asset, blocking=blocking, partitions_def=monthly, description=description)
+
+
 def files_check_spec(src: Source) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        name=FILES_CHECK,
-        asset=raw_key(src),
+    return _check_spec(
+        FILES_CHECK,
+        raw_key(src),
         blocking=False,
-        partitions_def=monthly,  # evaluated per month, as its asset is
         description=(
             "Warns when a landing file of the month was rejected whole (unreadable, missing column, already "
             "ingested this month or under another source); a source sending the same bytes as in an earlier month "
@@ -110,11 +114,10 @@ def files_check_spec(src: Source) -> dg.AssetCheckSpec:
 
 
 def reconciliation_check_spec(src: Source) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        name=RECONCILIATION_CHECK,
-        asset=staging_key(src),
+    return _check_spec(
+        RECONCILIATION_CHECK,
+        staging_key(src),
         blocking=True,
-        partitions_def=monthly,  # evaluated per month, as its asset is
         description=(
             "Per landing file, recounted from the tables after staging: rows read = rows in raw = rows staged + "
             "rows quarantined; nothing lost. 逐文件对账：读取行数 = 原始层行数 = 标准层行数 + 隔离行数。"
