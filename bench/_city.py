@@ -20,9 +20,14 @@ from typing import Any
 
 import duckdb
 
-from zs_risk_pipeline.lib import features, ingest, publish, scorecard, scoring, synth, tiers
-from zs_risk_pipeline.lib.contract import sources
-from zs_risk_pipeline.lib.registry import Registry
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_pipeline.lib.model import scorecard
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
 
 PII_KEY = b"benchmark-key-not-a-secret"  # the key of bench_model.py: a topped-up warehouse hashes alike
 SEED = 20240601
@@ -56,11 +61,11 @@ def prepare_city(root: str, enterprises: int, months: int, start: str, tier_mont
         print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
     conn = connect(base / "warehouse.duckdb")
-    ingest.prepare(conn, PII_KEY)
+    staging.prepare(conn, PII_KEY)
     names = list(sources())
     delivered = sorted(p.name for p in (land / "registry").iterdir())[:months]
     for month in delivered:
-        day = ingest.month_start(month)
+        day = staging.month_start(month)
         # A source without a delivery this month is landed only while its tables do not exist yet.
         todo = [
             n
@@ -69,24 +74,24 @@ def prepare_city(root: str, enterprises: int, months: int, start: str, tier_mont
             and ((land / n / month).is_dir() or not table_exists(conn, "staging", n))
         ]
         for name in todo:
-            ingest.land(conn, name, month, land)
-            ingest.stage(conn, name, month)
+            staging.land(conn, name, month, land)
+            staging.stage(conn, name, month)
         built = has_rows(conn, "features", "enterprise_monthly", "month = ?", [day])
         if not built:
-            features.build_enterprise_monthly(conn, month)
+            enterprise_monthly.build_enterprise_monthly(conn, month)
         done = f"ingested {', '.join(todo)}" if todo else "nothing to ingest"
         print(
             f"  {month}: {done}; features {'kept' if built else 'built'} ({time.perf_counter() - t0:.0f} s)",
             flush=True,
         )
     registry = Registry(base / "models")
-    card, policy = scorecard.load_scorecard(), tiers.load_policy()
+    card, policy = scorecard.load_scorecard(), tier_policy.load_policy()
     for month in delivered[-tier_months:]:
-        if has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [ingest.month_start(month)]):
+        if has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [staging.month_start(month)]):
             print(f"  tiers {month}: kept", flush=True)
             continue
-        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], month)
-        summary = scoring.build_tiers(conn, month, population, registry, card, policy)
+        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        summary = classify.build_tiers(conn, month, population, registry, card, policy)
         print(f"  tiers {month}: {summary['rows']:,} enterprises with {summary['model_kind']}", flush=True)
     conn.close()
     print(f"prepared in {time.perf_counter() - t0:.0f} s (not part of the figures below)", flush=True)

@@ -30,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from zs_risk_pipeline.lib import digest, evidence
+from zs_risk_pipeline.lib.core import digest
+from zs_risk_pipeline.lib.evidence import signing
 
 ROOT = Path(__file__).resolve().parents[1]
 ZS = [sys.executable, "-m", "zs_risk_pipeline.cli"]
@@ -125,7 +126,7 @@ def main() -> None:
     args = p.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_crash_"))
     work.mkdir(parents=True, exist_ok=True)
-    key, _ = evidence.new_key()  # a throw-away signing key for this benchmark
+    key, _ = signing.new_key()  # a throw-away signing key for this benchmark
     y, m = map(int, args.start.split("-"))
     months = [f"{y + (m - 1 + i) // 12}-{(m - 1 + i) % 12 + 1:02d}" for i in range(args.months)]
     month = months[-1]

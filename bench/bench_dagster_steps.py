@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from zs_risk_pipeline.lib import resources
+from zs_risk_pipeline.lib.core import resources
 
 
 def _instances() -> dict[str, str]:

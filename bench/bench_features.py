@@ -20,7 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from zs_risk_pipeline.lib import features, ingest, synth
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
 
 
 def _prepare(root: str, landing: str | None, enterprises: int, months: int, start: str) -> None:
@@ -33,11 +35,11 @@ def _prepare(root: str, landing: str | None, enterprises: int, months: int, star
     t0 = time.perf_counter()
     conn = duckdb.connect(str(Path(root) / "warehouse.duckdb"))
     conn.execute("SET enable_progress_bar = false").fetchall()
-    ingest.prepare(conn, b"benchmark-key-not-a-secret")
+    staging.prepare(conn, b"benchmark-key-not-a-secret")
     for month in sorted(p.name for p in (land / "registry").iterdir())[:months]:
-        for name in features.SOURCES:
-            ingest.land(conn, name, month, land)
-            ingest.stage(conn, name, month)
+        for name in enterprise_monthly.SOURCES:
+            staging.land(conn, name, month, land)
+            staging.stage(conn, name, month)
     conn.close()
     print(f"ingested in {time.perf_counter() - t0:.1f} s (not part of the figures below)", flush=True)
 
@@ -72,9 +74,9 @@ def main() -> None:
         ).fetchall()
         print("staging rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes))
         t0 = time.perf_counter()
-        rows = features.build_enterprise_monthly(conn, month)
+        rows = enterprise_monthly.build_enterprise_monthly(conn, month)
         seconds = time.perf_counter() - t0
-        alive = features.alive_count(conn, month)
+        alive = enterprise_monthly.alive_count(conn, month)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"features {month}: {rows:,} rows (alive enterprises {alive:,}) in {seconds:.1f} s; "
@@ -87,21 +89,22 @@ def main() -> None:
 
 def _audit_and_publish(conn: duckdb.DuckDBPyConnection, month: str, mart: Path) -> None:
     """The write-audit-publish steps that follow the build, timed one by one (same calls as the checks)."""
-    from zs_risk_pipeline.lib import publish, quality
-    from zs_risk_pipeline.lib.suites.features import features_suite
+    from zs_risk_pipeline.lib.features.suite import features_suite
+    from zs_risk_pipeline.lib.publish import wap
+    from zs_risk_pipeline.lib.quality import gates
 
-    spec = publish.MART_TABLES["enterprise_features"]
-    publish.prepare(conn)
+    spec = wap.MART_TABLES["enterprise_features"]
+    wap.prepare(conn)
     t0 = time.perf_counter()
-    fp = publish.fingerprint(conn, spec, month)
+    fp = wap.fingerprint(conn, spec, month)
     t1 = time.perf_counter()
-    result = quality.run_suite(
-        publish.month_frame(conn, spec, month), "features_quality_suite", features_suite(features.indicators())
+    result = gates.run_suite(
+        wap.month_frame(conn, spec, month), "features_quality_suite", features_suite(enterprise_monthly.indicators())
     )
     t2 = time.perf_counter()
     for check in spec.required_checks:
-        publish.record_audit(conn, spec, month, check, fp, result.passed, {})
-    publish.publish_month(conn, spec, month, mart)
+        wap.record_audit(conn, spec, month, check, fp, result.passed, {})
+    wap.publish_month(conn, spec, month, mart)
     t3 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

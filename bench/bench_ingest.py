@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from zs_risk_pipeline.lib import ingest, synth
-from zs_risk_pipeline.lib.contract import sources
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import sources
 
 
 def main() -> None:
@@ -44,16 +45,16 @@ def main() -> None:
             print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s (not part of the figures below)")
         months = sorted(p.name for p in (landing / "registry").iterdir())[: args.months]
         conn = duckdb.connect(str(root / "warehouse.duckdb"))
-        ingest.prepare(conn, b"benchmark-key-not-a-secret")
+        staging.prepare(conn, b"benchmark-key-not-a-secret")
         total = 0.0
         for month in months:
             t_land = t_stage = 0.0
             rows = staged = 0
             for name in sources():
                 t0 = time.perf_counter()
-                ingest.land(conn, name, month, landing)
+                staging.land(conn, name, month, landing)
                 t1 = time.perf_counter()
-                rep = ingest.stage(conn, name, month)
+                rep = staging.stage(conn, name, month)
                 t2 = time.perf_counter()
                 t_land += t1 - t0
                 t_stage += t2 - t1

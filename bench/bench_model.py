@@ -22,10 +22,16 @@ from pathlib import Path
 
 import _city  # bench/_city.py: the shared prepared city
 
-from zs_risk_pipeline.lib import features, ingest, model, publish, scorecard, scoring, synth, tiers
-from zs_risk_pipeline.lib.registry import Registry
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.model import scorecard, training
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
+from zs_risk_synth import oracle
 
-SOURCES = (*features.SOURCES, "plans")
+SOURCES = (*enterprise_monthly.SOURCES, "plans")
 
 
 def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
@@ -36,12 +42,12 @@ def _prepare(root: str, enterprises: int, months: int, start: str) -> None:
     print(f"synthetic city generated in {time.perf_counter() - t0:.1f} s", flush=True)
     t0 = time.perf_counter()
     conn = _city.connect(Path(root) / "warehouse.duckdb")
-    ingest.prepare(conn, _city.PII_KEY)
+    staging.prepare(conn, _city.PII_KEY)
     for month in sorted(p.name for p in (land / "registry").iterdir())[:months]:
         for name in SOURCES:
-            ingest.land(conn, name, month, land)
-            ingest.stage(conn, name, month)
-        features.build_enterprise_monthly(conn, month)
+            staging.land(conn, name, month, land)
+            staging.stage(conn, name, month)
+        enterprise_monthly.build_enterprise_monthly(conn, month)
         print(f"  {month} ingested and features built ({time.perf_counter() - t0:.0f} s)", flush=True)
     conn.close()
 
@@ -71,12 +77,12 @@ def _measure(root: Path) -> None:
     conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     registry = Registry(root / "models")
-    card, policy, config = scorecard.load_scorecard(), tiers.load_policy(), model.load_config()
-    spec = publish.MART_TABLES["enterprise_features"]
+    card, policy, config = scorecard.load_scorecard(), tier_policy.load_policy(), training.load_config()
+    spec = wap.MART_TABLES["enterprise_features"]
 
     t0 = time.perf_counter()
-    population = publish.month_frame(conn, spec, month)
-    decision = model.run_month(
+    population = wap.month_frame(conn, spec, month)
+    decision = training.run_month(
         conn,
         month,
         population,
@@ -84,7 +90,6 @@ def _measure(root: Path) -> None:
         card,
         policy,
         config,
-        model.load_truth(root / "truth" / "inspections.parquet"),
     )
     train_s = time.perf_counter() - t0
     funnel = decision["funnel"]
@@ -104,13 +109,14 @@ def _measure(root: Path) -> None:
                     f"  {name:10s} holdout labels {m['labels']:,}: weighted AUC {m['auc']:.4f}, KS {m['ks']:.4f}, "
                     f"Brier {m['brier']:.4f}; problem-found rate {rates}"
                 )
-        oracle = hold["oracle_auc"]
-        if oracle:
-            print(f"  oracle     weighted AUC {oracle:.4f}; model / oracle = {hold['challenger']['auc'] / oracle:.3f}")
+        truth = oracle.load_truth(root / "truth")
+        best = oracle.holdout_auc(conn, month, truth, config) if truth is not None else None
+        if best:
+            print(f"  oracle     weighted AUC {best:.4f}; model / oracle = {hold['challenger']['auc'] / best:.3f}")
 
     t0 = time.perf_counter()
-    population = publish.month_frame(conn, spec, month)
-    summary = scoring.build_tiers(conn, month, population, registry, card, policy)
+    population = wap.month_frame(conn, spec, month)
+    summary = classify.build_tiers(conn, month, population, registry, card, policy)
     tier_s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

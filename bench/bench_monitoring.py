@@ -53,19 +53,16 @@ from unittest import mock
 import _city  # bench/_city.py: the shared prepared city
 import duckdb
 
-from zs_risk_pipeline.lib import (
-    early_warning,
-    monitoring,
-    plans,
-    publicity,
-    publish,
-    workdays,
-)
-from zs_risk_pipeline.lib.contract import sources
-from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.core import workdays
+from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.monitoring import early_warnings, model_monitoring
+from zs_risk_pipeline.lib.publicity import export
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import drawing
 
 TIER_MONTHS = 3  # M-2, M-1, M
-SPEC = publish.MART_TABLES["enterprise_tiers"]
+SPEC = wap.MART_TABLES["enterprise_tiers"]
 
 
 class Stopwatch:
@@ -143,38 +140,38 @@ def _timed_library(watch: Stopwatch) -> Iterator[None]:
     """Timers around the library calls of the steps; the originals are restored on exit."""
     calendar = "working-day calendar (workdays)"
     targets: list[tuple[Any, str, Callable[..., str] | str]] = [
-        (early_warning, "run_sql", _sql_name),
-        (plans, "run_sql", _sql_name),
-        (monitoring, "run_sql", _sql_name),
-        (monitoring, "reference_month", "reference month (monitoring.reference_month)"),
-        (monitoring, "latest_results", "latest results read (monitoring.latest_results)"),
-        (monitoring, "problem_rates", "rates by tier (monitoring.problem_rates)"),
-        (monitoring, "tier_order", "ordering verdict (monitoring.tier_order)"),
-        (monitoring, "ordering", "ordering (monitoring.ordering)"),
-        (monitoring, "score_drift", "score PSI (monitoring.score_drift)"),
-        (monitoring, "indicator_drift", "indicator PSI (monitoring.indicator_drift)"),
-        (monitoring, "tier_mix", "tier mix (monitoring.tier_mix)"),
-        (publicity, "run_sql", _sql_name),
-        (publicity, "verify_files", "files re-read and checked (publicity.verify_files)"),
-        (publicity, "sha256_file", "file hashes (publicity.sha256_file)"),
+        (early_warnings, "run_sql", _sql_name),
+        (drawing, "run_sql", _sql_name),
+        (model_monitoring, "run_sql", _sql_name),
+        (model_monitoring, "reference_month", "reference month (monitoring.reference_month)"),
+        (model_monitoring, "latest_results", "latest results read (monitoring.latest_results)"),
+        (model_monitoring, "problem_rates", "rates by tier (monitoring.problem_rates)"),
+        (model_monitoring, "tier_order", "ordering verdict (monitoring.tier_order)"),
+        (model_monitoring, "ordering", "ordering (monitoring.ordering)"),
+        (model_monitoring, "score_drift", "score PSI (monitoring.score_drift)"),
+        (model_monitoring, "indicator_drift", "indicator PSI (monitoring.indicator_drift)"),
+        (model_monitoring, "tier_mix", "tier mix (monitoring.tier_mix)"),
+        (export, "run_sql", _sql_name),
+        (export, "verify_files", "files re-read and checked (publicity.verify_files)"),
+        (export, "sha256_file", "file hashes (publicity.sha256_file)"),
         (workdays, "add_workdays", calendar),
         (workdays, "basis_between", calendar),
         (workdays, "workdays_after_until", calendar),
         (workdays, "roll_forward", calendar),
-        (publish, "run_sql", _sql_name),
-        (publish, "fingerprint", "fingerprint (publish.fingerprint)"),
-        (publish, "_audit_problems", "audits required (publish._audit_problems)"),
-        (publish, "sha256_file", "file hashes (publish.sha256_file)"),
-        (publish.pq, "write_table", "Parquet write (pyarrow)"),
-        (publish, "_place", "current file placed (publish._place)"),
-        (publish, "build_catalog", "mart catalogue rebuilt (publish.build_catalog)"),
-        (publish, "_append_log", "publish log appended (publish._append_log)"),
+        (wap, "run_sql", _sql_name),
+        (wap, "fingerprint", "fingerprint (publish.fingerprint)"),
+        (wap, "_audit_problems", "audits required (publish._audit_problems)"),
+        (wap, "sha256_file", "file hashes (publish.sha256_file)"),
+        (wap.pq, "write_table", "Parquet write (pyarrow)"),
+        (wap, "_place", "current file placed (publish._place)"),
+        (wap, "build_catalog", "mart catalogue rebuilt (publish.build_catalog)"),
+        (wap, "_append_log", "publish log appended (publish._append_log)"),
     ]
     with contextlib.ExitStack() as stack:
         for module, name, label in targets:
             stack.enter_context(mock.patch.object(module, name, watch.wrap(getattr(module, name), label)))
-        stack.enter_context(mock.patch.object(monitoring, "render", watch.naming(monitoring.render)))
-        stack.enter_context(mock.patch.object(publicity, "load_sql", watch.naming(publicity.load_sql)))
+        stack.enter_context(mock.patch.object(model_monitoring, "render", watch.naming(model_monitoring.render)))
+        stack.enter_context(mock.patch.object(export, "load_sql", watch.naming(export.load_sql)))
         yield
 
 
@@ -216,7 +213,7 @@ def _measure(root: Path) -> float:
         + ", ".join(f"{m} {tiered[m]:,}" for m in wanted)
         + f"; DuckDB threads {threads}"
     )
-    publish.prepare(raw)
+    wap.prepare(raw)
     dropped = raw.execute("SELECT count(*) FROM audit.publish_log").fetchall()[0][0]
     raw.execute("DELETE FROM audit.publish_log").fetchall()  # the entries of an earlier (deleted) mart
     if dropped:
@@ -225,20 +222,20 @@ def _measure(root: Path) -> float:
     if raw.execute(batches).fetchall()[0][0]:  # batches of an earlier run: their files went with its exports
         for table in ("result_batches", "result_batch_rows"):
             raw.execute(f"DELETE FROM publicity.{table} WHERE month = ?", [f"{month}-01"]).fetchall()
-    rules, policy = early_warning.load_rules(), monitoring.load_policy()
+    rules, policy = early_warnings.load_rules(), model_monitoring.load_policy()
     registry = Registry(root / "models")
     watch = Stopwatch()
     conn: Any = TimedConnection(raw, watch)
 
     # The top-level calls are the originals, taken before the timers go in: their inner calls are the parts.
-    build_warnings, warning_check = early_warning.build_early_warnings, early_warning.well_formed_violations
-    build_queue, build_monitoring = plans.build_trigger_queue, monitoring.build_model_monitoring
-    order_check, export_month = monitoring.ordering, publicity.export_month
-    publish_batches = publicity.publish_batches
-    fingerprint, record_audit = publish.fingerprint, publish.record_audit
-    publish_month, verify = publish.publish_month, publish.verify
+    build_warnings, warning_check = early_warnings.build_early_warnings, early_warnings.well_formed_violations
+    build_queue, build_monitoring = drawing.build_trigger_queue, model_monitoring.build_model_monitoring
+    order_check, export_month = model_monitoring.ordering, export.export_month
+    publish_batches = export.publish_batches
+    fingerprint, record_audit = wap.fingerprint, wap.record_audit
+    publish_month, verify = wap.publish_month, wap.verify
 
-    def audits() -> publish.Fingerprint:
+    def audits() -> wap.Fingerprint:
         fp = fingerprint(conn, SPEC, month)
         for check in SPEC.required_checks:
             record_audit(conn, SPEC, month, check, fp, True, {"benchmark": "recorded as passed"})

@@ -125,7 +125,7 @@ def _stages(home: Path) -> tuple[dict[str, float], float, float, int, list[tuple
 
 def _floor(landing: Path, last: str) -> tuple[float, int]:
     """Seconds for DuckDB to materialise every landing row delivered up to `last` once, and the rows."""
-    from zs_risk_pipeline.lib.contract import sources
+    from zs_risk_pipeline.lib.ingest.contract import sources
 
     files = {  # by the contract's source names, which are safe as table names
         source: [str(f) for f in sorted(landing.glob(f"{source}/*/*.csv")) if f.parent.name <= last]
@@ -155,7 +155,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from zs_risk_pipeline import cli
-    from zs_risk_pipeline.lib import evidence, settings
+    from zs_risk_pipeline.lib.core import settings
+    from zs_risk_pipeline.lib.evidence import signing
 
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -164,7 +165,7 @@ def main() -> int:
         home.mkdir(parents=True, exist_ok=True)
         # The demo's throw-away keys, kept with the home (the signing key beside it), so a reused home verifies.
         os.environ[settings.PII_KEY_ENV] = cli.demo_key(settings.Paths(home))
-        os.environ[evidence.SIGNING_KEY_ENV] = cli.demo_signing_key(settings.Paths(home))
+        os.environ[signing.SIGNING_KEY_ENV] = cli.demo_signing_key(settings.Paths(home))
         last = _month_after(args.start, args.months - 1)
         if not any((home / "landing").glob("*/*/*.csv")):
             t0 = time.perf_counter()

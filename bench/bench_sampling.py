@@ -46,14 +46,9 @@ from unittest import mock
 
 import _city  # bench/_city.py: the shared prepared city
 
-from zs_risk_pipeline.lib import (
-    draw,
-    eligibility,
-    ingest,
-    plans,
-    sampling,
-)
-from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_pipeline.lib.sampling import drawing, eligibility, plan_policy, protocol
 
 TARGET_S = 10.0
 
@@ -81,8 +76,8 @@ class Stopwatch:
         """plans.draw_plan: the plan whose steps the following calls are."""
 
         @functools.wraps(fn)
-        def timed(conn: Any, plan: sampling.SamplingPlan, month: str, *args: Any, **kwargs: Any) -> Any:
-            self.plan = sampling.plan_id(plan, month)
+        def timed(conn: Any, plan: plan_policy.SamplingPlan, month: str, *args: Any, **kwargs: Any) -> Any:
+            self.plan = plan_policy.plan_id(plan, month)
             t0 = time.perf_counter()
             try:
                 return fn(conn, plan, month, *args, **kwargs)
@@ -108,21 +103,21 @@ def _sql_name(conn: Any, name: str, *args: Any, **kwargs: Any) -> str:
 def _timed_library(watch: Stopwatch) -> Iterator[None]:
     """Timers around the library calls of build_frames and draw_plan; the originals are restored on exit."""
     targets: list[tuple[Any, str, Callable[..., str] | str]] = [
-        (sampling, "run_sql", _sql_name),
-        (plans, "run_sql", _sql_name),
-        (draw, "draw", "selection (draw.draw)"),
+        (plan_policy, "run_sql", _sql_name),
+        (drawing, "run_sql", _sql_name),
+        (protocol, "draw", "selection (draw.draw)"),
         (eligibility, "eligibility", "eligibility (eligibility.eligibility)"),
-        (draw, "assign", "assignment (draw.assign)"),
-        (draw, "new_plan", "plan.json (draw.new_plan)"),
-        (draw, "write_package", WRITE),
-        (draw, "verify_package", VERIFY),
-        (plans, "_load_package", RELOAD),
-        (plans, "_summary", "summary from the package (plans._summary)"),
+        (protocol, "assign", "assignment (draw.assign)"),
+        (protocol, "new_plan", "plan.json (draw.new_plan)"),
+        (protocol, "write_package", WRITE),
+        (protocol, "verify_package", VERIFY),
+        (drawing, "_load_package", RELOAD),
+        (drawing, "_summary", "summary from the package (plans._summary)"),
     ]
     with contextlib.ExitStack() as stack:
         for module, name, label in targets:
             stack.enter_context(mock.patch.object(module, name, watch.wrap(getattr(module, name), label)))
-        stack.enter_context(mock.patch.object(plans, "draw_plan", watch.wrap_plan(plans.draw_plan)))
+        stack.enter_context(mock.patch.object(drawing, "draw_plan", watch.wrap_plan(drawing.draw_plan)))
         yield
 
 
@@ -151,7 +146,7 @@ def _measure(root: Path) -> float:
     conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     tiered = conn.execute(
-        "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [ingest.month_start(month)]
+        "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [staging.month_start(month)]
     ).fetchall()[0][0]
     staged = conn.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'staging' ORDER BY table_name"
@@ -164,24 +159,26 @@ def _measure(root: Path) -> float:
     print("staging rows: " + ", ".join(f"{t} {n:,}" for t, n in staged))
     conn.execute("DROP TABLE IF EXISTS sampling.plan").fetchall()
     conn.execute("DROP TABLE IF EXISTS sampling.commitments").fetchall()
-    configured = sampling.load_plans()
+    configured = plan_policy.load_plans()
 
     frames_watch, draw_watch = Stopwatch(), Stopwatch()
     with _timed_library(frames_watch):
         t0 = time.perf_counter()
-        written = sampling.build_frames(conn, configured, month)
+        written = plan_policy.build_frames(conn, configured, month)
         frames_s = time.perf_counter() - t0
-    active = {p.id for p in sampling.plans_active(configured, month)}
+    active = {p.id for p in plan_policy.plans_active(configured, month)}
     print(f"\nbuild_frames {month}: {sum(written.values()):,} frame rows in {frames_s:.2f} s")
     for p in configured:
-        print(f"    {sampling.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}")
+        print(
+            f"    {plan_policy.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}"
+        )
     _steps({"all plans": frames_watch.seconds["-"]}, {"all plans": frames_s})
 
     packages_dir = tempfile.TemporaryDirectory(prefix="zs-plans-")
     packages = Path(packages_dir.name)
     with _timed_library(draw_watch):
         t0 = time.perf_counter()
-        drawn = plans.draw_month(conn, configured, month, packages)
+        drawn = drawing.draw_month(conn, configured, month, packages)
         draw_s = time.perf_counter() - t0
         sizes = {d.plan_id: sum(f.stat().st_size for f in d.package.iterdir()) for d in drawn}
     print(f"\ndraw_month {month}: {len(drawn)} plans drawn in {draw_s:.2f} s")
@@ -196,7 +193,7 @@ def _measure(root: Path) -> float:
         for reason, n in d.unassigned.items():
             print(f"        unassigned: {reason}: {n:,}")
     columns = {
-        d.plan_id.removesuffix(f"-{sampling.plan_month(month):%Y-%m}"): draw_watch.seconds[d.plan_id] for d in drawn
+        d.plan_id.removesuffix(f"-{plan_policy.plan_month(month):%Y-%m}"): draw_watch.seconds[d.plan_id] for d in drawn
     }
     steps: dict[str, float] = defaultdict(float)
     for seconds in columns.values():
@@ -220,7 +217,7 @@ def _measure(root: Path) -> float:
 
 def _rerun_after_late_information(conn: Any, configured: list, month: str, packages: Path) -> None:
     """The month rerun after late conflicts and a departure reached it: frames, reload with amendments, audits."""
-    m = ingest.month_start(month)
+    m = staging.month_start(month)
     conn.execute(
         "INSERT INTO staging.conflicts SELECT inspector_1, uscc, 'bench', ?, ?, 'conflicts/bench_late.csv', 'bench', "
         "task_no, task_no + 1 FROM sampling.plan WHERE inspector_1 IS NOT NULL AND task_no % 20 = 1",
@@ -238,13 +235,13 @@ def _rerun_after_late_information(conn: Any, configured: list, month: str, packa
         [m, leaver],
     ).fetchall()
     t0 = time.perf_counter()
-    sampling.build_frames(conn, configured, month, packages)
+    plan_policy.build_frames(conn, configured, month, packages)
     frames_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rerun = plans.draw_month(conn, configured, month, packages)
+    rerun = drawing.draw_month(conn, configured, month, packages)
     reload_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    found = plans.audit_month(conn, configured, month, packages)
+    found = drawing.audit_month(conn, configured, month, packages)
     audit_s = time.perf_counter() - t0
     amended = [a for d in rerun for a in d.amended_now]
     print(

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zs_risk_pipeline.lib import synth
+import zs_risk_synth as synth
 
 
 def _peak_rss_mb() -> float:

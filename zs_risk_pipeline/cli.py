@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline import progress
-from zs_risk_pipeline.lib import settings
+from zs_risk_pipeline.lib.core import settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
     import dagster as dg
@@ -80,7 +80,7 @@ def _read_home(home: str | None) -> settings.Paths:
 
 def _use_home(home: str | None, create: bool = False) -> settings.Paths:
     """Point this process (and the Dagster code it loads) at one ZS_RISK_HOME; only `create` makes a new one."""
-    from zs_risk_pipeline.lib import resources
+    from zs_risk_pipeline.lib.core import resources
 
     if home:
         os.environ[settings.HOME_ENV] = str(Path(home).resolve())
@@ -110,7 +110,8 @@ def _check_months(months: list[str]) -> None:
 def _ui_hint(paths: settings.Paths) -> str:
     """How to open the UI on this home, as zs-risk was installed: `make ui` only in a source checkout with its
     Makefile; otherwise `zs-risk ui`, with the demo's throw-away keys when this is a demo home."""
-    from zs_risk_pipeline.lib import evidence, resources
+    from zs_risk_pipeline.lib.core import resources
+    from zs_risk_pipeline.lib.evidence import signing
 
     root = resources.source_checkout()
     if root is not None and (root / "Makefile").is_file():
@@ -119,13 +120,13 @@ def _ui_hint(paths: settings.Paths) -> str:
     if paths.demo_key_file.is_file() and demo_signing_key_file(paths).is_file():
         keys = (
             f"{settings.PII_KEY_ENV}=$(cat {paths.demo_key_file}) "
-            f"{evidence.SIGNING_KEY_ENV}=$(cat {demo_signing_key_file(paths)}) "
+            f"{signing.SIGNING_KEY_ENV}=$(cat {demo_signing_key_file(paths)}) "
         )
     return f"{keys}zs-risk --home {paths.home} ui"
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from zs_risk_pipeline.lib import synth
+    import zs_risk_synth as synth
 
     paths = _use_home(args.home, create=True)
     landing = Path(args.landing) if args.landing else paths.landing
@@ -171,10 +172,10 @@ def run_months(months: list[str], release_reason: str | None = None, session: pr
     log to <home>/logs/run.log, and a range of months ends with its warnings tallied."""
     import dagster as dg
 
-    from zs_risk_pipeline.lib import evidence
+    from zs_risk_pipeline.lib.evidence import signing
 
     settings.pii_key()  # refuse before doing anything when a key is missing
-    evidence.signer_from_env()
+    signing.signer_from_env()
     _require_landing(settings.home())
     own = session is None
     session = session or _session(settings.home(), "run.log")
@@ -217,7 +218,7 @@ def _say_head(paths: settings.Paths) -> None:
     """The publish log's head after a run: kept outside the system, it lets anyone detect a truncated log."""
     import duckdb
 
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
 
     if not paths.warehouse.exists():
         return
@@ -334,7 +335,7 @@ def _run_month(
 
 def late_delivery(paths: settings.Paths, held: Path, session: progress.Session | None = None) -> bool:
     """Drop a held-back results file into the landing and let the sensor's reruns follow (see _deliver_late)."""
-    from zs_risk_pipeline.lib.synth import late
+    from zs_risk_synth import late
 
     def deliver() -> str:
         target = late.deliver(held, paths.landing)
@@ -348,10 +349,10 @@ def late_plan_information(paths: settings.Paths, month: str, session: progress.S
     """After the task lists of the plans drawn from `month` went out: an inspector declares a conflict (回避) for
     two of his tasks and the personnel office corrects the directory for someone who left, both delivered late
     into `month`; the sensor's rerun amends the published plans (计划变更)."""
-    from zs_risk_pipeline.lib import sampling
-    from zs_risk_pipeline.lib.synth import late_facts
+    from zs_risk_pipeline.lib.sampling import plan_policy
+    from zs_risk_synth import late_facts
 
-    lists = paths.exports / "task_lists" / f"{sampling.plan_month(month):%Y-%m}"
+    lists = paths.exports / "task_lists" / f"{plan_policy.plan_month(month):%Y-%m}"
 
     def deliver() -> str:
         declared = late_facts.declare_conflicts(lists, paths.landing, month)
@@ -371,7 +372,7 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: pr
 
     from zs_risk_pipeline.defs.automation import inspection_results_sensor
     from zs_risk_pipeline.defs.resources import ZsRiskHome
-    from zs_risk_pipeline.lib import digest
+    from zs_risk_pipeline.lib.core import digest
 
     def tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
         resources = {"zs_home": ZsRiskHome(home=str(paths.home))}
@@ -433,14 +434,14 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: pr
 
 
 def _is_amendment_record(path: str) -> bool:
-    from zs_risk_pipeline.lib import amendments
+    from zs_risk_pipeline.lib.sampling import amendments
 
     return path.rsplit("/", 1)[-1] in (amendments.EXCLUSIONS_FILE, amendments.AMENDMENTS_FILE)
 
 
 def _amendment_rows(paths: settings.Paths) -> list[tuple[str, Any]]:
     """(plan_id, amendment) of every published plan's recorded amendments, in plan and record order."""
-    from zs_risk_pipeline.lib import amendments
+    from zs_risk_pipeline.lib.sampling import amendments
 
     folders = sorted(p for p in paths.plans.glob("*") if (p / amendments.AMENDMENTS_FILE).is_file())
     return [(f.name, a) for f in folders for a in amendments.staffing(f).amendments]
@@ -449,7 +450,7 @@ def _amendment_rows(paths: settings.Paths) -> list[tuple[str, Any]]:
 def _publish_log(paths: settings.Paths, sql_file: str, params: dict | None = None) -> list[tuple]:
     import duckdb
 
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         return run_sql(conn, sql_file, params) if _has_publish_log(conn) else []
@@ -488,12 +489,12 @@ def demo_signing_key_file(paths: settings.Paths) -> Path:
 
 
 def demo_signing_key(paths: settings.Paths) -> str:
-    from zs_risk_pipeline.lib import evidence
+    from zs_risk_pipeline.lib.evidence import signing
 
     path = demo_signing_key_file(paths)
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        private, _ = evidence.new_key()
+        private, _ = signing.new_key()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(private)
@@ -501,11 +502,11 @@ def demo_signing_key(paths: settings.Paths) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from zs_risk_pipeline.lib import evidence
+    from zs_risk_pipeline.lib.evidence import signing
 
     paths = _use_home(args.home, create=True)
     os.environ[settings.PII_KEY_ENV] = demo_key(paths)
-    os.environ.setdefault(evidence.SIGNING_KEY_ENV, demo_signing_key(paths))
+    os.environ.setdefault(signing.SIGNING_KEY_ENV, demo_signing_key(paths))
     first = DEMO["start"]
     months = _months(first, "2099-12")[: args.months]
     # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
@@ -560,7 +561,7 @@ def _synth_demo(
     paths: settings.Paths, args: argparse.Namespace, months: list[str], late_month: str | None, held_dir: Path
 ) -> None:
     """The demo's synthetic city, with one member unit's results of `late_month` held back until the end."""
-    from zs_risk_pipeline.lib.synth import late
+    from zs_risk_synth import late
 
     _say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
     ns = argparse.Namespace(
@@ -579,8 +580,8 @@ def _synth_demo(
     if late_month:
         from datetime import date, timedelta
 
-        from zs_risk_pipeline.lib import workdays
-        from zs_risk_pipeline.lib.ingest import month_end
+        from zs_risk_pipeline.lib.core import workdays
+        from zs_risk_pipeline.lib.ingest.staging import month_end
 
         # Delivered after the whole run: entered on the first working day of the month after the last one.
         after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
@@ -593,11 +594,11 @@ def _synth_demo(
 def verify_all_draws(paths: settings.Paths) -> bool:
     """Recompute every drafted plan from its verification package and check its signed commitment (what
     `zs-risk verify-draw` does for one)."""
-    from zs_risk_pipeline.lib import evidence, verification
+    from zs_risk_pipeline.lib.evidence import signing, verification
 
-    verifier = evidence.verifier_from_env()
+    verifier = signing.verifier_from_env()
     if verifier is None:
-        _say(f"plans not checked: set {evidence.VERIFY_KEY_ENV} (the public half of {evidence.SIGNING_KEY_ENV})")
+        _say(f"plans not checked: set {signing.VERIFY_KEY_ENV} (the public half of {signing.SIGNING_KEY_ENV})")
         return False
     packages = verification.packages(paths.plans)
     bad = {p.name: problems for p in packages if (problems := verification.package_problems(p, verifier, None))}
@@ -608,7 +609,7 @@ def verify_all_draws(paths: settings.Paths) -> bool:
 
 
 def _has_publish_log(conn: duckdb.DuckDBPyConnection) -> bool:
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
 
     return bool(run_sql(conn, "publish/has_log.sql")[0][0])
 
@@ -616,8 +617,8 @@ def _has_publish_log(conn: duckdb.DuckDBPyConnection) -> bool:
 def print_summary(paths: settings.Paths) -> None:
     import duckdb
 
-    from zs_risk_pipeline.lib import publish
-    from zs_risk_pipeline.lib.sql import SQL_DIR, run_sql
+    from zs_risk_pipeline.lib.core.sql import SQL_DIR, run_sql
+    from zs_risk_pipeline.lib.publish import wap
 
     _say("\n== results")
     _say(f"warehouse (DuckDB, pipeline-owned): {paths.warehouse}")
@@ -634,9 +635,9 @@ def print_summary(paths: settings.Paths) -> None:
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
             published = run_sql(conn, "publish/published_summary.sql") if _has_publish_log(conn) else []
         if published:
-            _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / publish.MART_FILE}")
+            _say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / wap.MART_FILE}")
             session = SQL_DIR / "publish" / "analyst_session.sql"
-            _say(f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {publish.MART_FILE}")
+            _say(f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {wap.MART_FILE}")
             for table, months, first, last, rows, republished in published:
                 again = f"; {republished} re-published as a new version (earlier kept)" if republished else ""
                 _say(f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}")
@@ -656,24 +657,30 @@ def print_summary(paths: settings.Paths) -> None:
 
 
 def print_model_and_tiers(paths: settings.Paths) -> None:
-    """The model decisions of the registry, the tier mix of every month and the problem-found rate by tier."""
+    """The model decisions of the registry (with the synthetic city's oracle beside each trained model's holdout
+    AUC), the tier mix of every month and the problem-found rate by tier."""
     import duckdb
 
-    from zs_risk_pipeline.lib.registry import Registry
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.model.registry import Registry
+    from zs_risk_synth import oracle
 
     decisions = Registry(paths.models).decisions()
-    if decisions:
-        _say(f"risk model registry: {paths.models}")
+    truth = oracle.load_truth(paths.ground_truth)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        if decisions:
+            _say(f"risk model registry: {paths.models}")
         for d in decisions:
             serving = d.get("champion_after") or "scorecard (cold start)"
             trained = f", challenger {d['trained']}" if d.get("trained") else ""
             hold = (d.get("holdout") or {}).get("challenger")
-            auc = f", holdout AUC {hold['auc']:.3f}" if hold and hold.get("auc") is not None else ""
+            auc = ""
+            if hold and hold.get("auc") is not None:
+                best = oracle.holdout_auc(conn, d["month"], truth) if truth is not None else None
+                auc = f", holdout AUC {hold['auc']:.3f}" + (f" (oracle {best:.3f})" if best is not None else "")
             _say(f"  {d['month']}: {d['status']:<13} {d.get('labels', 0):>6,} labels{trained}{auc}; serving {serving}")
             if d["status"] == "kept_champion":
                 _say("      not promoted: " + "; ".join(d["reasons"]))
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
             return
         _say("tier mix by month (internal reference data, never public; 分类结果仅供内部参考), scorer, policy version:")
@@ -708,9 +715,10 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
     """The last tiered month's early warnings and model monitoring, and the latest one-public export."""
     import duckdb
 
-    from zs_risk_pipeline.lib import early_warning, monitoring, publicity
-    from zs_risk_pipeline.lib.registry import Registry
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.model.registry import Registry
+    from zs_risk_pipeline.lib.monitoring import early_warnings, model_monitoring
+    from zs_risk_pipeline.lib.publicity import export
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
         if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
@@ -720,10 +728,10 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
             return
         month = last.isoformat()
         lines = [
-            *early_warning.summary_lines(conn, month),
+            *early_warnings.summary_lines(conn, month),
             # a month whose model started serving in it is shown against the previous scorer's reference month
-            *monitoring.closing_lines(conn, month, registry=Registry(paths.models)),
-            *publicity.summary_lines(paths, conn),
+            *model_monitoring.closing_lines(conn, month, registry=Registry(paths.models)),
+            *export.summary_lines(paths, conn),
         ]
     for line in lines:
         _say(line)
@@ -735,7 +743,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         _say(f"note: {settings.PII_KEY_ENV} is not set; runs launched from the UI will refuse to ingest.")
     if not os.environ.get("ZS_RISK_SIGNING_KEY"):
         _say("note: ZS_RISK_SIGNING_KEY is not set; runs launched from the UI will refuse to publish and draw.")
-    from zs_risk_pipeline.lib import resources
+    from zs_risk_pipeline.lib.core import resources
 
     root = resources.source_checkout()
     if root is not None:
@@ -753,27 +761,28 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _verifier(args: argparse.Namespace):  # -> evidence.Verifier | None
-    from zs_risk_pipeline.lib import evidence
+    from zs_risk_pipeline.lib.evidence import signing
 
     if getattr(args, "public_key", None):
-        return evidence.Verifier.from_hex(args.public_key)
-    return evidence.verifier_from_env()
+        return signing.Verifier.from_hex(args.public_key)
+    return signing.verifier_from_env()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check the whole home with the public key: publish log, signatures and heads, mart files and catalogue,
     plan packages against their signed commitments."""
-    from zs_risk_pipeline.lib import evidence, publish, verification
+    from zs_risk_pipeline.lib.evidence import signing, verification
+    from zs_risk_pipeline.lib.publish import wap
 
     paths = _read_home(args.home)
     verifier = _verifier(args)
     if verifier is None:
         _say(
-            f"zs-risk verify needs the public key: set {evidence.VERIFY_KEY_ENV} or pass --public-key "
-            f"(the public half of {evidence.SIGNING_KEY_ENV})"
+            f"zs-risk verify needs the public key: set {signing.VERIFY_KEY_ENV} or pass --public-key "
+            f"(the public half of {signing.SIGNING_KEY_ENV})"
         )
         return 2
-    anything = paths.warehouse.exists() or publish.heads_file(paths.mart).exists() or (paths.mart / "data").exists()
+    anything = paths.warehouse.exists() or wap.heads_file(paths.mart).exists() or (paths.mart / "data").exists()
     if not anything and not getattr(args, "head", None):
         _say("nothing published yet")
         return 0
@@ -797,7 +806,7 @@ def cmd_repoint(args: argparse.Namespace) -> int:
     home's publish log vouches for every file its views will read."""
     import duckdb
 
-    from zs_risk_pipeline.lib import publish
+    from zs_risk_pipeline.lib.publish import wap
 
     paths = _read_home(args.home)
     if not paths.mart.is_dir():  # never create a home: a mistyped one would get an empty mart
@@ -805,16 +814,16 @@ def cmd_repoint(args: argparse.Namespace) -> int:
         return 1
     conn = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
     try:
-        problems = publish.repoint(conn, paths.mart, _verifier(args))
+        problems = wap.repoint(conn, paths.mart, _verifier(args))
     finally:
         if conn is not None:
             conn.close()
     if problems:
         for p in problems:
             _say(f"refused: {p}")
-        _say(f"{publish.MART_FILE} not re-pointed: this home's publish log does not vouch for its files")
+        _say(f"{wap.MART_FILE} not re-pointed: this home's publish log does not vouch for its files")
         return 1
-    _say(f"{paths.mart / publish.MART_FILE} re-pointed: its views read this home's files ({paths.mart})")
+    _say(f"{paths.mart / wap.MART_FILE} re-pointed: its views read this home's files ({paths.mart})")
     return 0
 
 
@@ -823,8 +832,9 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     it against its signed seed commitment (and the home's record of it, when run on a home)."""
     import duckdb
 
-    from zs_risk_pipeline.lib import amendments, draw, evidence, plans
-    from zs_risk_pipeline.lib.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.evidence import signing
+    from zs_risk_pipeline.lib.sampling import amendments, drawing, protocol
 
     # With --package no home is needed: an auditor may hold nothing but the package.
     home = None if args.package else _read_home(args.home)
@@ -839,14 +849,14 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     problems = amendments.verify(folder)
     verifier = _verifier(args)
     if verifier is None:
-        problems.append(f"signed commitment not checked: set {evidence.VERIFY_KEY_ENV} or pass --public-key")
+        problems.append(f"signed commitment not checked: set {signing.VERIFY_KEY_ENV} or pass --public-key")
     else:
-        problems += draw.commitment_problems(folder, verifier)
+        problems += protocol.commitment_problems(folder, verifier)
     if home is not None and home.warehouse.exists():  # the home's own record of the commitment made at the draw
         with duckdb.connect(str(home.warehouse), read_only=True) as conn:
             if run_sql(conn, "sampling/commitments_exist.sql")[0][0]:
                 rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": folder.name})
-                problems += plans.commitment_mismatch(folder, rows[0] if rows else None)
+                problems += drawing.commitment_mismatch(folder, rows[0] if rows else None)
     # A wrong seed mismatches every task: the first lines say what is wrong, the count how much.
     for p in problems[:MAX_MISMATCH_LINES]:
         _say(f"MISMATCH: {p}")
@@ -941,7 +951,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from zs_risk_pipeline.lib import resources
+    from zs_risk_pipeline.lib.core import resources
 
     args = build_parser().parse_args(argv)
     try:

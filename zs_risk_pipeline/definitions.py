@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster.components.core.component_tree import ComponentTree
 
-from zs_risk_pipeline.lib import resources
+from zs_risk_pipeline.lib.core import resources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCATION_NAME = "zs_risk_pipeline"  # as pyproject.toml [tool.dg.project] names it

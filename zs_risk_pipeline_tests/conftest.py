@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import evidence, ingest, settings
+from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.evidence import signing
+from zs_risk_pipeline.lib.ingest import staging
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
@@ -18,7 +20,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 TEST_KEY = "test-key-not-a-secret-0123456789"
 # A fixed Ed25519 key for tests (not a secret): publishing and drawing sign with it, verify checks its public half.
 TEST_SIGNING_KEY = "7e57" * 16
-os.environ.setdefault(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
+os.environ.setdefault(signing.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
 
 # The partitions are read from the home's landing when the definitions are first imported (defs/partitions.py),
 # once per process: the suite's homes are temporary, so import them against an empty home, never against a home
@@ -34,8 +36,8 @@ def signed_home_env(mp: pytest.MonkeyPatch, home: Path) -> None:
     mp.setenv(settings.HOME_ENV, str(home))
     mp.setenv(settings.PII_KEY_ENV, TEST_KEY)
     mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-    mp.setenv(evidence.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
-    mp.delenv(evidence.VERIFY_KEY_ENV, raising=False)
+    mp.setenv(signing.SIGNING_KEY_ENV, TEST_SIGNING_KEY)
+    mp.delenv(signing.VERIFY_KEY_ENV, raising=False)
 
 
 @pytest.fixture
@@ -71,11 +73,11 @@ def drop(
 @pytest.fixture
 def warehouse(home: settings.Paths) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = duckdb.connect(str(home.warehouse))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     yield conn
     conn.close()
 
 
 def ingest_month(conn: duckdb.DuckDBPyConnection, home: settings.Paths, source: str, month: str):
-    files = ingest.land(conn, source, month, home.landing)
-    return files, ingest.stage(conn, source, month)
+    files = staging.land(conn, source, month, home.landing)
+    return files, staging.stage(conn, source, month)

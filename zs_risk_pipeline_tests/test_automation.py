@@ -13,7 +13,7 @@ import pytest
 from zs_risk_pipeline.defs.automation import TIERS, inspection_results_sensor, monthly_chain_schedule
 from zs_risk_pipeline.defs.jobs import results_on_arrival
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import feedback
+from zs_risk_pipeline.lib.ingest import arrivals
 
 
 def _drop(home: Path, month: str, name: str, text: str, source: str = "inspections") -> None:
@@ -125,10 +125,10 @@ def test_a_cursor_of_the_inspections_only_sensor_is_carried_over(tmp_path: Path)
     with dg.instance_for_test() as instance:
         _drop(tmp_path, "2024-01", "results.csv", "task_id,uscc\nT0,X\n")
         _drop(tmp_path, "2024-01", "conflicts.csv", "inspector_id,uscc\nI1,X\n", "conflicts")
-        old = json.dumps(feedback.scan(tmp_path / "landing"))  # what the earlier sensor stored
+        old = json.dumps(arrivals.scan(tmp_path / "landing"))  # what the earlier sensor stored
         result = _tick(instance, tmp_path, old)
         # neither the known results nor the newly watched sources' files count as new
-        assert result.run_requests == [] and set(json.loads(result.cursor)) == set(feedback.WATCHED)
+        assert result.run_requests == [] and set(json.loads(result.cursor)) == set(arrivals.WATCHED)
 
 
 def test_runs_for_new_files_by_job_and_month() -> None:
@@ -140,21 +140,21 @@ def test_runs_for_new_files_by_job_and_month() -> None:
         ("conflicts", "2024-04/conflicts_202404.csv", "c" * 64),
         ("inspectors", "2024-06/inspectors_202406.csv", "d" * 64),  # running month: left to the schedule
     ]
-    runs = feedback.plan_runs(new, built, today)
+    runs = arrivals.plan_runs(new, built, today)
     assert [(r.job, r.partition, len(r.files)) for r in runs] == [
         ("monthly_chain", "2024-04-01", 1),
         ("monthly_chain", "2024-05-01", 1),
         ("results_on_arrival", "2024-06-01", 2),  # one run publishes both new results files of the running month
     ]
     assert len({r.run_key for r in runs}) == 3
-    assert feedback.plan_runs(new, built, today) == runs  # deterministic keys from the files' SHA-256
+    assert arrivals.plan_runs(new, built, today) == runs  # deterministic keys from the files' SHA-256
 
 
 def test_results_for_the_running_month_wait_for_the_schedule() -> None:
     built = {"2024-04-01", "2024-05-01"}
-    assert feedback.months_to_rerun("2024-05", built, dt.date(2024, 6, 1)) == ["2024-05-01"]
-    assert feedback.months_to_rerun("2024-06", built, dt.date(2024, 6, 20)) == []  # June is not over
-    assert feedback.months_to_rerun("2024-04", built, dt.date(2024, 6, 20)) == ["2024-04-01", "2024-05-01"]
+    assert arrivals.months_to_rerun("2024-05", built, dt.date(2024, 6, 1)) == ["2024-05-01"]
+    assert arrivals.months_to_rerun("2024-06", built, dt.date(2024, 6, 20)) == []  # June is not over
+    assert arrivals.months_to_rerun("2024-04", built, dt.date(2024, 6, 20)) == ["2024-04-01", "2024-05-01"]
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_schedule_builds_the_month_just_ended(tick: dt.datetime, month: str) -> 
     ctx = dg.build_schedule_context(scheduled_execution_time=tick)
     request = monthly_chain_schedule(ctx)
     assert request.partition_key == month
-    assert feedback.previous_month(tick.date()) == month
+    assert arrivals.previous_month(tick.date()) == month
 
 
 def test_schedule_and_sensor_run_by_default() -> None:
@@ -177,7 +177,8 @@ def test_schedule_and_sensor_run_by_default() -> None:
 
 def test_the_arrival_job_publishes_a_running_months_file_the_day_it_lands(home) -> None:
     from zs_risk_pipeline.definitions import build_defs
-    from zs_risk_pipeline.lib import publicity, workdays
+    from zs_risk_pipeline.lib.core import workdays
+    from zs_risk_pipeline.lib.publicity import export
 
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     month = today.strftime("%Y-%m")
@@ -193,9 +194,9 @@ def test_the_arrival_job_publishes_a_running_months_file_the_day_it_lands(home) 
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
-    published, _ = publicity.publication_day(today, publicity.load_config())  # the next working day
+    published, _ = export.publication_day(today, export.load_config())  # the next working day
     batch = f"{published}_inspections_{today:%Y%m%d}"
-    files = publicity.batch_paths(home.exports, month, batch)
-    assert publicity.verify_files(files) == ([], 1)
-    assert workdays.workdays_after_until(today, published, publicity.load_config().calendar)[0] == 1
-    assert not publicity.file_paths(home.exports, month)["utf8"].exists()  # the month's record waits for its end
+    files = export.batch_paths(home.exports, month, batch)
+    assert export.verify_files(files) == ([], 1)
+    assert workdays.workdays_after_until(today, published, export.load_config().calendar)[0] == 1
+    assert not export.file_paths(home.exports, month)["utf8"].exists()  # the month's record waits for its end

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import resources, settings
+from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 
@@ -84,12 +84,12 @@ def test_an_unknown_plan_id_names_the_nearest_plans(tmp_path: Path, env: dict[st
 
 
 def test_verify_draw_caps_its_mismatch_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from zs_risk_pipeline.lib import amendments, draw
+    from zs_risk_pipeline.lib.sampling import amendments, protocol
 
     # A wrong seed mismatches every task of the plan: thousands of problems.
     problems = [f"task {i}: selected by the package, not by the seed" for i in range(4316)]
     monkeypatch.setattr(amendments, "verify", lambda folder: list(problems))
-    monkeypatch.setattr(draw, "commitment_problems", lambda folder, verifier: [])
+    monkeypatch.setattr(protocol, "commitment_problems", lambda folder, verifier: [])
     (tmp_path / "package").mkdir()
     argv = ["verify-draw", "MR-GENERAL-2024-04", "--package", str(tmp_path / "package"), "--public-key", "00" * 32]
     assert cli.main(argv) == 1

@@ -1,6 +1,6 @@
 """Crashes at any instant of a publish or a draw are recovered by the next run, without a manual step (断点恢复).
 
-A child process publishes with ZS_RISK_CRASH_AT naming a point of lib/publish.py: it kills itself there with
+A child process publishes with ZS_RISK_CRASH_AT naming a point of lib/publish/wap.py: it kills itself there with
 SIGKILL (no cleanup runs). The rerun in this process must publish exactly what an uninterrupted publish does,
 say what it recovered, and leave a mart that verifies. The draw is interrupted between its seed commitment and
 its package: the rerun draws the same plan with the committed seed.
@@ -18,7 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import digest, faults, plans, publish, sampling
+from zs_risk_pipeline.lib.core import digest, faults
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import drawing, plan_policy
 from zs_risk_pipeline_tests.test_plans import M, city, conn  # noqa: F401  (the plans' tiny city fixtures)
 from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
 
@@ -27,13 +29,13 @@ PUBLISH_POINTS = [p for p in faults.POINTS if p.startswith("publish:")]
 CHILD = """
 import sys
 import duckdb
-from zs_risk_pipeline.lib import publish
+from zs_risk_pipeline.lib.publish import wap
 from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
 warehouse, mart, month, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 conn = duckdb.connect(warehouse)
 write(conn, month, [float(v) for v in values.split(",")])
 audit(conn, month)
-publish.publish_month(conn, SPEC, month, publish.Path(mart))
+wap.publish_month(conn, SPEC, month, wap.Path(mart))
 """
 
 
@@ -41,7 +43,7 @@ def _warehouse(path: Path) -> None:
     with duckdb.connect(str(path)) as wh:
         wh.execute("CREATE SCHEMA features")
         wh.execute("CREATE TABLE features.enterprise_monthly (uscc VARCHAR, month DATE, x DOUBLE)")
-        publish.prepare(wh)
+        wap.prepare(wh)
 
 
 def _publish(root: Path, month: str, values: list[float], crash_at: str | None = None) -> int:
@@ -64,7 +66,7 @@ def _mart_files(mart: Path) -> dict[str, str]:
 
 
 def _catalog(mart: Path) -> list[tuple]:
-    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as r:
         return r.execute("SELECT month, uscc, x FROM enterprise_features ORDER BY ALL").fetchall()
 
 
@@ -82,8 +84,8 @@ def test_a_publish_killed_at_any_point_is_recovered_by_the_next_one(tmp_path: Pa
     assert _publish(crashed, "2024-03", values, crash_at=point) == -signal.SIGKILL
 
     with duckdb.connect(str(crashed / "warehouse.duckdb")) as wh:
-        rerun = publish.publish_month(wh, SPEC, "2024-03", crashed / "mart")  # no manual step
-        assert publish.verify(wh, crashed / "mart") == []
+        rerun = wap.publish_month(wh, SPEC, "2024-03", crashed / "mart")  # no manual step
+        assert wap.verify(wh, crashed / "mart") == []
         entries = wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
     with duckdb.connect(str(reference / "warehouse.duckdb"), read_only=True) as wh:
         assert entries == wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
@@ -112,9 +114,9 @@ def test_an_unlogged_version_file_is_adopted_when_it_holds_the_same_bytes(tmp_pa
         audit(wh, "2024-03")
         stray = v1.with_name("v0002.parquet")
         stray.write_bytes(v1.read_bytes())  # not the bytes of version 2
-        result = publish.publish_month(wh, SPEC, "2024-03", mart)
+        result = wap.publish_month(wh, SPEC, "2024-03", mart)
         assert result.version == 2 and any("unlogged file with other content removed" in r for r in result.recovered)
-        assert publish.verify(wh, mart) == []
+        assert wap.verify(wh, mart) == []
 
 
 def test_a_draw_killed_after_its_commitment_draws_the_same_plan_on_rerun(
@@ -133,17 +135,17 @@ def test_a_draw_killed_after_its_commitment_draws_the_same_plan_on_rerun(
 
     monkeypatch.setattr(faults, "crash_point", die)
     with pytest.raises(Killed):
-        plans.draw_month(conn, sampling.load_plans(), M, packages)
+        drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
     monkeypatch.undo()
-    first = sampling.plan_id(sampling.plans_active(sampling.load_plans(), M)[0], M)
+    first = plan_policy.plan_id(plan_policy.plans_active(plan_policy.load_plans(), M)[0], M)
     committed = conn.execute(
         "SELECT seed_commitment FROM sampling.commitments WHERE plan_id = $p", {"p": first}
     ).fetchall()[0][0]
-    pending = packages / plans.PENDING_DIR / f"{first}.json"
+    pending = packages / drawing.PENDING_DIR / f"{first}.json"
     assert pending.is_file() and not (packages / first).exists()
     assert oct(pending.stat().st_mode & 0o777) == oct(0o600)  # the seed is restricted
 
-    drawn = plans.draw_month(conn, sampling.load_plans(), M, packages)  # the rerun: no manual step
+    drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, packages)  # the rerun: no manual step
     doc = json.loads((packages / first / "plan.json").read_text(encoding="utf-8"))
     assert doc["seed_commitment"] == committed  # the seed committed before the crash, not a new one
     assert drawn[0].drawn_now and not pending.exists()
@@ -156,14 +158,14 @@ def test_a_package_left_aside_by_a_killed_draw_is_removed_and_reported(tmp_path:
     aside = packages / ".MR-GENERAL-2024-04.tmp-1a2b3c4d"
     aside.mkdir(parents=True)
     (aside / "frame.csv").write_text("uscc,stratum\n", encoding="utf-8")  # killed while writing the package
-    (packages / plans.PENDING_DIR).mkdir()
-    (packages / plans.PENDING_DIR / ".MR-GENERAL-2024-04.json.tmp").write_text("{", encoding="utf-8")
+    (packages / drawing.PENDING_DIR).mkdir()
+    (packages / drawing.PENDING_DIR / ".MR-GENERAL-2024-04.json.tmp").write_text("{", encoding="utf-8")
     (packages / "MR-FOOD-2024-04").mkdir()  # killed after its package was renamed into place
-    (packages / plans.PENDING_DIR / "MR-FOOD-2024-04.json").write_text("{}", encoding="utf-8")
-    (packages / plans.PENDING_DIR / "MR-PRODUCT-2024-04.json").write_text("{}", encoding="utf-8")  # still pending
-    done = plans.sweep_interrupted(packages)
+    (packages / drawing.PENDING_DIR / "MR-FOOD-2024-04.json").write_text("{}", encoding="utf-8")
+    (packages / drawing.PENDING_DIR / "MR-PRODUCT-2024-04.json").write_text("{}", encoding="utf-8")  # still pending
+    done = drawing.sweep_interrupted(packages)
     assert not aside.exists()
-    assert [p.name for p in (packages / plans.PENDING_DIR).iterdir()] == ["MR-PRODUCT-2024-04.json"]
+    assert [p.name for p in (packages / drawing.PENDING_DIR).iterdir()] == ["MR-PRODUCT-2024-04.json"]
     assert len(done) == 3 and "interrupted draw, removed" in done[0]
 
 
@@ -196,4 +198,4 @@ def test_a_month_run_killed_twice_completes_on_its_third_start(home, tmp_path: P
             "(SELECT 1 FROM sampling.plan p WHERE p.plan_id = c.plan_id)"
         ).fetchall()
     assert versions == [(1,)]  # every table-month published once: the rerun completed, it did not republish
-    assert pending == [(0,)] and not list((home.plans / plans.PENDING_DIR).glob("*"))
+    assert pending == [(0,)] and not list((home.plans / drawing.PENDING_DIR).glob("*"))

@@ -7,7 +7,8 @@ import duckdb
 
 from zs_risk_pipeline import cli
 from zs_risk_pipeline.definitions import build_defs
-from zs_risk_pipeline.lib import ingest, settings
+from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline_tests.conftest import drop
 from zs_risk_pipeline_tests.test_ingest import REG_HEADER, reg_row
 
@@ -74,7 +75,7 @@ def test_month_materialises_with_metadata_and_passing_checks(home):
 
 def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
     _deliver(home)
-    real_stage = ingest.stage
+    real_stage = staging.stage
 
     def losing_stage(conn, source_name, month):  # a bug that loses a row must not pass unnoticed
         out = real_stage(conn, source_name, month)
@@ -82,7 +83,7 @@ def test_a_failed_reconciliation_blocks_the_run(home, monkeypatch):
             conn.execute("DELETE FROM staging.registry")
         return out
 
-    monkeypatch.setattr(ingest, "stage", losing_stage)
+    monkeypatch.setattr(staging, "stage", losing_stage)
     result = (
         build_defs()
         .resolve_job_def("monthly_chain")

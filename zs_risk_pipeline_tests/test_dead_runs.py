@@ -33,12 +33,12 @@ TIMEOUT = 180  # generous for a loaded machine; every wait below polls and retur
 BLOCKED_RUN = """
 import sys, time
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import ingest
+from zs_risk_pipeline.lib.ingest import staging
 
 def land(*args, **kwargs):
     time.sleep(3600)
 
-ingest.land = land
+staging.land = land
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from zs_risk_pipeline.definitions import build_defs
-from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.ingest.contract import sources
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 

@@ -12,7 +12,10 @@ import pytest
 
 from zs_risk_pipeline import cli
 from zs_risk_pipeline.definitions import build_defs
-from zs_risk_pipeline.lib import deliveries, policy, publish, tiers
+from zs_risk_pipeline.lib.ingest import deliveries
+from zs_risk_pipeline.lib.policy import versions as policy_versions
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.tiers import tier_policy
 from zs_risk_pipeline_tests.conftest import yaml_variant
 from zs_risk_pipeline_tests.test_dagster_month import _deliver
 
@@ -88,7 +91,7 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     out = capsys.readouterr().out
     assert "released despite missing sources: test city: one firm, no other systems" in out
     log = _log(home)
-    assert {t for t, _, _ in log} == set(publish.MART_TABLES)  # every mart table of the month
+    assert {t for t, _, _ in log} == set(wap.MART_TABLES)  # every mart table of the month
     for _, version, context in log:
         doc = json.loads(context)
         assert version == 1 and doc["release"]["reason"] == "test city: one firm, no other systems"
@@ -96,16 +99,18 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
             f"{m['source']}: {m['problem']} in {m['folder']}" for m in doc["release"]["missing"]
         ]
     tiers_entry = json.loads(next(c for t, _, c in log if t == "enterprise_tiers"))
-    assert tiers_entry["policy"] == policy.current("tiers").as_json()
+    assert tiers_entry["policy"] == policy_versions.current("tiers").as_json()
     assert (home.plans / "MR-GENERAL-2024-04" / "plan.json").exists()
     plan_doc = json.loads((home.plans / "MR-GENERAL-2024-04" / "plan.json").read_text(encoding="utf-8"))
-    assert plan_doc["policy_version"] == policy.current("sampling").version
+    assert plan_doc["policy_version"] == policy_versions.current("sampling").version
 
     # a rerun under an edited tier policy: a new version of the tiers that says the policy changed, and which file
     variant = yaml_variant(
-        tmp_path, tiers.CONFIG_PATH, lambda d: d.update(target_shares={"A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08})
+        tmp_path,
+        tier_policy.CONFIG_PATH,
+        lambda d: d.update(target_shares={"A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08}),
     )
-    monkeypatch.setattr(tiers, "CONFIG_PATH", variant)
+    monkeypatch.setattr(tier_policy, "CONFIG_PATH", variant)
     # (no flag: the month's release holds for its later runs while no other source is missing)
     assert cli.main(["run", "--month", "2024-03"]) == 0
     assert "released despite missing sources: test city: one firm, no other systems" in capsys.readouterr().out
@@ -113,14 +118,14 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     latest = {t: (v, json.loads(c)) for t, v, c in log}
     assert latest["enterprise_tiers"][0] == 2
     assert latest["enterprise_tiers"][1]["policy_changed"] == ["config/tier_policy.yaml"]
-    assert latest["enterprise_tiers"][1]["policy"]["version"] == policy.current("tiers").version
+    assert latest["enterprise_tiers"][1]["policy"]["version"] == policy_versions.current("tiers").version
     assert latest["enterprise_features"][0] == 1  # the feature scope did not change: nothing restated
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         versions = conn.execute("SELECT DISTINCT policy_version FROM tiers.enterprise_monthly").fetchall()
-    assert versions == [(policy.current("tiers").version,)]
+    assert versions == [(policy_versions.current("tiers").version,)]
     assert cli.main(["summary"]) == 0
     summary = capsys.readouterr().out
-    assert f"policy {policy.current('tiers').version}" in summary
+    assert f"policy {policy_versions.current('tiers').version}" in summary
     assert "enterprise_tiers 2024-03 v2: policy changed (config/tier_policy.yaml)" in summary
 
 
@@ -131,7 +136,7 @@ def test_an_empty_home_says_so_in_one_line(home, capsys) -> None:
 
 
 def test_an_unchanged_snapshot_delivered_again_is_a_delivery(home, warehouse) -> None:
-    from zs_risk_pipeline.lib import ingest
+    from zs_risk_pipeline.lib.ingest import staging
     from zs_risk_pipeline_tests.conftest import drop, ingest_month
 
     header = "inspector_id,department,branch,qualifications,certificate_valid_until,active"
@@ -139,8 +144,8 @@ def test_an_unchanged_snapshot_delivered_again_is_a_delivery(home, warehouse) ->
     for month in ("2024-02", "2024-03"):
         drop(home, "inspectors", month, f"inspectors_{month}.csv", text)  # the same bytes: nothing changed
         ingest_month(warehouse, home, "inspectors", month)
-    files = ingest.files(warehouse, "inspectors", "2024-03")
-    assert [(f.status, f.error_code, f.problem) for f in files] == [("duplicate_file", ingest.REPEATED, False)]
+    files = staging.files(warehouse, "inspectors", "2024-03")
+    assert [(f.status, f.error_code, f.problem) for f in files] == [("duplicate_file", staging.REPEATED, False)]
     found = deliveries.check_month(warehouse, "2024-03", POLICY)
     assert found.delivered["inspectors"] == {"files": 1, "rows": 1, "rejected": 0}
     assert "inspectors" not in {m.source for m in found.missing}

@@ -15,8 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import early_warning, ingest, plans, publish
-from zs_risk_pipeline.lib.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.monitoring import early_warnings
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import drawing
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 M = "2024-03"  # tier month; ends 2024-03-31
@@ -111,9 +114,9 @@ def licence(conn, uscc: str, no: str, expires: str, delivered: dt.date, domain: 
 
 def build_city(conn: duckdb.DuckDBPyConnection) -> None:
     """Every rule's firing firm and near misses. Enterprises are named after their case."""
-    ingest.prepare(conn)
+    staging.prepare(conn)
     for source in SOURCES:
-        ingest.stage(conn, source, M)  # nothing landed: the staging tables, empty
+        staging.stage(conn, source, M)  # nothing landed: the staging tables, empty
     run_sql(conn, "tiers/create.sql")
     # tier_jump: two steps or more up since February
     for uscc, mar, feb in [("JUMP-A-C", "C", "A"), ("JUMP-B-D", "D", "B"), ("STEP-A-B", "B", "A")]:
@@ -232,7 +235,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Duck
     path = tmp_path_factory.mktemp("early_warning") / "warehouse.duckdb"
     conn = duckdb.connect(str(path))
     build_city(conn)
-    early_warning.build_early_warnings(conn, M, early_warning.load_rules())
+    early_warnings.build_early_warnings(conn, M, early_warnings.load_rules())
     yield conn, path
     conn.close()
 
@@ -345,25 +348,25 @@ def test_bad_rules_are_refused_naming_the_file_and_field(tmp_path: Path) -> None
         (lambda doc: doc["rules"].update(spam={}), r"rules\.spam is not a known rule"),
         (lambda doc: doc["rules"].pop("unreachable"), r"rules\.unreachable is missing"),
     ]
-    default = early_warning.load_rules()
-    assert list(default) == list(early_warning.RULES) and all(r.enabled for r in default.values())
+    default = early_warnings.load_rules()
+    assert list(default) == list(early_warnings.RULES) and all(r.enabled for r in default.values())
     for edit, message in cases:
-        path = yaml_variant(tmp_path, early_warning.CONFIG_PATH, edit)
-        with pytest.raises(early_warning.WarningRulesError, match=message) as err:
-            early_warning.load_rules(path)
+        path = yaml_variant(tmp_path, early_warnings.CONFIG_PATH, edit)
+        with pytest.raises(early_warnings.WarningRulesError, match=message) as err:
+            early_warnings.load_rules(path)
         assert str(path) in str(err.value) and isinstance(err.value, ValueError)
 
 
 def test_a_disabled_rule_is_silent_and_thresholds_apply(conn) -> None:
-    rules = early_warning.load_rules()
+    rules = early_warnings.load_rules()
     rules["tier_jump"] = dataclasses.replace(rules["tier_jump"], enabled=False)
     rules["licence_expiring"] = dataclasses.replace(rules["licence_expiring"], thresholds={"days": 31})
     try:
-        early_warning.build_early_warnings(conn, M, rules)
+        early_warnings.build_early_warnings(conn, M, rules)
         assert fired(conn, "tier_jump") == {}
         assert "LIC-31" in fired(conn, "licence_expiring")
     finally:
-        early_warning.build_early_warnings(conn, M, early_warning.load_rules())
+        early_warnings.build_early_warnings(conn, M, early_warnings.load_rules())
 
 
 def test_only_a_and_b_warnings_feed_the_trigger_queue(conn) -> None:
@@ -372,7 +375,7 @@ def test_only_a_and_b_warnings_feed_the_trigger_queue(conn) -> None:
     ).fetchall()
     assert rows and all(queued == (t in ("A", "B")) for _, _, t, queued in rows)
     assert {u for u, _, t, _ in rows if t == "C"} >= {"LIST-ABN", "JUMP-A-C"}  # warned, but not queued
-    plans.build_trigger_queue(conn, M)
+    drawing.build_trigger_queue(conn, M)
     queued = {
         u: (t, rules)
         for u, t, rules in conn.execute(
@@ -397,17 +400,17 @@ def test_rebuild_gives_identical_rows_and_a_failure_keeps_the_month(conn) -> Non
         return conn.execute("SELECT * FROM monitoring.early_warnings").fetchall()  # storage order too
 
     first = stored()
-    early_warning.build_early_warnings(conn, M, early_warning.load_rules())
+    early_warnings.build_early_warnings(conn, M, early_warnings.load_rules())
     assert stored() == first
-    broken = early_warning.load_rules()
+    broken = early_warnings.load_rules()
     broken["registry_changes"] = dataclasses.replace(broken["registry_changes"], thresholds={})  # the last rule
     with pytest.raises(KeyError):
-        early_warning.build_early_warnings(conn, M, broken)
+        early_warnings.build_early_warnings(conn, M, broken)
     assert stored() == first  # the rules that ran before the failure changed nothing
 
 
 def test_well_formed_check_catches_broken_rows(conn) -> None:
-    assert early_warning.well_formed_violations(conn, M) == []
+    assert early_warnings.well_formed_violations(conn, M) == []
     conn.execute("CREATE TEMP TABLE _kept AS SELECT * FROM monitoring.early_warnings")
     try:
         conn.execute(
@@ -416,7 +419,7 @@ def test_well_formed_check_catches_broken_rows(conn) -> None:
         )
         conn.execute("UPDATE monitoring.early_warnings SET tier = 'B' WHERE uscc = 'JUMP-A-C'")
         conn.execute("UPDATE monitoring.early_warnings SET rule = 'gut_feeling' WHERE uscc = 'CHG-3'")
-        problems = {(u, p.split(":")[0].split(" ")[0]) for u, _, p in early_warning.well_formed_violations(conn, M)}
+        problems = {(u, p.split(":")[0].split(" ")[0]) for u, _, p in early_warnings.well_formed_violations(conn, M)}
         assert {("LIC-30", "evidence"), ("LIC-30", "duplicate"), ("JUMP-A-C", "tier"), ("CHG-3", "unknown")} <= problems
         assert ("JUMP-A-C", "to_trigger_queue") in problems  # a B row must feed the queue
     finally:
@@ -426,17 +429,17 @@ def test_well_formed_check_catches_broken_rows(conn) -> None:
 
 
 def test_summary_lines(conn, tmp_path: Path) -> None:
-    lines = early_warning.summary_lines(conn, M)
+    lines = early_warnings.summary_lines(conn, M)
     text = "\n".join(lines)
     total = conn.execute("SELECT count(*) FROM monitoring.early_warnings WHERE month = $m", {"m": MAR}).fetchall()
     assert f"{total[0][0]:,} warnings" in lines[0] and "trigger" in lines[0]
-    assert all(rule in text for rule in early_warning.RULES)
+    assert all(rule in text for rule in early_warnings.RULES)
     assert "JUMP-A-C" in text and "风险分类由A类升至C类" in text  # an example: the first firm of a rule
     assert not any(word in text.lower() for word in ("score", "points", "probability"))
-    assert early_warning.summary_lines(conn, "2023-01") == ["Early warnings (预警) 2023-01: none"]
+    assert early_warnings.summary_lines(conn, "2023-01") == ["Early warnings (预警) 2023-01: none"]
     duckdb.connect(str(tmp_path / "fresh.duckdb")).close()  # a warehouse where no warning was ever built
     with duckdb.connect(str(tmp_path / "fresh.duckdb"), read_only=True) as fresh:
-        assert early_warning.summary_lines(fresh, M) == ["Early warnings (预警) 2024-03: none"]
+        assert early_warnings.summary_lines(fresh, M) == ["Early warnings (预警) 2024-03: none"]
 
 
 def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path: Path) -> None:
@@ -464,5 +467,5 @@ def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path:
         rows = wh.execute("SELECT count(*) FROM monitoring.early_warnings WHERE month = $m", {"m": MAR}).fetchall()
         assert md["dagster/partition_row_count"].value == rows[0][0] > 0
         # the recorded verdict is what the publish requires
-        published = publish.publish_month(wh, publish.MART_TABLES["early_warnings"], M, tmp_path / "mart")
+        published = wap.publish_month(wh, wap.MART_TABLES["early_warnings"], M, tmp_path / "mart")
         assert published.rows == rows[0][0]

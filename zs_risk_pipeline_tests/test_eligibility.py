@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from zs_risk_pipeline.lib import draw, eligibility, sampling
-from zs_risk_pipeline.lib.sql import load_sql
+from zs_risk_pipeline.lib.core.sql import load_sql
+from zs_risk_pipeline.lib.sampling import eligibility, plan_policy, protocol
 
 MONTH = "2024-03"  # the tier month M; the plan is carried out in 2024-04
 M = dt.date(2024, 3, 1)
@@ -50,7 +50,7 @@ def conn() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> sampling.SamplingPlan:
+def plan(tmp_path: Path) -> plan_policy.SamplingPlan:
     """A plan of SCJGJ whose items need two domains, loaded and validated like an operator's."""
     raw = {
         "id": "MR-X",
@@ -66,7 +66,7 @@ def plan(tmp_path: Path) -> sampling.SamplingPlan:
     }
     path = tmp_path / "plans.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "plans": [raw]}, allow_unicode=True), encoding="utf-8")
-    return sampling.load_plans(path)[0]
+    return plan_policy.load_plans(path)[0]
 
 
 def _lineage(delivery: dt.date, row: int) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def excluded(summary: dict[str, Any]) -> dict[str, int]:
 # --- the month's dates -------------------------------------------------------------------------------------
 
 
-def test_params_of_tier_month(plan: sampling.SamplingPlan) -> None:
+def test_params_of_tier_month(plan: plan_policy.SamplingPlan) -> None:
     for month in (MONTH, "2024-03-01", M):
         assert eligibility.eligibility_params(plan, month) == {
             "month": M,
@@ -162,7 +162,7 @@ def test_params_of_tier_month(plan: sampling.SamplingPlan) -> None:
 # --- one test per constraint: excluded for exactly its reason, included otherwise --------------------------
 
 
-def test_base_inspector_is_eligible(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_base_inspector_is_eligible(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(conn, [{}])
     pairs, summary = eligibility.eligibility(conn, plan, MONTH, selection(E1))
     assert pairs_of(pairs) == [(E1, "X")]
@@ -183,7 +183,7 @@ def test_base_inspector_is_eligible(conn: duckdb.DuckDBPyConnection, plan: sampl
     ],
 )
 def test_inspector_constraint_excludes(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, override: dict[str, Any], reason: str
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan, override: dict[str, Any], reason: str
 ) -> None:
     inspectors(conn, [override])
     pairs, summary = eligibility.eligibility(conn, plan, MONTH, selection(E1))
@@ -201,7 +201,7 @@ def test_inspector_constraint_excludes(
     ],
 )
 def test_inspector_constraint_admits(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, override: dict[str, Any]
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan, override: dict[str, Any]
 ) -> None:
     inspectors(conn, [override])
     pairs, summary = eligibility.eligibility(conn, plan, MONTH, selection(E1))
@@ -209,7 +209,7 @@ def test_inspector_constraint_admits(
     assert excluded(summary) == {}
 
 
-def test_branch_is_the_enterprise_town(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_branch_is_the_enterprise_town(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(
         conn,
         [
@@ -224,7 +224,7 @@ def test_branch_is_the_enterprise_town(conn: duckdb.DuckDBPyConnection, plan: sa
 
 
 def test_town_is_the_registry_version_known_at_the_end_of_m(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan
 ) -> None:
     # Moved in M, but delivered after it: not known when the plan of M is drawn.
     registry(conn, E1, T2, delivery=AFTER_M, recorded=dt.date(2024, 3, 20))
@@ -242,7 +242,9 @@ def test_town_is_the_registry_version_known_at_the_end_of_m(
     assert summary["tasks_without_town"] == 1
 
 
-def test_only_the_latest_snapshot_delivered_by_m(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_only_the_latest_snapshot_delivered_by_m(
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan
+) -> None:
     inspectors(conn, [{"inspector_id": "OLD"}, {"inspector_id": "X"}], delivery=dt.date(2024, 1, 1))
     inspectors(conn, [{"inspector_id": "X"}], delivery=BEFORE_M)  # the current directory: OLD has left
     inspectors(conn, [{"inspector_id": "NEW"}, {"inspector_id": "X"}], delivery=AFTER_M)  # not known at M
@@ -254,7 +256,7 @@ def test_only_the_latest_snapshot_delivered_by_m(conn: duckdb.DuckDBPyConnection
 
 
 def test_snapshot_attributes_are_those_of_the_latest_snapshot(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan
 ) -> None:
     inspectors(conn, [{}], delivery=BEFORE_M)
     inspectors(conn, [{"active": False}], delivery=M)  # left post in M
@@ -273,7 +275,7 @@ def test_snapshot_attributes_are_those_of_the_latest_snapshot(
 )
 def test_declared_conflict(
     conn: duckdb.DuckDBPyConnection,
-    plan: sampling.SamplingPlan,
+    plan: plan_policy.SamplingPlan,
     declared: dt.date,
     delivery: dt.date,
     is_excluded: bool,
@@ -301,7 +303,7 @@ def test_declared_conflict(
     ],
 )
 def test_inspected_within_twelve_months(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan, on: dt.date, delivery: dt.date, is_excluded: bool
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan, on: dt.date, delivery: dt.date, is_excluded: bool
 ) -> None:
     inspectors(conn, [{"inspector_id": "X"}, {"inspector_id": "Y"}])
     inspection(conn, E1, ["Z", "X"], on, delivery)  # X as the second inspector of the pair counts too
@@ -317,7 +319,7 @@ def test_inspected_within_twelve_months(
 
 
 def test_general_item_needs_general(conn: duckdb.DuckDBPyConnection) -> None:
-    plans = {p.id: p for p in sampling.load_plans()}  # the shipped config
+    plans = {p.id: p for p in plan_policy.load_plans()}  # the shipped config
     inspectors(
         conn, [{"inspector_id": "F", "qualifications": ["food"]}, {"inspector_id": "G", "qualifications": ["general"]}]
     )
@@ -331,7 +333,7 @@ def test_general_item_needs_general(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_summary_counts_each_pair_once_under_its_first_failed_constraint(
-    conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan
 ) -> None:
     inspectors(
         conn,
@@ -370,20 +372,20 @@ def test_summary_counts_each_pair_once_under_its_first_failed_constraint(
     assert pairs_of(pairs) == [(E1, "A1"), (E2, "C1"), (E2, "C2")]
 
 
-def test_empty_selection(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_empty_selection(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(conn, [{}])
     pairs, summary = eligibility.eligibility(conn, plan, MONTH, selection())
     assert pairs.empty and list(pairs.columns) == ["uscc", "inspector_id"]
     assert summary["tasks"] == 0 and summary["inspectors"] == 1 and summary["candidates"] == 0
 
 
-def test_no_directory_by_m_is_refused(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_no_directory_by_m_is_refused(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(conn, [{}], delivery=AFTER_M)
     with pytest.raises(LookupError, match=r"no inspector directory .* by 2024-03: cannot staff plan MR-X-2024-04"):
         eligibility.eligibility(conn, plan, MONTH, selection(E1))
 
 
-def test_bad_selection_is_refused(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_bad_selection_is_refused(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(conn, [{}])
     with pytest.raises(ValueError, match="appears more than once"):
         eligibility.eligibility(conn, plan, MONTH, selection(E1, E1))
@@ -391,7 +393,7 @@ def test_bad_selection_is_refused(conn: duckdb.DuckDBPyConnection, plan: samplin
         eligibility.eligibility(conn, plan, MONTH, pd.DataFrame({"id": [E1]}))
 
 
-def test_leaves_no_temp_tables_behind(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_leaves_no_temp_tables_behind(conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan) -> None:
     inspectors(conn, [{}])
     eligibility.eligibility(conn, plan, MONTH, selection(E1))
     with pytest.raises(LookupError):
@@ -406,7 +408,9 @@ def test_leaves_no_temp_tables_behind(conn: duckdb.DuckDBPyConnection, plan: sam
 # --- deterministic ordering, and what draw.assign takes -----------------------------------------------------
 
 
-def test_order_is_deterministic_and_feeds_assign(conn: duckdb.DuckDBPyConnection, plan: sampling.SamplingPlan) -> None:
+def test_order_is_deterministic_and_feeds_assign(
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan
+) -> None:
     rnd = random.Random(3)
     usccs = [f"91442000{n:09d}X" for n in range(40)]
     for u in usccs:
@@ -427,10 +431,10 @@ def test_order_is_deterministic_and_feeds_assign(conn: duckdb.DuckDBPyConnection
     assert pairs_of(first) == sorted(pairs_of(first))  # by uscc, then inspector_id
     assert not first.duplicated().any() and len(first) > 0
 
-    tasks = draw.draw(
+    tasks = protocol.draw(
         conn, pd.DataFrame({"uscc": usccs, "stratum": "all"}, dtype=object), {"all": "1"}, SEED, "MR-X-2024-04"
     )
-    assignments = draw.assign(conn, tasks, first, SEED, "MR-X-2024-04", plan.workload_cap)
+    assignments = protocol.assign(conn, tasks, first, SEED, "MR-X-2024-04", plan.workload_cap)
     allowed = set(pairs_of(first))
     for row in assignments.itertuples():
         if row.unassigned_reason is None:

@@ -18,8 +18,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib import features, ingest, synth
-from zs_risk_pipeline.lib import uscc as uscc_lib
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest import uscc as uscc_lib
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 # 13 months from August 2022: a first delivery after June carries the annual-report season just ended, so
@@ -27,7 +29,7 @@ from zs_risk_pipeline_tests.conftest import TEST_KEY
 START, N_MONTHS = "2022-08", 13
 MONTHS = [f"{2022 + (7 + i) // 12}-{(7 + i) % 12 + 1:02d}" for i in range(N_MONTHS)]
 M, NEXT = MONTHS[-2], MONTHS[-1]  # 2023-07 and 2023-08
-SOURCES = list(features.SOURCES)
+SOURCES = list(enterprise_monthly.SOURCES)
 IN_SCOPE_CODES = {1, 2, 3, 4, 5, 6}  # entity_type_code of the six enterprise types (indicators.csv)
 STEADY_STATE_NULLS = {
     "employees": 0.3,
@@ -68,8 +70,8 @@ def frame(conn: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
 def ingest_months(conn: duckdb.DuckDBPyConnection, landing: Path, months: list[str], sources: list[str]) -> None:
     for month in months:
         for name in sources:
-            ingest.land(conn, name, month, landing)
-            ingest.stage(conn, name, month)
+            staging.land(conn, name, month, landing)
+            staging.stage(conn, name, month)
 
 
 # --- the synthetic city ---------------------------------------------------------------------------------------
@@ -90,17 +92,17 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     root = tmp_path_factory.mktemp("features_city")
     synth.generate(root / "landing", root / "truth", enterprises=3000, months=N_MONTHS, start=START, seed=5)
     conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     ingest_months(conn, root / "landing", MONTHS, SOURCES)
     for month in (M, NEXT):
-        features.build_enterprise_monthly(conn, month)
+        enterprise_monthly.build_enterprise_monthly(conn, month)
     conn.execute("CHECKPOINT").fetchall()
     yield City(root, conn)
     conn.close()
 
 
 def test_table_columns_are_the_catalogue(city: City) -> None:
-    catalogue = features.indicators()
+    catalogue = enterprise_monthly.indicators()
     names = [i.name for i in catalogue]
     columns = [
         r[0]
@@ -111,8 +113,10 @@ def test_table_columns_are_the_catalogue(city: City) -> None:
     ]
     assert columns == ["uscc", "month", *names]
     assert len(names) >= 40 and len(set(names)) == len(names)
-    assert {i.dimension for i in catalogue} == set(features.DIMENSIONS)
-    assert all(i.name_zh and i.description and i.dimension_zh == features.DIMENSIONS[i.dimension] for i in catalogue)
+    assert {i.dimension for i in catalogue} == set(enterprise_monthly.DIMENSIONS)
+    assert all(
+        i.name_zh and i.description and i.dimension_zh == enterprise_monthly.DIMENSIONS[i.dimension] for i in catalogue
+    )
     assert all(i.direction == 0 for i in catalogue if i.kind == "categorical")
     # Comments: the table in English + Chinese, each column "description (中文名)", quotes escaped.
     table_comment = city.conn.execute(
@@ -136,7 +140,7 @@ def test_one_row_per_enterprise_alive_at_month_end(city: City) -> None:
             "FROM features.enterprise_monthly WHERE month = $m",
             {"m": first_day(month)},
         ).fetchall()[0]
-        assert n == distinct == features.alive_count(city.conn, month) > 1000
+        assert n == distinct == enterprise_monthly.alive_count(city.conn, month) > 1000
         assert set(codes) <= IN_SCOPE_CODES
     # Every enterprise of the feature table is in scope and alive by its own latest registry record.
     bad = city.conn.execute(
@@ -151,7 +155,7 @@ def test_one_row_per_enterprise_alive_at_month_end(city: City) -> None:
         ) r USING (uscc)
         WHERE f.month = $m AND (r.status NOT IN ('存续', '在业') OR NOT list_contains($types, r.entity_type))
         """,
-        {"m": first_day(NEXT), "end": ingest.month_end(NEXT), "types": features.entity_types_in_scope()},
+        {"m": first_day(NEXT), "end": staging.month_end(NEXT), "types": enterprise_monthly.entity_types_in_scope()},
     ).fetchall()[0][0]
     assert bad == 0
 
@@ -161,12 +165,12 @@ def test_a_rerun_replaces_the_month(city: City, tmp_path: Path, monkeypatch: pyt
     shutil.copy(city.warehouse, path)
     with duckdb.connect(str(path)) as conn:
         before, other = digest(conn, M), digest(conn, NEXT)
-        assert features.build_enterprise_monthly(conn, f"{M}-01") == len(month_rows(conn, M))
+        assert enterprise_monthly.build_enterprise_monthly(conn, f"{M}-01") == len(month_rows(conn, M))
         assert digest(conn, M) == before
         assert digest(conn, NEXT) == other
 
         # A failure after the old rows were deleted and the new ones inserted rolls the whole month back.
-        real_run_sql = features.run_sql
+        real_run_sql = enterprise_monthly.run_sql
 
         def failing(conn_: duckdb.DuckDBPyConnection, name: str, *args: Any, **kwargs: Any) -> list[tuple]:
             rows = real_run_sql(conn_, name, *args, **kwargs)
@@ -174,7 +178,7 @@ def test_a_rerun_replaces_the_month(city: City, tmp_path: Path, monkeypatch: pyt
                 raise RuntimeError("disk full")
             return rows
 
-        monkeypatch.setattr(features, "run_sql", failing)
+        monkeypatch.setattr(enterprise_monthly, "run_sql", failing)
         conn.execute(
             "DELETE FROM features.enterprise_monthly WHERE month = $m AND uscc = "
             "(SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",
@@ -182,14 +186,14 @@ def test_a_rerun_replaces_the_month(city: City, tmp_path: Path, monkeypatch: pyt
         ).fetchall()
         damaged = digest(conn, M)
         with pytest.raises(RuntimeError, match="disk full"):
-            features.build_enterprise_monthly(conn, M)
+            enterprise_monthly.build_enterprise_monthly(conn, M)
         assert digest(conn, M) == damaged != before
 
 
 def test_values_within_documented_ranges_and_null_shares(city: City) -> None:
     for month in (M, NEXT):
         df = frame(city.conn, month)
-        for ind in features.indicators():
+        for ind in enterprise_monthly.indicators():
             col = df[ind.name]
             assert col.isna().mean() <= ind.max_null_rate, (month, ind.name, col.isna().mean())
             values = col.dropna()
@@ -210,7 +214,7 @@ def test_values_within_documented_ranges_and_null_shares(city: City) -> None:
 def test_risk_signal_follows_the_latent_risk(city: City) -> None:
     df = frame(city.conn, NEXT)
     truth = pd.read_parquet(city.root / "truth" / "latent_risk.parquet")
-    risky = [i.name for i in features.indicators() if i.direction == 1 and i.kind == "binary"]
+    risky = [i.name for i in enterprise_monthly.indicators() if i.direction == 1 and i.kind == "binary"]
     assert len(risky) >= 8
     joined = df.merge(truth, on="uscc", how="inner")
     assert len(joined) == len(df)
@@ -247,7 +251,7 @@ def pick(conn: duckdb.DuckDBPyConnection, where: str, offset: int = 0) -> str:
 
 
 def value(conn: duckdb.DuckDBPyConnection, month: str, uscc: str, column: str) -> Any:
-    assert column in features.indicator_names()
+    assert column in enterprise_monthly.indicator_names()
     rows = conn.execute(
         f"SELECT {column} FROM features.enterprise_monthly WHERE month = $m AND uscc = $u",
         {"m": first_day(month), "u": uscc},
@@ -261,7 +265,7 @@ def test_later_deliveries_never_change_a_computed_month(city: City, tmp_path: Pa
     path = tmp_path / "w.duckdb"
     shutil.copy(city.warehouse, path)
     conn = duckdb.connect(str(path))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     before = digest(conn, M)
     # Enterprises with nothing else delivered in M+1, so what M+1 shows below is what this test added.
     untouched = " AND ".join(
@@ -367,10 +371,10 @@ def test_later_deliveries_never_change_a_computed_month(city: City, tmp_path: Pa
     write_csv(reg_file, reg)
     ingest_months(conn, landing, [NEXT], SOURCES)
 
-    features.build_enterprise_monthly(conn, M)
+    enterprise_monthly.build_enterprise_monthly(conn, M)
     assert digest(conn, M) == before
     # The late news did arrive: the next month sees all of it.
-    features.build_enterprise_monthly(conn, NEXT)
+    enterprise_monthly.build_enterprise_monthly(conn, NEXT)
     assert value(conn, NEXT, quiet, "penalties_12m") == 2
     assert value(conn, NEXT, quiet, "complaints_12m") == 3
     assert value(conn, NEXT, quiet, "abnormal_unreachable_now") == 1
@@ -391,7 +395,7 @@ def test_later_deliveries_never_change_a_computed_month(city: City, tmp_path: Pa
         ("CTRL-1", quiet, "2023-07-05", "价格违法", "1000", "一般"),
     )
     ingest_months(conn, landing, [M], ["penalties"])
-    features.build_enterprise_monthly(conn, M)
+    enterprise_monthly.build_enterprise_monthly(conn, M)
     assert digest(conn, M) != before
     assert value(conn, M, quiet, "penalties_12m") == 1
     conn.close()
@@ -406,7 +410,7 @@ def empty_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny")
     path = root / "empty.duckdb"
     with duckdb.connect(str(path)) as conn:
-        ingest.prepare(conn, TEST_KEY.encode())
+        staging.prepare(conn, TEST_KEY.encode())
         ingest_months(conn, root / "landing", ["2020-01"], SOURCES)
     return path
 
@@ -471,7 +475,7 @@ class Tiny:
         )
 
     def features(self, month: str) -> dict[str, dict[str, Any]]:
-        features.build_enterprise_monthly(self.conn, month)
+        enterprise_monthly.build_enterprise_monthly(self.conn, month)
         cur = self.conn.execute(
             "SELECT * FROM features.enterprise_monthly WHERE month = $m ORDER BY uscc", {"m": first_day(month)}
         )
@@ -618,21 +622,24 @@ def test_registry_changes_in_6_and_12_months(tiny: Tiny) -> None:
     assert (g["address_changes_6m"], g["address_changes_12m"]) == (0, 1)  # September left the 6 months
     assert g["name_changes_6m"] == 1
     assert "H" not in mar
-    assert features.alive_count(tiny.conn, "2024-02") == 2 and features.alive_count(tiny.conn, "2024-03") == 1
+    assert (
+        enterprise_monthly.alive_count(tiny.conn, "2024-02") == 2
+        and enterprise_monthly.alive_count(tiny.conn, "2024-03") == 1
+    )
 
 
 def test_policy_and_month_validation(tmp_path: Path) -> None:
-    scope = features.entity_types_in_scope()
+    scope = enterprise_monthly.entity_types_in_scope()
     assert "有限责任公司" in scope and "分支机构" in scope
     assert "个体工商户" not in scope and "农民专业合作社" not in scope
     custom = tmp_path / "features.yaml"
     custom.write_text("entity_types_in_scope: [合伙企业]\n", encoding="utf-8")
-    assert features.entity_types_in_scope(custom) == ["合伙企业"]
+    assert enterprise_monthly.entity_types_in_scope(custom) == ["合伙企业"]
     custom.write_text("entity_types_in_scope: []\n", encoding="utf-8")
     with pytest.raises(ValueError, match="entity_types_in_scope"):
-        features.entity_types_in_scope(custom)
-    assert features.month_params("2024-03", ["x"])["month_end"] == day("2024-03-31")
-    assert features.month_params("2024-02-01", ["x"])["month_end"] == day("2024-02-29")
+        enterprise_monthly.entity_types_in_scope(custom)
+    assert enterprise_monthly.month_params("2024-03", ["x"])["month_end"] == day("2024-03-31")
+    assert enterprise_monthly.month_params("2024-02-01", ["x"])["month_end"] == day("2024-02-29")
     for bad in ("2024-3", "2024-03-15", "24-03", "2024-13"):
         with pytest.raises(ValueError, match="YYYY-MM"):
-            features.month_params(bad, ["x"])
+            enterprise_monthly.month_params(bad, ["x"])

@@ -8,9 +8,12 @@ import datetime as dt
 
 import duckdb
 
+import zs_risk_synth as synth
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import amendments, digest, publish, synth
-from zs_risk_pipeline.lib.synth import late
+from zs_risk_pipeline.lib.core import digest
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import amendments
+from zs_risk_synth import late
 
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
 LATE = "2023-03"  # the month whose results partly arrive late: product-quality checks, one firm unreachable
@@ -67,7 +70,7 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     assert any(t == "enterprise_tiers" and m > LATE and v == 2 for t, m, v in versions)
     assert all(v == 1 for _, m, v in versions if m < LATE)  # earlier months untouched
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        assert publish.verify(conn, home.mart) == []  # superseded versions still verify
+        assert wap.verify(conn, home.mart) == []  # superseded versions still verify
     # The late file became one more batch of its month; only its results are late, each delivered late.
     held_rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
     late_rows = _table(

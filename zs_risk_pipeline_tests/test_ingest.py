@@ -9,7 +9,7 @@ import hmac
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import settings
+from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline_tests.conftest import TEST_KEY, drop, ingest_month
 
 REG_HEADER = (

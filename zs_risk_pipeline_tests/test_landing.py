@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from zs_risk_pipeline.lib import landing
-from zs_risk_pipeline.lib.contract import source
+from zs_risk_pipeline.lib.ingest import landing
+from zs_risk_pipeline.lib.ingest.contract import source
 from zs_risk_pipeline_tests.conftest import drop
 
 PENALTY_HEADER = "case_no,uscc,decided_on,violation_type,amount,severity"

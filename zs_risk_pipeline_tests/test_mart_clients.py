@@ -22,13 +22,14 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import evidence, publish
-from zs_risk_pipeline.lib.sql import SQL_DIR
+from zs_risk_pipeline.lib.core.sql import SQL_DIR
+from zs_risk_pipeline.lib.evidence import signing
+from zs_risk_pipeline.lib.publish import wap
 from zs_risk_pipeline_tests.conftest import TEST_SIGNING_KEY, signed_home_env
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
-PUBLIC_KEY = evidence.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
+PUBLIC_KEY = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 MONTHS = ("2023-01", "2023-02")
 REFUSAL = "was built for"  # the guard's message (sql/publish/mart_guard.sql)
 
@@ -50,7 +51,7 @@ def duckdb_cli(mart: Path, sql: str, locked: bool = False) -> subprocess.Complet
     `locked`: in the analyst session of sql/publish/analyst_session.sql with the CLI's safe mode."""
     lock = ["-init", str(SESSION_SQL), "-cmd", ".safe_mode"] if locked else []
     return subprocess.run(
-        [_cli_binary(), "-readonly", "-csv", *lock, publish.MART_FILE, "-c", sql],
+        [_cli_binary(), "-readonly", "-csv", *lock, wap.MART_FILE, "-c", sql],
         cwd=mart,
         capture_output=True,
         text=True,
@@ -105,8 +106,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 @pytest.fixture
 def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checked with the public key only, as an operator re-pointing a restored home would."""
-    monkeypatch.delenv(evidence.SIGNING_KEY_ENV, raising=False)
-    monkeypatch.setenv(evidence.VERIFY_KEY_ENV, PUBLIC_KEY)
+    monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
+    monkeypatch.setenv(signing.VERIFY_KEY_ENV, PUBLIC_KEY)
 
 
 def test_the_cookbook_runs_in_the_duckdb_cli_and_python_reads_the_mart(built: Built) -> None:
@@ -119,7 +120,7 @@ def test_the_cookbook_runs_in_the_duckdb_cli_and_python_reads_the_mart(built: Bu
             assert result.returncode == 0 and "Error" not in result.stderr, (sql, result.stderr)
             assert rows(result), (sql, locked, result.stdout)
     assert months_in(mart) == list(MONTHS)
-    with duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as conn:
         views = {v for (v,) in conn.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         assert {"enterprises", "inspection_results", "inspection_plans", "enterprise_tiers"} <= views
         assert conn.execute("SELECT count(*) FROM towns WHERE coordinated_area = '火炬统筹区'").fetchone()[0] >= 1
@@ -131,7 +132,7 @@ def test_the_cookbook_runs_in_the_duckdb_cli_and_python_reads_the_mart(built: Bu
 
 
 def test_every_column_of_the_mart_has_a_comment(built: Built) -> None:
-    with duckdb.connect(str(built.home / "mart" / publish.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(built.home / "mart" / wap.MART_FILE), read_only=True) as conn:
         found = conn.execute(
             "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal ORDER BY ALL"
         ).fetchall()
@@ -158,7 +159,7 @@ def test_a_copied_home_refuses_until_repointed_then_reads_its_own_files(
         assert REFUSAL in result.stderr and "zs-risk repoint" in result.stderr, result.stderr
     with (
         pytest.raises(duckdb.Error, match=REFUSAL),
-        duckdb.connect(str(mart / publish.MART_FILE), read_only=True) as conn,
+        duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as conn,
     ):
         conn.execute("SELECT count(*) FROM enterprises").fetchall()
     # The locked analyst session refuses too: the original's folders are not among its allowed ones.
@@ -180,12 +181,12 @@ def test_repoint_refuses_a_home_whose_files_the_log_does_not_vouch_for(
 ) -> None:
     copy = tmp_path / "restored"
     shutil.copytree(built.copy, copy, symlinks=True)
-    before = (copy / "mart" / publish.MART_FILE).read_bytes()
+    before = (copy / "mart" / wap.MART_FILE).read_bytes()
     file = sorted((copy / "mart" / "data" / "enterprise_tiers").rglob("data.parquet"))[0]
     file.write_bytes(file.read_bytes()[:-16] + b"\0" * 16)
     rc, out = zs_risk("repoint", "--home", str(copy))
     assert rc == 1 and "refused:" in out and "content differs" in out
-    assert (copy / "mart" / publish.MART_FILE).read_bytes() == before  # left as it was: still refusing
+    assert (copy / "mart" / wap.MART_FILE).read_bytes() == before  # left as it was: still refusing
     missing = tmp_path / "no-such-home"
     assert zs_risk("repoint", "--home", str(missing))[0] != 0
     assert not missing.exists()
@@ -194,7 +195,7 @@ def test_repoint_refuses_a_home_whose_files_the_log_does_not_vouch_for(
 def test_a_copy_whose_original_is_gone_fails_and_never_reads_it(built: Built, tmp_path: Path) -> None:
     original = tmp_path / "original"
     shutil.copytree(built.copy, original, symlinks=True)
-    publish.build_catalog(original / "mart")  # a home built where it lies
+    wap.build_catalog(original / "mart")  # a home built where it lies
     assert months_in(original / "mart") == [MONTHS[0]]
     restored = tmp_path / "restored"
     shutil.copytree(original, restored, symlinks=True)
@@ -211,7 +212,7 @@ def test_the_next_publish_repoints_a_copy_even_when_nothing_is_new(built: Built,
     copy = tmp_path / "restored"
     shutil.copytree(built.copy, copy, symlinks=True)
     with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:
-        result = publish.publish_month(conn, publish.MART_TABLES["enterprise_tiers"], MONTHS[0], copy / "mart")
+        result = wap.publish_month(conn, wap.MART_TABLES["enterprise_tiers"], MONTHS[0], copy / "mart")
     assert result.unchanged
     assert any("mart.duckdb: rebuilt" in r for r in result.recovered)
     assert months_in(copy / "mart") == [MONTHS[0]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zs_risk_pipeline.lib.metrics import brier, is_increasing, ks, rate_by_tier, weighted_auc
+from zs_risk_pipeline.lib.model.metrics import brier, is_increasing, ks, rate_by_tier, weighted_auc
 
 
 def sample(seed: int, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

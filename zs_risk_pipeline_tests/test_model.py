@@ -14,11 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib import features, ingest, model, scorecard, scoring, synth, tiers
-from zs_risk_pipeline.lib.registry import Registry, RegistryError
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.model import metrics, scorecard, training
+from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
+from zs_risk_synth import oracle
 
-CATALOGUE = features.indicators()
+CATALOGUE = enterprise_monthly.indicators()
 BY_NAME = {i.name: i for i in CATALOGUE}
 END = "2024-12"
 
@@ -58,9 +63,9 @@ def labels() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def config() -> model.ModelConfig:
+def config() -> training.ModelConfig:
     # Retrain whenever a label arrived, so each test's challenger is trained; the trigger has its own test.
-    return dataclasses.replace(model.load_config(), min_new_labels=1)
+    return dataclasses.replace(training.load_config(), min_new_labels=1)
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +74,12 @@ def card() -> scorecard.Scorecard:
 
 
 @pytest.fixture(scope="module")
-def trained(labels: pd.DataFrame, config: model.ModelConfig) -> tuple[model.RiskModel, dict]:
-    return model.train(labels, END, config)
+def trained(labels: pd.DataFrame, config: training.ModelConfig) -> tuple[training.RiskModel, dict]:
+    return training.train(labels, END, config)
 
 
-def test_windows_are_time_based(labels: pd.DataFrame, config: model.ModelConfig) -> None:
-    w = model.windows(labels, END, config)
+def test_windows_are_time_based(labels: pd.DataFrame, config: training.ModelConfig) -> None:
+    w = training.windows(labels, END, config)
     months = pd.to_datetime(labels["inspection_month"])
     assert (config.holdout_months, config.validation_months) == (6, 3)
     assert months[w["holdout"]].min() == pd.Timestamp("2024-07-01")
@@ -84,23 +89,23 @@ def test_windows_are_time_based(labels: pd.DataFrame, config: model.ModelConfig)
     assert (w["train"].astype(int) + w["validation"] + w["holdout"] == 1).all()
 
 
-def test_same_labels_same_model_and_scores(labels: pd.DataFrame, config: model.ModelConfig, trained) -> None:
-    again, facts = model.train(labels.copy(), END, config)
+def test_same_labels_same_model_and_scores(labels: pd.DataFrame, config: training.ModelConfig, trained) -> None:
+    again, facts = training.train(labels.copy(), END, config)
     first = trained[0]
     assert first.booster.model_to_string() == again.booster.model_to_string()
     assert first.calibration == again.calibration
     assert facts["params"]["deterministic"] and facts["params"]["force_row_wise"]
-    X = model.feature_matrix(labels, first.features)
+    X = training.feature_matrix(labels, first.features)
     assert np.array_equal(first.raw(X), again.raw(X))
 
 
 def test_reasons_add_up_to_the_score(labels: pd.DataFrame, trained, card: scorecard.Scorecard) -> None:
     m = trained[0]
-    X = model.feature_matrix(labels, m.features)
+    X = training.feature_matrix(labels, m.features)
     contrib = m.contributions(X)
     # contributions + base value = raw score, for every row
     np.testing.assert_allclose(contrib.sum(axis=1), m.raw(X), rtol=0, atol=1e-9)
-    scaling = model.Scaling.of(card)
+    scaling = training.Scaling.of(card)
     scored = m.score(labels, scaling, BY_NAME)
     a, b = m.calibration
     feature_points = scaling.factor * a * contrib[:, :-1]
@@ -123,27 +128,27 @@ def test_monotone_constraints_hold(labels: pd.DataFrame, trained) -> None:
         assert BY_NAME[name].direction == direction
         scores = []
         for v in np.linspace(0, 20 if name != "abnormal_listed_now" else 1, 11):
-            X = model.feature_matrix(rows.assign(**{name: v}), m.features)
+            X = training.feature_matrix(rows.assign(**{name: v}), m.features)
             scores.append(m.raw(X))
         steps = np.diff(np.array(scores), axis=0) * direction
         assert (steps >= -1e-12).all(), name
 
 
 def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorecard.Scorecard) -> None:
-    from zs_risk_pipeline.lib import metrics
+    from zs_risk_pipeline.lib.model import metrics
 
-    hold = labels[model.windows(labels, END, model.load_config())["holdout"]]
-    scored = trained[0].score(hold, model.Scaling.of(card), BY_NAME)
+    hold = labels[training.windows(labels, END, training.load_config())["holdout"]]
+    scored = trained[0].score(hold, training.Scaling.of(card), BY_NAME)
     assert metrics.weighted_auc(hold["label"], scored.points, hold["weight"]) > 0.7
 
 
 def _challenge(labels, month, registry, card, config) -> dict:
     population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
-    return model.challenge(labels, month, population, registry, card, tiers.load_policy(), config)
+    return training.challenge(labels, month, population, registry, card, tier_policy.load_policy(), config)
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_stays(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     first = _challenge(labels, END, registry, card, config)
@@ -163,7 +168,7 @@ def test_a_worse_challenger_is_refused_and_the_champion_stays(
 
 
 def test_retraining_waits_for_enough_new_labels(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     first = _challenge(labels, END, registry, card, config)
@@ -185,31 +190,33 @@ def test_retraining_waits_for_enough_new_labels(
 
 
 def test_decide_gate() -> None:
-    cfg = model.load_config()
+    cfg = training.load_config()
     good = {"auc": 0.80, "tiers_increasing": True, "problem_rate_by_tier": {}}
-    assert model.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
-    ok, why = model.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
+    assert training.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
+    ok, why = training.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
     assert not ok and "champion" in why[0]
-    assert model.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
-    ok, why = model.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
+    assert training.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
+    ok, why = training.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
     assert not ok and "tier" in why[0]
-    ok, why = model.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
+    ok, why = training.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
     assert not ok and "scorecard" in why[0]
 
 
-def test_cold_start_below_the_label_threshold(tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig) -> None:
+def test_cold_start_below_the_label_threshold(
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig
+) -> None:
     registry = Registry(tmp_path / "models")
     strict = dataclasses.replace(scorecard.load_scorecard(), min_labels=len(labels) + 1)
     decision = _challenge(labels, END, registry, strict, config)
     assert decision["status"] == "cold_start" and decision["trained"] is None
     assert registry.champion_as_of(END) is None
     assert not list((tmp_path / "models").glob("lgbm-*"))
-    served = scoring.serving(registry, END, strict)
+    served = classify.serving(registry, END, strict)
     assert served.kind == "scorecard" and served.version.startswith("scorecard-v1-")
 
 
 def test_tampered_model_is_refused(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     model_id = _challenge(labels, END, registry, card, config)["champion_after"]
@@ -218,7 +225,7 @@ def test_tampered_model_is_refused(
     path.write_text(path.read_text(encoding="utf-8").replace("leaf_value=", "leaf_value=0", 1), encoding="utf-8")
     assert "SHA-256" in registry.verify(model_id)[0]
     with pytest.raises(RegistryError, match="SHA-256"):
-        scoring.serving(registry, END, card)
+        classify.serving(registry, END, card)
 
 
 def test_champion_is_point_in_time(tmp_path: Path) -> None:
@@ -233,17 +240,17 @@ def test_champion_is_point_in_time(tmp_path: Path) -> None:
 
 
 def test_tiers_from_the_model_are_deterministic(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     frames, ids = [], []
     for run in ("a", "b"):
         registry = Registry(tmp_path / run)
         decision = _challenge(labels, END, registry, card, config)
         population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
-        served = scoring.serving(registry, END, card)
+        served = classify.serving(registry, END, card)
         assert served.version == decision["champion_after"]
         ids.append((served.version, registry.entry(served.version)["sha256"]))
-        frames.append(scoring.tier_frame(END, population, served, card, tiers.load_policy()))
+        frames.append(classify.tier_frame(END, population, served, card, tier_policy.load_policy()))
     assert ids[0] == ids[1]  # same labels, same model file hash, same registry id
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert frames[0]["model_kind"].eq("lightgbm").all()
@@ -256,23 +263,28 @@ CITY_MONTHS = [f"2023-{m:02d}" for m in range(1, 9)]
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    root = tmp_path_factory.mktemp("model_city")
+def city_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model_city")
+
+
+@pytest.fixture(scope="module")
+def city(city_root: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    root = city_root
     synth.generate(root / "landing", root / "truth", enterprises=8000, months=len(CITY_MONTHS), start="2023-01", seed=3)
     conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     for month in CITY_MONTHS:
-        for name in (*features.SOURCES, "plans"):
-            ingest.land(conn, name, month, root / "landing")
-            ingest.stage(conn, name, month)
-        features.build_enterprise_monthly(conn, month)
+        for name in (*enterprise_monthly.SOURCES, "plans"):
+            staging.land(conn, name, month, root / "landing")
+            staging.stage(conn, name, month)
+        enterprise_monthly.build_enterprise_monthly(conn, month)
     yield conn
     conn.close()
 
 
 def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckDBPyConnection) -> None:
-    cfg = model.load_config()
-    got = model.load_labels(city, CITY_MONTHS[-1], cfg)
+    cfg = training.load_config()
+    got = training.load_labels(city, CITY_MONTHS[-1], cfg)
     assert len(got) > 50
     truth = city.execute(
         """SELECT i.task_id, i.problem_found::INT AS label, p.sample_size / p.frame_size AS pi
@@ -285,7 +297,7 @@ def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckD
     # features of the month before the inspection
     gap = pd.to_datetime(got["inspection_month"]).dt.to_period("M") - pd.to_datetime(got["month"]).dt.to_period("M")
     assert (gap.map(lambda p: p.n) == 1).all()
-    funnel = model.label_funnel(city, CITY_MONTHS[-1], cfg)
+    funnel = training.label_funnel(city, CITY_MONTHS[-1], cfg)
     assert funnel["labels"] == len(got)
     assert funnel["random_inspections"] == (
         funnel["labels"] + funnel["without_plan_pi"] + funnel["without_prior_features"]
@@ -293,10 +305,27 @@ def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckD
     assert funnel["without_prior_features"] > 0  # January has no December features
 
 
+def test_the_oracle_scores_the_hidden_truth_on_the_model_steps_holdout(
+    city: duckdb.DuckDBPyConnection, city_root: Path
+) -> None:
+    """The demo's oracle comparison: the same holdout the model step uses, ranked by the city's hidden truth."""
+    cfg = training.load_config()
+    month = CITY_MONTHS[-1]
+    truth = oracle.load_truth(city_root / "truth")
+    labels = training.load_labels(city, month, cfg)
+    hold = labels[training.windows(labels, month, cfg)["holdout"]].merge(truth, on="task_id", how="left")
+    assert len(hold) > 20 and hold["p_problem"].notna().all()
+    expected = metrics.weighted_auc(hold["label"].to_numpy(float), hold["p_problem"].to_numpy(), hold["weight"])
+    got = oracle.holdout_auc(city, month, truth, cfg)
+    assert got == pytest.approx(expected) and got > 0.6  # the truth ranks problems well above chance
+    assert oracle.holdout_auc(city, month, truth[truth["task_id"] != hold["task_id"].iloc[0]], cfg) is None
+    assert oracle.load_truth(city_root / "no-such-folder") is None
+
+
 def test_labels_never_see_later_deliveries(city: duckdb.DuckDBPyConnection) -> None:
-    cfg = model.load_config()
-    early = model.load_labels(city, CITY_MONTHS[4], cfg)
-    late = model.load_labels(city, CITY_MONTHS[-1], cfg)
+    cfg = training.load_config()
+    early = training.load_labels(city, CITY_MONTHS[4], cfg)
+    late = training.load_labels(city, CITY_MONTHS[-1], cfg)
     assert pd.to_datetime(early["inspection_month"]).max() <= pd.Timestamp(CITY_MONTHS[4] + "-01")
     assert set(early["task_id"]) < set(late["task_id"])
     kept = late[late["task_id"].isin(early["task_id"])].reset_index(drop=True)
@@ -304,46 +333,46 @@ def test_labels_never_see_later_deliveries(city: duckdb.DuckDBPyConnection) -> N
 
 
 def test_serving_check_catches_a_replaced_or_altered_model(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     model_id = _challenge(labels, END, registry, card, config)["champion_after"]
     population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
     conn = duckdb.connect()
-    frame = scoring.tier_frame(END, population, scoring.serving(registry, END, card), card, tiers.load_policy())
-    assert scoring.write_month(conn, END, frame) == len(population)
-    assert scoring.serving_problems(conn, END, registry, card)[0] == []
+    frame = classify.tier_frame(END, population, classify.serving(registry, END, card), card, tier_policy.load_policy())
+    assert classify.write_month(conn, END, frame) == len(population)
+    assert classify.serving_problems(conn, END, registry, card)[0] == []
     # tiers written by another scorer than the registry's champion
     registry.record_decision(END, {"champion_after": None})
-    problems = scoring.serving_problems(conn, END, registry, card)[0]
+    problems = classify.serving_problems(conn, END, registry, card)[0]
     assert "the registry says scorecard-v1-" in problems[0]
     registry.record_decision(END, {"champion_after": model_id})
     path = registry.model_dir(model_id) / "model.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert any("SHA-256" in p for p in scoring.serving_problems(conn, END, registry, card)[0])
+    assert any("SHA-256" in p for p in classify.serving_problems(conn, END, registry, card)[0])
 
 
 def test_holdout_ordering_of_the_serving_model(
-    tmp_path: Path, labels: pd.DataFrame, config: model.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
-    assert scoring.holdout_ordering(registry, END)[0]  # cold start: the scorecard is a fixed rule set
+    assert classify.holdout_ordering(registry, END)[0]  # cold start: the scorecard is a fixed rule set
     decision = _challenge(labels, END, registry, card, config)
-    ok, detail = scoring.holdout_ordering(registry, END)
+    ok, detail = classify.holdout_ordering(registry, END)
     rates = detail["holdout_problem_rate_by_tier"]
     assert ok and rates["A"] < rates["B"] < rates["C"] < rates["D"]
     entry_path = registry.model_dir(decision["champion_after"]) / "entry.json"
     doc = entry_path.read_text(encoding="utf-8")
     entry_path.write_text(doc.replace('"tiers_increasing": true', '"tiers_increasing": false'), encoding="utf-8")
-    assert not scoring.holdout_ordering(registry, END)[0]
+    assert not classify.holdout_ordering(registry, END)[0]
 
 
 def test_probabilities_are_calibrated_on_the_validation_window(
-    labels: pd.DataFrame, config: model.ModelConfig, trained, card: scorecard.Scorecard
+    labels: pd.DataFrame, config: training.ModelConfig, trained, card: scorecard.Scorecard
 ) -> None:
     # Weighted Platt scaling with an intercept: on its own window the weighted mean probability equals the
     # weighted problem-found rate (its first-order condition), whatever the raw scores' scale.
-    valid = labels[model.windows(labels, END, config)["validation"]]
-    p = trained[0].score(valid, model.Scaling.of(card), BY_NAME).probability
+    valid = labels[training.windows(labels, END, config)["validation"]]
+    p = trained[0].score(valid, training.Scaling.of(card), BY_NAME).probability
     w, y = valid["weight"].to_numpy(), valid["label"].to_numpy()
     assert np.average(p, weights=w) == pytest.approx(np.average(y, weights=w), abs=1e-3)

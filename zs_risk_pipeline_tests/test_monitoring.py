@@ -18,11 +18,13 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.monitoring.model_monitoring import latest_results_keep_tier_order
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import drift, monitoring, policy, publish
-from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.monitoring import drift, model_monitoring
+from zs_risk_pipeline.lib.policy import versions
+from zs_risk_pipeline.lib.publish import wap
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
-POLICY = replace(monitoring.load_policy(), strata=())
+POLICY = replace(model_monitoring.load_policy(), strata=())
 D = dt.date
 
 
@@ -45,9 +47,9 @@ def scores(reference: np.ndarray, current: np.ndarray, towns: tuple[np.ndarray, 
 def test_psi_severity_on_a_shifted_and_an_unshifted_population() -> None:
     rng = np.random.default_rng(1)
     reference = rng.normal(0, 1, 20_000)
-    same = monitoring.score_drift(scores(reference, rng.normal(0, 1, 20_000)), POLICY)[0]
-    shifted = monitoring.score_drift(scores(reference, rng.normal(1, 1, 20_000)), POLICY)[0]
-    moderate = monitoring.score_drift(scores(reference, rng.normal(0.45, 1, 20_000)), POLICY)[0]
+    same = model_monitoring.score_drift(scores(reference, rng.normal(0, 1, 20_000)), POLICY)[0]
+    shifted = model_monitoring.score_drift(scores(reference, rng.normal(1, 1, 20_000)), POLICY)[0]
+    moderate = model_monitoring.score_drift(scores(reference, rng.normal(0.45, 1, 20_000)), POLICY)[0]
     assert (same["metric"], same["status"]) == ("score_psi", "stable") and same["value"] < 0.01
     assert moderate["status"] == "moderate" and 0.10 <= moderate["value"] < 0.25
     assert shifted["status"] == "significant" and shifted["value"] >= 0.25
@@ -59,7 +61,7 @@ def test_without_ties_the_psi_is_drift_psi_and_a_mass_point_gets_its_own_bin() -
     rng = np.random.default_rng(4)
     a, b = pd.Series(rng.normal(size=1001)), pd.Series(rng.normal(0.3, 1, size=800))
     b[::40] = np.nan
-    row = monitoring.score_drift(scores(a.to_numpy(), b.to_numpy()), POLICY)[0]
+    row = model_monitoring.score_drift(scores(a.to_numpy(), b.to_numpy()), POLICY)[0]
     assert row["value"] == pytest.approx(drift.psi(a, b, kind="numeric", bins=10), abs=1e-12)
     assert row["detail"]["bins"] == 11  # ten deciles and the NULL bin
     # a count most firms never have: its non-zero share doubles, which deciles that are all 0 cannot see unless
@@ -69,11 +71,11 @@ def test_without_ties_the_psi_is_drift_psi_and_a_mass_point_gets_its_own_bin() -
     value = drift.psi_from_counts(*drift.bin_counts(before, after, kind="numeric", bins=10))
     assert value == pytest.approx(0.05 * math.log(2) + 0.05 * math.log(0.95 / 0.90), rel=1e-3)
     assert drift.psi(before, after, kind="numeric") == value
-    assert monitoring.score_drift(scores(before.to_numpy(), after.to_numpy()), POLICY)[0]["value"] == value
+    assert model_monitoring.score_drift(scores(before.to_numpy(), after.to_numpy()), POLICY)[0]["value"] == value
 
 
 def test_small_stratum_threshold_grows_as_the_stratum_shrinks_and_sampling_noise_does_not_alarm() -> None:
-    crit = [monitoring.critical_psi(n, n, 9, 0.99) for n in (100, 300, 2_000, 500_000)]
+    crit = [model_monitoring.critical_psi(n, n, 9, 0.99) for n in (100, 300, 2_000, 500_000)]
     assert crit == sorted(crit, reverse=True)
     assert crit[0] > 0.4 and 0.13 < crit[1] < 0.15 and crit[3] < 1e-4  # methods.md §2.2 table, 99 %
     rng = np.random.default_rng(2)
@@ -84,7 +86,7 @@ def test_small_stratum_threshold_grows_as_the_stratum_shrinks_and_sampling_noise
         np.r_[big_cur, small_cur],
         (np.r_[np.ones(5_000, int), np.full(300, 2)], np.r_[np.ones(5_000, int), np.full(300, 2)]),
     )
-    rows = {r["subject"]: r for r in monitoring.score_drift(frame, replace(POLICY, strata=("town_no",)))}
+    rows = {r["subject"]: r for r in model_monitoring.score_drift(frame, replace(POLICY, strata=("town_no",)))}
     small = rows["town_no=2"]
     assert drift.severity(small["value"]) == "moderate"  # the 0.10 rule would raise a false alarm here
     assert small["status"] == "stable" and small["threshold"] > small["detail"]["moderate_at"] > small["value"]
@@ -99,7 +101,7 @@ def test_tier_mix_shift_against_the_reference_and_the_previous_month() -> None:
         prev: {"A": 4000, "B": 4500, "C": 1000, "D": 500},
         m: {"A": 2000, "B": 4500, "C": 2500, "D": 1000},
     }
-    rows = monitoring.tier_mix(counts, m, ref, prev, POLICY)
+    rows = model_monitoring.tier_mix(counts, m, ref, prev, POLICY)
     psi = {r["subject"]: r for r in rows if r["metric"] == "tier_mix_psi"}
     p, q = np.array([0.40, 0.45, 0.10, 0.05]), np.array([0.20, 0.45, 0.25, 0.10])
     assert psi["vs_reference"]["value"] == pytest.approx(float(np.sum((q - p) * np.log(q / p))))
@@ -109,7 +111,11 @@ def test_tier_mix_shift_against_the_reference_and_the_previous_month() -> None:
     assert shares["A"]["detail"]["change_vs_reference_pp"] == pytest.approx(-20.0)
     assert shares["C"]["detail"]["change_vs_previous_pp"] == pytest.approx(15.0)
     counts[m] = {"A": 3990, "B": 4510, "C": 1000, "D": 500}  # a few firms moved: no alarm
-    calm = {r["subject"]: r for r in monitoring.tier_mix(counts, m, ref, prev, POLICY) if r["metric"] == "tier_mix_psi"}
+    calm = {
+        r["subject"]: r
+        for r in model_monitoring.tier_mix(counts, m, ref, prev, POLICY)
+        if r["metric"] == "tier_mix_psi"
+    }
     assert calm["vs_reference"]["status"] == "stable" and calm["vs_reference"]["value"] < 1e-4
     # the categorical PSI of shares is drift.psi's over the enterprises
     expanded = pd.Series(np.repeat(list("ABCD"), [4000, 4500, 1000, 500]))
@@ -156,7 +162,7 @@ def add_tiers(conn: duckdb.DuckDBPyConnection, month: dt.date, tiers: list[str],
             "points": rng.normal(size=len(tiers)),
             "tier": tiers,
         }
-    ).assign(score=lambda f: f["points"], probability=0.1, policy_version=policy.current("tiers").version)
+    ).assign(score=lambda f: f["points"], probability=0.1, policy_version=versions.current("tiers").version)
     insert(conn, "tiers.enterprise_monthly", frame)
     feats = frame[["month", "uscc"]].assign(town_no=np.arange(len(tiers)) % 3)
     for c in POLICY.key_indicators:
@@ -199,7 +205,7 @@ def test_ipw_rate_by_tier_equals_the_hand_computed_weighted_rate(tmp_path: Path)
     ]
     add_inspections(conn, ok + ignored)
     policy = replace(POLICY, window_months=3, min_inspections=2)
-    rates, verdict, funnel = monitoring.ordering(conn, "2024-04", policy)
+    rates, verdict, funnel = model_monitoring.ordering(conn, "2024-04", policy)
     by = {r.tier: r for r in rates}
     assert by["A"].rate == pytest.approx((2 * 1 + 10 * 0 + 10 * 1) / (2 + 10 + 10))
     assert (by["A"].inspections, by["A"].problems) == (3, 2)
@@ -225,24 +231,28 @@ def _results(tier_counts: dict[str, tuple[int, int]], pi: float = 0.05) -> pd.Da
 
 def test_a_significant_inversion_fails_and_a_small_noisy_one_does_not() -> None:
     # 400 A-firms with 30 % problems against 400 B-firms with 10 %: clearly inverted
-    bad = monitoring.tier_order(
-        monitoring.problem_rates(_results({"A": (400, 120), "B": (400, 40), "C": (100, 40)}), 30), z=2.33
+    bad = model_monitoring.tier_order(
+        model_monitoring.problem_rates(_results({"A": (400, 120), "B": (400, 40), "C": (100, 40)}), 30), z=2.33
     )
     assert not bad.passed and bad.status == "fail"
     assert [(p.lower, p.higher) for p in bad.inversions] == [("A", "B")]
     assert bad.skipped == ("D",) and "A 20.0 pp above B" in bad.note
     # 35 A-firms with 5 problems against 35 B-firms with 3: an inversion within the noise
-    noisy = monitoring.tier_order(monitoring.problem_rates(_results({"A": (35, 5), "B": (35, 3)}), 30), z=2.33)
+    noisy = model_monitoring.tier_order(
+        model_monitoring.problem_rates(_results({"A": (35, 5), "B": (35, 3)}), 30), z=2.33
+    )
     pair = noisy.pairs[0]
     assert pair.difference > 0 and pair.status == "not_significant" and 0 < pair.z < 2.33
     assert noisy.passed and noisy.status == "pass"
     # a tier below the minimum is reported and skipped, not failed, however inverted it looks
-    few = monitoring.tier_order(
-        monitoring.problem_rates(_results({"A": (100, 10), "B": (100, 20), "C": (5, 0)}), 30), z=2.33
+    few = model_monitoring.tier_order(
+        model_monitoring.problem_rates(_results({"A": (100, 10), "B": (100, 20), "C": (5, 0)}), 30), z=2.33
     )
     assert few.passed and few.skipped == ("C", "D") and [p.status for p in few.pairs] == ["rises"]
     # months without enough results pass with a note
-    early = monitoring.tier_order(monitoring.problem_rates(_results({"A": (20, 10), "B": (3, 0)}), 30), z=2.33)
+    early = model_monitoring.tier_order(
+        model_monitoring.problem_rates(_results({"A": (20, 10), "B": (3, 0)}), 30), z=2.33
+    )
     assert early.passed and early.status == "insufficient_results" and "not enough results" in early.note
 
 
@@ -266,7 +276,7 @@ def _run_check(path: Path, month: str) -> dg.AssetCheckEvaluation:
 
 def test_a_failing_ordering_verdict_refuses_to_publish_the_tiers(tmp_path: Path) -> None:
     path, mart = tmp_path / "w.duckdb", tmp_path / "mart"
-    spec = publish.MART_TABLES["enterprise_tiers"]
+    spec = wap.MART_TABLES["enterprise_tiers"]
     assert "latest_results_keep_tier_order" in spec.required_checks
     conn = make_warehouse(path)
     add_tiers(conn, MAR, ["A"] * 60 + ["B"] * 60)
@@ -277,25 +287,25 @@ def test_a_failing_ordering_verdict_refuses_to_publish_the_tiers(tmp_path: Path)
         conn,
         [(f"t{i}", "P1", f"U{i:05d}", D(2024, 4, 10), "random", i < 40 if i < 60 else i < 65, APR) for i in range(120)],
     )
-    publish.prepare(conn)
-    fp = publish.fingerprint(conn, spec, "2024-04")
+    wap.prepare(conn)
+    fp = wap.fingerprint(conn, spec, "2024-04")
     for name in spec.required_checks[:-1]:
-        publish.record_audit(conn, spec, "2024-04", name, fp, True, {"test": True})
+        wap.record_audit(conn, spec, "2024-04", name, fp, True, {"test": True})
     conn.close()
 
     evaluation = _run_check(path, "2024-04")
     assert not evaluation.passed and evaluation.metadata["verdict"].value == "fail"
     assert evaluation.metadata["inversions"].value == ["A>B"]
     with duckdb.connect(str(path)) as conn:
-        with pytest.raises(publish.PublishRefused, match="latest_results_keep_tier_order: failed"):
-            publish.publish_month(conn, spec, "2024-04", mart)
-        assert not (mart / publish.MART_FILE).exists()
+        with pytest.raises(wap.PublishRefused, match="latest_results_keep_tier_order: failed"):
+            wap.publish_month(conn, spec, "2024-04", mart)
+        assert not (mart / wap.MART_FILE).exists()
         # the B-firms' results were mixed up: corrected, the order holds and the month publishes
         conn.execute("UPDATE staging.inspections SET problem_found = NOT problem_found")
     evaluation = _run_check(path, "2024-04")
     assert evaluation.passed and evaluation.metadata["verdict"].value == "pass"
     with duckdb.connect(str(path)) as conn:
-        assert publish.publish_month(conn, spec, "2024-04", mart).rows == 120
+        assert wap.publish_month(conn, spec, "2024-04", mart).rows == 120
 
 
 # --- the month's table, reference month, config -------------------------------------------------------------
@@ -305,13 +315,13 @@ def test_build_model_monitoring_replaces_the_month_deterministically(tmp_path: P
     conn = make_warehouse(tmp_path / "w.duckdb")
     add_tiers(conn, MAR, ["A"] * 400 + ["B"] * 450 + ["C"] * 100 + ["D"] * 50)
     add_tiers(conn, APR, ["A"] * 200 + ["B"] * 450 + ["C"] * 200 + ["D"] * 150)
-    policy = monitoring.load_policy()
-    first = monitoring.build_model_monitoring(conn, "2024-04", policy)
+    policy = model_monitoring.load_policy()
+    first = model_monitoring.build_model_monitoring(conn, "2024-04", policy)
     rows = conn.execute("SELECT * FROM monitoring.model_monitoring ORDER BY month, seq").fetchall()
-    again = monitoring.build_model_monitoring(conn, "2024-04", policy)
+    again = model_monitoring.build_model_monitoring(conn, "2024-04", policy)
     assert conn.execute("SELECT * FROM monitoring.model_monitoring ORDER BY month, seq").fetchall() == rows
     assert first == again and first["reference_month"] == "2024-03" and first["rows"] == len(rows)
-    frame = monitoring.month_rows(conn, "2024-04")
+    frame = model_monitoring.month_rows(conn, "2024-04")
     assert list(frame["metric"].drop_duplicates()) == [
         "score_psi",
         "score_psi_stratum",
@@ -326,11 +336,11 @@ def test_build_model_monitoring_replaces_the_month_deterministically(tmp_path: P
         "SELECT comment FROM duckdb_tables() WHERE schema_name = 'monitoring' AND table_name = 'model_monitoring'"
     ).fetchall()[0][0]
     assert "PSI" in comment and "模型监测" in comment
-    lines = monitoring.summary_lines(conn, "2024-04")
+    lines = model_monitoring.summary_lines(conn, "2024-04")
     assert lines[0].startswith("model monitoring (模型监测) 2024-04, reference month 2024-03")
     assert any("tier mix PSI" in ln and "significant" in ln for ln in lines)  # A 40 % → 20 %, D 5 % → 15 %
     assert lines[-1].startswith("  tier ordering A < B < C < D: insufficient_results")
-    assert monitoring.summary_lines(conn, "2024-01") == ["model monitoring (模型监测) 2024-01: not computed"]
+    assert model_monitoring.summary_lines(conn, "2024-01") == ["model monitoring (模型监测) 2024-01: not computed"]
 
 
 def test_reference_month_is_the_promotion_month_of_the_serving_model_or_the_pinned_month(tmp_path: Path) -> None:
@@ -346,18 +356,18 @@ def test_reference_month_is_the_promotion_month_of_the_serving_model_or_the_pinn
     registry.record_decision("2024-03", {"status": "kept_champion", "champion_after": "lgbm-X"})
     registry.record_decision("2024-04", {"status": "promoted", "champion_after": "lgbm-Y"})
 
-    def ref(month: str, policy: monitoring.MonitoringPolicy = POLICY, reg: Registry | None = registry) -> dt.date:
-        return monitoring.reference_month(conn, month, policy, reg)[0]
+    def ref(month: str, policy: model_monitoring.MonitoringPolicy = POLICY, reg: Registry | None = registry) -> dt.date:
+        return model_monitoring.reference_month(conn, month, policy, reg)[0]
 
     assert ref("2024-03") == D(2024, 2, 1)  # lgbm-X was promoted in February
-    assert monitoring.reference_month(conn, "2024-03", POLICY, registry)[1] == "lgbm-X promoted in 2024-02"
+    assert model_monitoring.reference_month(conn, "2024-03", POLICY, registry)[1] == "lgbm-X promoted in 2024-02"
     assert ref("2024-04") == D(2024, 4, 1)  # promoted this month: compared with itself
     assert ref("2024-01") == D(2023, 11, 1)  # cold start: the first tiered month
     assert ref("2024-03", reg=None) == D(2024, 2, 1)  # without the registry: first month of that model version
     pinned = replace(POLICY, reference="pinned", pinned_month=D(2024, 2, 1))
     assert ref("2024-04", pinned) == D(2024, 2, 1)
     assert ref("2024-01", pinned) == D(2023, 11, 1)  # a month before the pin never looks ahead to it
-    assert monitoring.reference_month(conn, "2024-06", POLICY, registry) == (None, "2024-06 has no tiers")
+    assert model_monitoring.reference_month(conn, "2024-06", POLICY, registry) == (None, "2024-06 has no tiers")
 
 
 def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_reference(tmp_path: Path) -> None:
@@ -369,14 +379,16 @@ def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_refer
     registry.record_decision("2024-02", {"status": "promoted", "champion_after": "lgbm-X"})
     registry.record_decision("2024-03", {"status": "not_retrained", "champion_after": "lgbm-X"})
     registry.record_decision("2024-04", {"status": "promoted", "champion_after": "lgbm-Y"})
-    policy = monitoring.load_policy()
-    assert monitoring.build_model_monitoring(conn, "2024-04", policy, registry)["reference_month"] == "2024-04"
-    stored = monitoring.month_rows(conn, "2024-04")
+    policy = model_monitoring.load_policy()
+    assert model_monitoring.build_model_monitoring(conn, "2024-04", policy, registry)["reference_month"] == "2024-04"
+    stored = model_monitoring.month_rows(conn, "2024-04")
     conn.close()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as ro:  # the printout reads only
-        lines = monitoring.closing_lines(ro, "2024-04", policy, registry)
-        assert monitoring.closing_lines(ro, "2024-03", policy, registry) == monitoring.summary_lines(ro, "2024-03")
-        assert monitoring.month_rows(ro, "2024-04").equals(stored)  # the stored monitoring is left as it was
+        lines = model_monitoring.closing_lines(ro, "2024-04", policy, registry)
+        assert model_monitoring.closing_lines(ro, "2024-03", policy, registry) == model_monitoring.summary_lines(
+            ro, "2024-03"
+        )
+        assert model_monitoring.month_rows(ro, "2024-04").equals(stored)  # the stored monitoring is left as it was
     assert lines[0].startswith("model monitoring (模型监测) 2024-04, reference month 2024-02 (")
     assert "lgbm-X promoted in 2024-02" in lines[0]
     assert "2024-04 is its serving model's own reference month" in lines[1] and "against 2024-02" in lines[1]
@@ -386,14 +398,14 @@ def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_refer
 
 
 def test_default_config_and_the_feature_drift_section_it_shares() -> None:
-    policy = monitoring.load_policy()
+    policy = model_monitoring.load_policy()
     assert policy.reference == "serving_model" and policy.pinned_month is None
     assert 8 <= len(policy.key_indicators) <= 12 and policy.bins == 10
     assert (policy.moderate, policy.significant, policy.level) == (0.10, 0.25, 0.99)
     assert policy.window_months == 3 and policy.z == 2.33 and policy.strata == ("town_no", "reference_tier")
     import yaml
 
-    drift_policy = yaml.safe_load(monitoring.CONFIG_PATH.read_text(encoding="utf-8"))["feature_drift"]
+    drift_policy = yaml.safe_load(model_monitoring.CONFIG_PATH.read_text(encoding="utf-8"))["feature_drift"]
     assert drift_policy == {"bins": 10, "moderate": 0.10, "significant": 0.25}
 
 
@@ -413,6 +425,6 @@ def test_default_config_and_the_feature_drift_section_it_shares() -> None:
     ],
 )
 def test_bad_config_is_refused_naming_file_and_field(tmp_path: Path, edit, message: str) -> None:
-    path = yaml_variant(tmp_path, monitoring.CONFIG_PATH, lambda doc: edit(doc["model_monitoring"]))
+    path = yaml_variant(tmp_path, model_monitoring.CONFIG_PATH, lambda doc: edit(doc["model_monitoring"]))
     with pytest.raises(ValueError, match=r"^monitoring\.yaml: " + message):
-        monitoring.load_policy(path)
+        model_monitoring.load_policy(path)

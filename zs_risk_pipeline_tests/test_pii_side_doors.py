@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline.definitions import build_defs
-from zs_risk_pipeline.lib import ingest, uscc
+from zs_risk_pipeline.lib.ingest import staging, uscc
 from zs_risk_pipeline_tests.conftest import TEST_KEY, drop
 from zs_risk_pipeline_tests.test_ingest import REG_HEADER, reg_row
 
@@ -167,11 +167,11 @@ def test_personal_ids_are_nowhere_in_clear_but_traceable_by_their_hash(home, tmp
     ],
 )
 def test_scrub_replaces_id_tokens_by_the_hash_of_the_id_column(warehouse, text, ids):
-    out = ingest.scrub_pii(warehouse, text)
+    out = staging.scrub_pii(warehouse, text)
     for i in ids:
         assert i not in out and i.lower() not in out
         assert keyed_hash(i) in out
         assert warehouse.execute("SELECT zs_pii_hash($v)", {"v": i}).fetchone()[0] == keyed_hash(i)
     if not ids:
         assert out == text
-    assert ingest.scrub_pii(warehouse, out) == out  # a hash already in the text stays as it is
+    assert staging.scrub_pii(warehouse, out) == out  # a hash already in the text stays as it is

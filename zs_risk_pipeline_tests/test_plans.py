@@ -12,22 +12,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import (
-    amendments,
-    draw,
-    features,
-    ingest,
-    plans,
-    publish,
-    sampling,
-    scorecard,
-    scoring,
-    synth,
-    tiers,
-)
-from zs_risk_pipeline.lib.contract import sources
-from zs_risk_pipeline.lib.early_warning import ensure_table as ensure_warnings_table
-from zs_risk_pipeline.lib.registry import Registry
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_pipeline.lib.model import scorecard
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.monitoring.early_warnings import ensure_table as ensure_warnings_table
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import amendments, drawing, plan_policy, protocol
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 MONTHS = ["2023-01", "2023-02", "2023-03"]
@@ -39,16 +33,16 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Duck
     root = tmp_path_factory.mktemp("plans_city")
     synth.generate(root / "landing", root / "truth", enterprises=6000, months=len(MONTHS), start="2023-01", seed=7)
     conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     for month in MONTHS:
         for name in sources():
-            ingest.land(conn, name, month, root / "landing")
-            ingest.stage(conn, name, month)
-    features.build_enterprise_monthly(conn, M)
-    population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], M)
+            staging.land(conn, name, month, root / "landing")
+            staging.stage(conn, name, month)
+    enterprise_monthly.build_enterprise_monthly(conn, M)
+    population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], M)
     registry = Registry(root / "models")
-    scoring.build_tiers(conn, M, population, registry, scorecard.load_scorecard(), tiers.load_policy())
-    sampling.build_frames(conn, sampling.load_plans(), M)
+    classify.build_tiers(conn, M, population, registry, scorecard.load_scorecard(), tier_policy.load_policy())
+    plan_policy.build_frames(conn, plan_policy.load_plans(), M)
     yield conn, root
     conn.close()
 
@@ -75,11 +69,11 @@ def _digest(folder: Path) -> str:
 
 
 def test_draw_month_lists_every_task_and_packages_verify(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    drawn = plans.draw_month(conn, sampling.load_plans(), M, tmp_path / "plans")
-    active = [sampling.plan_id(p, M) for p in sampling.plans_active(sampling.load_plans(), M)]
+    drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, tmp_path / "plans")
+    active = [plan_policy.plan_id(p, M) for p in plan_policy.plans_active(plan_policy.load_plans(), M)]
     assert [d.plan_id for d in drawn] == active and "MR-GENERAL-2023-04" in active
     for d in drawn:
-        assert d.drawn_now and draw.verify_package(d.package) == []
+        assert d.drawn_now and protocol.verify_package(d.package) == []
         frame_n = conn.execute("SELECT count(*) FROM sampling.frame WHERE plan_id = $p", {"p": d.plan_id}).fetchall()
         assert d.frame == frame_n[0][0]
         assert d.selected == sum(s["n"] for s in d.strata.values())
@@ -107,9 +101,9 @@ def test_draw_month_lists_every_task_and_packages_verify(conn: duckdb.DuckDBPyCo
 
 def test_a_published_plan_never_changes_on_rerun(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     packages = tmp_path / "plans"
-    first = plans.draw_month(conn, sampling.load_plans(), M, packages)
+    first = drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
     rows, digests = _rows(conn), {d.plan_id: _digest(d.package) for d in first}
-    again = plans.draw_month(conn, sampling.load_plans(), M, packages)  # e.g. the month is rerun after a fix
+    again = drawing.draw_month(conn, plan_policy.load_plans(), M, packages)  # e.g. the month is rerun after a fix
     assert not any(d.drawn_now for d in again)
     assert _rows(conn) == rows
     assert {d.plan_id: _digest(d.package) for d in again} == digests
@@ -117,26 +111,26 @@ def test_a_published_plan_never_changes_on_rerun(conn: duckdb.DuckDBPyConnection
 
 def test_an_altered_package_stops_the_rerun(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     packages = tmp_path / "plans"
-    drawn = plans.draw_month(conn, sampling.load_plans(), M, packages)
+    drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
     target = drawn[0].package / "selection.csv"
     lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
     target.write_text(lines[0] + "".join(lines[2:]), encoding="utf-8")  # one enterprise quietly removed
-    with pytest.raises(plans.PackageInvalid, match=drawn[0].plan_id):
-        plans.draw_month(conn, sampling.load_plans(), M, packages)
+    with pytest.raises(drawing.PackageInvalid, match=drawn[0].plan_id):
+        drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
 
 
 def test_a_commitment_without_its_package_is_not_redrawn(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     packages = tmp_path / "plans"
-    drawn = plans.draw_month(conn, sampling.load_plans(), M, packages)
+    drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
     shutil.rmtree(drawn[0].package)  # the package vanished after the seed was committed
     with pytest.raises(RuntimeError, match="seed commitment"):
-        plans.draw_month(conn, sampling.load_plans(), M, packages)
+        drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
 
 
 def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    configured = sampling.load_plans()
-    plans.draw_month(conn, configured, M, tmp_path / "plans")
-    assert plans.audit_month(conn, configured, M, tmp_path / "plans") == {name: [] for name in plans.AUDITS}
+    configured = plan_policy.load_plans()
+    drawing.draw_month(conn, configured, M, tmp_path / "plans")
+    assert drawing.audit_month(conn, configured, M, tmp_path / "plans") == {name: [] for name in drawing.AUDITS}
     pid = "MR-GENERAL-2023-04"
     first, second = conn.execute(
         "SELECT uscc, inspector_1 FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL ORDER BY task_no "
@@ -146,14 +140,14 @@ def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckD
     # a task silently lost: the stratum's count falls short of n_h
     conn.execute("CREATE TEMP TABLE _kept AS SELECT * FROM sampling.plan").fetchall()
     conn.execute("DELETE FROM sampling.plan WHERE uscc = $u AND plan_id = $p", {"u": first[0], "p": pid}).fetchall()
-    assert plans.audit_month(conn, configured, M, tmp_path / "plans")["sample_sizes"]
+    assert drawing.audit_month(conn, configured, M, tmp_path / "plans")["sample_sizes"]
     # the same enterprise drawn again for the plan in the same year (another month's plan of the prefix)
     conn.execute(
         "INSERT INTO sampling.plan SELECT * REPLACE ('MR-GENERAL-2023-09' AS plan_id) FROM _kept WHERE uscc = $u "
         "AND plan_id = $p",
         {"u": second[0], "p": pid},
     ).fetchall()
-    assert plans.audit_month(conn, configured, M, tmp_path / "plans")["no_repeat"][0][2] == second[0]
+    assert drawing.audit_month(conn, configured, M, tmp_path / "plans")["no_repeat"][0][2] == second[0]
     # one inspector twice on a task, and a stranger (not in the directory) assigned
     conn.execute(
         "UPDATE sampling.plan SET inspector_2 = inspector_1 WHERE uscc = $u AND plan_id = $p",
@@ -164,7 +158,7 @@ def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckD
         "(SELECT max(task_no) FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL)",
         {"p": pid},
     ).fetchall()
-    found = plans.audit_month(conn, configured, M, tmp_path / "plans")
+    found = drawing.audit_month(conn, configured, M, tmp_path / "plans")
     assert [r[1] for r in found["pairs"] if r[2] == "pair"] == [second[0]]
     assert any(r[2] == "NOBODY" for r in found["pairs_eligible"])
     conn.execute("DROP TABLE _kept").fetchall()
@@ -173,7 +167,7 @@ def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckD
 def test_verify_draw_command(conn: duckdb.DuckDBPyConnection, tmp_path: Path, capsys) -> None:
     from zs_risk_pipeline import cli
 
-    drawn = plans.draw_month(conn, sampling.load_plans(), M, tmp_path / "plans")
+    drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, tmp_path / "plans")
     package = drawn[0].package
     assert cli.main(["verify-draw", drawn[0].plan_id, "--package", str(package)]) == 0
     assert "match the package" in capsys.readouterr().out
@@ -191,9 +185,9 @@ def test_verify_draw_command(conn: duckdb.DuckDBPyConnection, tmp_path: Path, ca
 def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     import pandas as pd
 
-    configured = sampling.load_plans()
-    drawn = plans.draw_month(conn, configured, M, tmp_path / "plans")
-    counts = plans.write_task_lists(conn, configured, M, tmp_path / "lists")
+    configured = plan_policy.load_plans()
+    drawn = drawing.draw_month(conn, configured, M, tmp_path / "plans")
+    counts = drawing.write_task_lists(conn, configured, M, tmp_path / "lists")
     assert sum(counts.values()) == sum(d.selected for d in drawn)
     folder = tmp_path / "lists" / "2023-04"
     for branch, n in counts.items():
@@ -206,7 +200,7 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
         tiers_of_month = conn.execute("SELECT DISTINCT tier FROM tiers.enterprise_monthly").fetchall()
         assert all(f",{t}," not in text for (t,) in tiers_of_month)  # no tier value in any cell
     # a rerun replaces the month's lists whole
-    assert plans.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
+    assert drawing.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
 
 
 def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of_the_draw(
@@ -220,17 +214,19 @@ def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of
     import pandas as pd
     from scipy.stats import spearmanr
 
-    from zs_risk_pipeline.lib.contract import REFERENCE_DIR
+    from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
 
     counter = iter(range(100))  # fixed seeds: the same plans every run
-    monkeypatch.setattr(draw, "new_seed", lambda: hashlib.sha256(f"task-lists-{next(counter)}".encode()).hexdigest())
+    monkeypatch.setattr(
+        protocol, "new_seed", lambda: hashlib.sha256(f"task-lists-{next(counter)}".encode()).hexdigest()
+    )
     # Each tier's annual ratio drawn in this one month: a few hundred tasks from the small city, rates kept apart.
     configured = [
         dataclasses.replace(p, tiers={t: dataclasses.replace(r, months=(4,)) for t, r in p.tiers.items()})
-        for p in sampling.load_plans()
+        for p in plan_policy.load_plans()
     ]
-    plans.draw_month(conn, configured, M, tmp_path / "plans")
-    plans.write_task_lists(conn, configured, M, tmp_path / "lists")
+    drawing.draw_month(conn, configured, M, tmp_path / "plans")
+    drawing.write_task_lists(conn, configured, M, tmp_path / "lists")
     code = dict(pd.read_csv(REFERENCE_DIR / "towns.csv", dtype=str)[["name_zh", "town_code"]].values)
     tier_of = dict(  # from the warehouse: the lists carry no tier
         conn.execute("SELECT uscc, tier FROM tiers.enterprise_monthly WHERE month = ?", [f"{M}-01"]).fetchall()
@@ -261,7 +257,7 @@ def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of
     assert len(lists) > 5 and n > 200 and len(set(tier_ranks)) == 4
     # Independent, rho is about normal with sd 1/sqrt(n - 1): a bound of 3/sqrt(n) (0.18 here) leaves chance
     # little room. What remains (about -0.1 here) comes from the tiers, not the lists: the tier policy breaks ties
-    # in score by USCC (lib/tiers.py), so among equal scores a smaller USCC gets the higher tier.
+    # in score by USCC (lib/tiers/tier_policy.py), so among equal scores a smaller USCC gets the higher tier.
     rho_tier = spearmanr(numbers, tier_ranks).statistic
     rho_key = spearmanr(numbers, keys).statistic
     assert abs(rho_tier) < 3 / n**0.5, f"task number and tier correlate: rho {rho_tier:.3f} over {n} tasks"
@@ -305,7 +301,7 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_
             "SELECT DISTINCT uscc FROM staging.complaints WHERE received_on BETWEEN DATE '2023-03-01' AND "
             "DATE '2023-03-31' AND _delivery_month <= DATE '2023-03-01' AND complaint_id NOT LIKE 'T%'"
         ).fetchall()
-        queued = plans.build_trigger_queue(conn, M)
+        queued = drawing.build_trigger_queue(conn, M)
         rows = conn.execute("SELECT uscc, tier, trigger_type FROM sampling.trigger_queue").fetchall()
         got = {u: t for u, t, _ in rows}
         complained = {u for u, _, kind in rows if kind == "complaint"}
@@ -333,7 +329,7 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_
             ]
         )
         assert firms["C"] not in got
-        assert plans.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
+        assert drawing.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
     finally:
         conn.execute("DELETE FROM staging.complaints WHERE _source_file = 'test'").fetchall()
         conn.execute("DELETE FROM monitoring.early_warnings").fetchall()
@@ -342,7 +338,7 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_
 # --- amendments (计划变更): later information meets a published plan ---------------------------------------
 
 GENERAL = "MR-GENERAL-2023-04"
-DRAW_FILES = draw.PACKAGE_FILES
+DRAW_FILES = protocol.PACKAGE_FILES
 
 
 @pytest.fixture
@@ -350,7 +346,7 @@ def pinned_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fixed plan seeds for the amendment tests: each needs a staffed task with a spare eligible inspector, which
     some fresh secure seeds do not draw in the small test city (the variety of seeds has its own 25-seed test)."""
     counter = iter(range(1000))
-    monkeypatch.setattr(draw, "new_seed", lambda: hashlib.sha256(f"amend-{next(counter)}".encode()).hexdigest())
+    monkeypatch.setattr(protocol, "new_seed", lambda: hashlib.sha256(f"amend-{next(counter)}".encode()).hexdigest())
 
 
 def _first_staffed(
@@ -403,14 +399,14 @@ def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
 ) -> None:
     from zs_risk_pipeline import cli
 
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    plans.draw_month(late, configured, M, packages)
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    drawing.draw_month(late, configured, M, packages)
     folder = packages / GENERAL
     before = _draw_digests(folder)
     uscc, first, second = _first_staffed(late, packages)
     _late_result(late, uscc, first, "LATE-1")  # `first` inspected the firm in March: the 12-month rule now bars him
 
-    again = {d.plan_id: d for d in plans.draw_month(late, configured, M, packages)}
+    again = {d.plan_id: d for d in drawing.draw_month(late, configured, M, packages)}
     amended = again[GENERAL].amended_now
     assert [(a.uscc, a.replaced, a.round) for a in amended] == [(uscc, first, 1)]
     replacement = amended[0].replacement
@@ -428,16 +424,16 @@ def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
     ).fetchall()[0]
     assert row[:3] == (replacement, second, first) and f"{first} → {replacement}" in row[3]
     # the check that failed before: the plan is judged by what was known at the draw plus its exclusions
-    assert plans.audit_month(late, configured, M, packages) == {name: [] for name in plans.AUDITS}
+    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
     # a third rerun knows the fact already: nothing new, nothing rewritten
     amended_files = {n: (folder / n).read_bytes() for n in ("exclusions.csv", "amendments.csv")}
-    assert not plans.draw_month(late, configured, M, packages)[0].amended_now
+    assert not drawing.draw_month(late, configured, M, packages)[0].amended_now
     assert {n: (folder / n).read_bytes() for n in amended_files} == amended_files
 
     assert cli.main(["verify-draw", GENERAL, "--package", str(folder)]) == 0
     assert "1 recorded exclusions and 1 amendments recomputed" in capsys.readouterr().out
     # the branch's task list is re-issued with the change marked, the lists issued before kept
-    plans.write_task_lists(late, configured, M, tmp_path / "lists")
+    drawing.write_task_lists(late, configured, M, tmp_path / "lists")
     import pandas as pd
 
     lists = pd.concat(
@@ -454,11 +450,11 @@ def test_a_forged_amendment_is_named(
 ) -> None:
     from zs_risk_pipeline import cli
 
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    plans.draw_month(late, configured, M, packages)
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    drawing.draw_month(late, configured, M, packages)
     uscc, first, _ = _first_staffed(late, packages)
     _conflict(late, uscc, first)
-    amended = next(d for d in plans.draw_month(late, configured, M, packages) if d.plan_id == GENERAL).amended_now
+    amended = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL).amended_now
     target = packages / GENERAL / "amendments.csv"
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace(f",{amended[0].replacement},", ",SOMEONE-ELSE,"), encoding="utf-8")
@@ -466,8 +462,8 @@ def test_a_forged_amendment_is_named(
     assert problems == [f"amendments.csv row 1: expected replacement {amended[0].replacement}, found SOMEONE-ELSE"]
     assert cli.main(["verify-draw", GENERAL, "--package", str(packages / GENERAL)]) == 1
     assert "MISMATCH: amendments.csv row 1" in capsys.readouterr().out
-    with pytest.raises(plans.PackageInvalid, match=GENERAL):
-        plans.draw_month(late, configured, M, packages)  # a forged record stops the rerun too
+    with pytest.raises(drawing.PackageInvalid, match=GENERAL):
+        drawing.draw_month(late, configured, M, packages)  # a forged record stops the rerun too
     # a fact removed from exclusions.csv leaves its amendment without ground
     target.write_text(text, encoding="utf-8")
     exclusions = packages / GENERAL / "exclusions.csv"
@@ -480,16 +476,18 @@ def test_a_forged_amendment_is_named(
 def test_an_unstaffable_amendment_keeps_its_reason(
     pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    plans.draw_month(late, configured, M, packages)
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    drawing.draw_month(late, configured, M, packages)
     uscc, first, second = _first_staffed(late, packages)
     eligible = [
-        i for u, i in draw._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0] if u == uscc
+        i
+        for u, i in protocol._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0]
+        if u == uscc
     ]
     for inspector in eligible:  # everyone who could take the task declares a conflict, except `second`
         if inspector != second:
             _conflict(late, uscc, inspector)
-    amended = next(d for d in plans.draw_month(late, configured, M, packages) if d.plan_id == GENERAL).amended_now
+    amended = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL).amended_now
     assert len(amended) == 1 and amended[0].replaced == first and amended[0].replacement == ""
     assert amended[0].reason == (
         f"conflict; unstaffed: no eligible inspector left ({len(eligible)} eligible at the draw, "
@@ -501,14 +499,14 @@ def test_an_unstaffable_amendment_keeps_its_reason(
     ).fetchall()[0]
     assert row == (None, second, amended[0].reason)  # reported with its reason, never dropped
     assert amendments.verify(packages / GENERAL) == []
-    assert plans.audit_month(late, configured, M, packages) == {name: [] for name in plans.AUDITS}
+    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
 
 
 def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
     pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    plans.draw_month(late, configured, M, packages)
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    drawing.draw_month(late, configured, M, packages)
     uscc, first, _ = _first_staffed(late, packages)
     # a corrected directory snapshot delivered late into March: `first` has left (no longer listed)
     late.execute(
@@ -522,13 +520,13 @@ def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
         "INSERT INTO tiers.enterprise_monthly SELECT * REPLACE (DATE '2023-04-01' AS month) "
         "FROM tiers.enterprise_monthly WHERE month = DATE '2023-03-01' LIMIT 1"
     ).fetchall()
-    passed = next(d for d in plans.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
+    passed = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
     assert not passed.open and not passed.amended_now and passed.late_facts_not_amended >= 1
     assert not (packages / GENERAL / "exclusions.csv").exists()
-    assert plans.audit_month(late, configured, M, packages) == {name: [] for name in plans.AUDITS}
+    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
     late.execute("DELETE FROM tiers.enterprise_monthly WHERE month = DATE '2023-04-01'").fetchall()
     # while the plan is ahead, the departure is an amendment
-    drawn = next(d for d in plans.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
+    drawn = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
     assert drawn.open and (uscc, first) in {(a.uscc, a.replaced) for a in drawn.amended_now}
     assert any(a.reason == "left" for a in drawn.amended_now)
     excluded = (packages / GENERAL / "exclusions.csv").read_text(encoding="utf-8")
@@ -539,16 +537,16 @@ def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
 def test_an_amendment_interrupted_between_its_files_is_finished_by_the_next_run(
     pinned_seeds: None, late: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    plans.draw_month(late, configured, M, packages)
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    drawing.draw_month(late, configured, M, packages)
     uscc, first, _ = _first_staffed(late, packages)
     _conflict(late, uscc, first)
-    plans.draw_month(late, configured, M, packages)
+    drawing.draw_month(late, configured, M, packages)
     target = packages / GENERAL / "amendments.csv"
     complete = target.read_bytes()
     target.write_bytes(complete.splitlines(keepends=True)[0])  # the crash came before the amendments were written
     assert amendments.verify(packages / GENERAL)  # an auditor sees the round as incomplete
-    plans.draw_month(late, configured, M, packages)
+    drawing.draw_month(late, configured, M, packages)
     assert target.read_bytes() == complete and amendments.verify(packages / GENERAL) == []
 
 
@@ -561,9 +559,9 @@ def test_the_late_delivery_rerun_stays_green_whatever_the_plan_seeds(
     (ingest, frames, plans, checks) must stay green with amendments, whatever the seeds drew."""
     _, root = city
     counter = iter(range(100))
-    monkeypatch.setattr(draw, "new_seed", lambda: hashlib.sha256(f"{seed_no}-{next(counter)}".encode()).hexdigest())
-    packages, configured = tmp_path / "plans", sampling.load_plans()
-    first_draw = plans.draw_month(late, configured, M, packages)
+    monkeypatch.setattr(protocol, "new_seed", lambda: hashlib.sha256(f"{seed_no}-{next(counter)}".encode()).hexdigest())
+    packages, configured = tmp_path / "plans", plan_policy.load_plans()
+    first_draw = drawing.draw_month(late, configured, M, packages)
     before = {d.plan_id: _draw_digests(d.package) for d in first_draw}
     # the first staffed task of every plan: its first inspector turns out to have inspected the firm in March
     hit = late.execute(
@@ -579,11 +577,11 @@ def test_the_late_delivery_rerun_stays_green_whatever_the_plan_seeds(
     ]
     late_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     try:
-        ingest.land(late, "inspections", M, root / "landing")
-        ingest.stage(late, "inspections", M)
-        sampling.build_frames(late, configured, M, packages)  # a published plan keeps the frame it was drawn from
-        rerun = {d.plan_id: d for d in plans.draw_month(late, configured, M, packages)}
-        assert plans.audit_month(late, configured, M, packages) == {name: [] for name in plans.AUDITS}
+        staging.land(late, "inspections", M, root / "landing")
+        staging.stage(late, "inspections", M)
+        plan_policy.build_frames(late, configured, M, packages)  # a published plan keeps the frame it was drawn from
+        rerun = {d.plan_id: d for d in drawing.draw_month(late, configured, M, packages)}
+        assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
         for pid, uscc, inspector in hit:
             assert _draw_digests(packages / pid) == before[pid]
             assert amendments.verify(packages / pid) == []

@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib import drift, monitoring, quality
+from zs_risk_pipeline.lib.monitoring import drift, model_monitoring
+from zs_risk_pipeline.lib.quality import gates
 
 
 def test_suite_failures_carry_severity_counts_and_examples():
     import great_expectations.expectations as gxe
 
     df = pd.DataFrame({"id": ["a", "b", "b", "c"], "x": [0.1, 0.5, 7.0, None]})
-    res = quality.run_suite(
+    res = gates.run_suite(
         df,
         "t",
         [
@@ -40,7 +41,7 @@ def test_warnings_alone_do_not_fail_a_gate():
     import great_expectations.expectations as gxe
 
     df = pd.DataFrame({"x": [1.0, None]})
-    res = quality.run_suite(df, "t", [gxe.ExpectColumnValuesToNotBeNull(column="x", severity="warning")])
+    res = gates.run_suite(df, "t", [gxe.ExpectColumnValuesToNotBeNull(column="x", severity="warning")])
     assert res.passed and len(res.warnings) == 1
 
 
@@ -84,8 +85,8 @@ def test_a_mostly_zero_count_moving_off_zero_is_drift_and_monitoring_sees_the_sa
     # the model-monitoring row of the same indicator on the same data: one binning, one formula
     frame = pd.concat([ref, cur], ignore_index=True).to_frame("complaints_12m")
     frame["is_current"] = np.r_[np.zeros(len(ref), bool), np.ones(len(cur), bool)]
-    policy = replace(monitoring.load_policy(), key_indicators=("complaints_12m",), strata=())
-    (row,) = monitoring.indicator_drift(frame, policy)
+    policy = replace(model_monitoring.load_policy(), key_indicators=("complaints_12m",), strata=())
+    (row,) = model_monitoring.indicator_drift(frame, policy)
     assert row["metric"] == "indicator_psi" and row["status"] == "significant"
     assert row["value"] == pytest.approx(value, abs=1e-9)
     assert row["detail"]["bins"] == 2  # the zero atom and the positive counts; no NULLs, nothing below 0

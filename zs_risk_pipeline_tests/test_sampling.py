@@ -13,8 +13,8 @@ import duckdb
 import pytest
 import yaml
 
-from zs_risk_pipeline.lib import draw, sampling
-from zs_risk_pipeline.lib.sampling import CONFIG_PATH, load_plans, per_draw_rate
+from zs_risk_pipeline.lib.sampling import plan_policy, protocol
+from zs_risk_pipeline.lib.sampling.plan_policy import CONFIG_PATH, load_plans, per_draw_rate
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 SEED = "fedcba9876543210" * 4
@@ -26,7 +26,7 @@ def write_variant(tmp_path: Path, edit) -> Path:
     return yaml_variant(tmp_path, CONFIG_PATH, edit)
 
 
-def plan_of(tmp_path: Path, **fields: Any) -> sampling.SamplingPlan:
+def plan_of(tmp_path: Path, **fields: Any) -> plan_policy.SamplingPlan:
     """One plan loaded through load_plans (so the test plan is validated like an operator's)."""
     raw = {
         "id": "MR-X",
@@ -170,7 +170,7 @@ def test_a_year_of_quarterly_batches(tmp_path: Path) -> None:
     assert per_draw_rate(plan, "A", tier_month(4)) == "0"  # not a draw month
     for t in "ABCD":
         for r in rates[t]:
-            draw.parse_rate(t, r)  # every rate is a protocol v1 rate string
+            protocol.parse_rate(t, r)  # every rate is a protocol v1 rate string
 
 
 @pytest.mark.parametrize("ratio", ["0.03", "0.05", "0.15", "0.20", "0.6", "1", "0.007"])
@@ -192,7 +192,7 @@ def test_the_legal_floor_is_reached_on_a_steady_population() -> None:
         for population in (1, 99, 10_001, 282_000):
             left, drawn = population, 0
             for m in general.months:
-                n = draw.stratum_sizes({tier: left}, {tier: per_draw_rate(general, tier, tier_month(m))})[tier]
+                n = protocol.stratum_sizes({tier: left}, {tier: per_draw_rate(general, tier, tier_month(m))})[tier]
                 drawn, left = drawn + n, left - n
             quota = Decimal(rule.ratio) * population
             assert quota <= drawn <= quota + 2 * len(general.months), (tier, population, drawn)
@@ -206,8 +206,8 @@ def test_tiers_outside_their_months_and_a_under_no_disturbance_draw_nothing(tmp_
         tiers={"B": {"ratio": "0.05", "months": [6]}, "C": {"ratio": "0.2"}, "D": {"ratio": "1"}},
         exclusions={"skip_tier_a_routine": True},
     )
-    assert sampling.frame_rates(plan, tier_month(3)) == {"C": "0.1", "D": "0.5"}
-    assert sampling.frame_rates(plan, tier_month(6)) == {"B": "0.05", "C": "0.111112", "D": "1"}
+    assert plan_policy.frame_rates(plan, tier_month(3)) == {"C": "0.1", "D": "0.5"}
+    assert plan_policy.frame_rates(plan, tier_month(6)) == {"B": "0.05", "C": "0.111112", "D": "1"}
     assert per_draw_rate(plan, "A", tier_month(6)) == "0"
     with pytest.raises(ValueError, match="tier 'E'"):
         per_draw_rate(plan, "E", tier_month(6))
@@ -215,15 +215,15 @@ def test_tiers_outside_their_months_and_a_under_no_disturbance_draw_nothing(tmp_
 
 def test_plan_ids_and_active_plans_follow_the_month_after() -> None:
     plans = {p.id: p for p in load_plans()}
-    assert sampling.plan_id(plans["MR-GENERAL"], "2024-03") == "MR-GENERAL-2024-04"
-    assert sampling.plan_id(plans["MR-GENERAL"], "2024-12-01") == "MR-GENERAL-2025-01"  # next calendar year
+    assert plan_policy.plan_id(plans["MR-GENERAL"], "2024-03") == "MR-GENERAL-2024-04"
+    assert plan_policy.plan_id(plans["MR-GENERAL"], "2024-12-01") == "MR-GENERAL-2025-01"  # next calendar year
     # Quarterly plans draw in March, June, September, December: from the tiers of Feb, May, Aug, Nov.
-    assert "MR-SPECEQ" in {p.id for p in sampling.plans_active(list(plans.values()), "2024-02")}
-    assert "MR-SPECEQ" not in {p.id for p in sampling.plans_active(list(plans.values()), "2024-03")}
+    assert "MR-SPECEQ" in {p.id for p in plan_policy.plans_active(list(plans.values()), "2024-02")}
+    assert "MR-SPECEQ" not in {p.id for p in plan_policy.plans_active(list(plans.values()), "2024-03")}
     # December's tiers start the new year: the first batch, not the last.
     assert per_draw_rate(plans["MR-GENERAL"], "D", "2024-12") == "0.05"
     with pytest.raises(ValueError, match="YYYY-MM"):
-        sampling.plan_id(plans["MR-GENERAL"], "2024-13")
+        plan_policy.plan_id(plans["MR-GENERAL"], "2024-13")
 
 
 # --- the frame on a tiny warehouse ---------------------------------------------------------------------
@@ -294,7 +294,7 @@ def conn() -> Iterator[duckdb.DuckDBPyConnection]:
     c.close()
 
 
-def lighting_plan(tmp_path: Path, **fields: Any) -> sampling.SamplingPlan:
+def lighting_plan(tmp_path: Path, **fields: Any) -> plan_policy.SamplingPlan:
     """Lighting (C387 and F5136) in 古镇 and 横栏, 无事不扰 for A-tier."""
     return plan_of(
         tmp_path,
@@ -325,7 +325,7 @@ def test_frame_keeps_exactly_the_eligible_enterprises_once(tmp_path: Path, conn:
     plan = lighting_plan(tmp_path)
     conn.execute("CREATE SCHEMA sampling")
     add_own_plan_table(conn)
-    rows = sampling.build_frame(conn, plan, MONTH)
+    rows = plan_policy.build_frame(conn, plan, MONTH)
 
     got = conn.execute("SELECT uscc FROM sampling.frame WHERE plan_id = 'MR-X-2024-04'").fetchall()
     usccs = [u for (u,) in got]
@@ -342,7 +342,7 @@ def test_without_the_no_disturbance_flag_a_tier_is_in_the_frame(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection
 ) -> None:
     plan = plan_of(tmp_path, scope={"industries": ["C387", "F5136"], "towns": ["442000105", "442000110"]})
-    sampling.build_frame(conn, plan, MONTH)
+    plan_policy.build_frame(conn, plan, MONTH)
     usccs = {u for (u,) in conn.execute("SELECT uscc FROM sampling.frame").fetchall()}
     # No sampling.plan table yet: the enterprise of our own earlier plan is only caught once that exists.
     assert usccs == EXPECTED | {"OUT-DRAWN-PLANNED"}
@@ -353,7 +353,7 @@ def test_a_sampling_plan_table_without_plan_id_or_uscc_is_an_error(
 ) -> None:
     conn.execute("CREATE SCHEMA sampling; CREATE TABLE sampling.plan (id VARCHAR, enterprise VARCHAR)")
     with pytest.raises(RuntimeError, match=r"sampling\.plan lacks plan_id or uscc"):
-        sampling.build_frame(conn, lighting_plan(tmp_path), MONTH)
+        plan_policy.build_frame(conn, lighting_plan(tmp_path), MONTH)
 
 
 def test_licence_scope_counts_licences_valid_at_month_end(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
@@ -371,7 +371,7 @@ def test_licence_scope_counts_licences_valid_at_month_end(tmp_path: Path, conn: 
         "('L9', 'IN-A', 'food', '2021-01-01', '2026-01-01', '有效', '2024-01-01', 'l.csv', 9)"  # two licences
     )
     plan = plan_of(tmp_path, scope={"licence_domains": ["food", "cosmetics"]})
-    sampling.build_frame(conn, plan, MONTH)
+    plan_policy.build_frame(conn, plan, MONTH)
     usccs = [u for (u,) in conn.execute("SELECT uscc FROM sampling.frame").fetchall()]
     assert sorted(usccs) == ["IN-A", "IN-B", "IN-C"]
 
@@ -390,13 +390,13 @@ def test_pi_per_stratum_is_n_over_n_of_the_protocol(tmp_path: Path, conn: duckdb
         months=[4, 8, 12],
         tiers={"A": {"ratio": "0.03"}, "B": {"ratio": "0.1"}, "C": {"ratio": "0.3"}, "D": {"ratio": "1"}},
     )
-    rates = sampling.frame_rates(plan, MONTH)  # the first of three batches: a third of each annual ratio
+    rates = plan_policy.frame_rates(plan, MONTH)  # the first of three batches: a third of each annual ratio
     assert rates == {"A": "0.01", "B": "0.033334", "C": "0.1", "D": "0.333334"}
-    sampling.build_frame(conn, plan, MONTH)
+    plan_policy.build_frame(conn, plan, MONTH)
 
     counts = dict(conn.execute("SELECT stratum, count(*) FROM sampling.frame GROUP BY stratum").fetchall())
     assert counts == {"A": 8, "B": 12, "C": 30, "D": 8}
-    sizes = draw.stratum_sizes(counts, rates)
+    sizes = protocol.stratum_sizes(counts, rates)
     # By hand: ceil(0.08), ceil(0.400008), 0.1 × 30 = 3 exactly (binary floats: 3.0000000000000004 → 4),
     # ceil(2.666672).
     assert sizes == {"A": 1, "B": 1, "C": 3, "D": 3}
@@ -410,32 +410,32 @@ def test_pi_per_stratum_is_n_over_n_of_the_protocol(tmp_path: Path, conn: duckdb
 
     # The frame is what the draw takes: the achieved n per stratum is the frame's n.
     frame = conn.execute("SELECT uscc, stratum FROM sampling.frame").df()
-    selection = draw.draw(conn, frame, rates, SEED, sampling.plan_id(plan, MONTH))
+    selection = protocol.draw(conn, frame, rates, SEED, plan_policy.plan_id(plan, MONTH))
     assert selection["stratum"].value_counts().to_dict() == sizes
 
 
 def test_rerunning_the_month_gives_the_same_rows(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     plan = lighting_plan(tmp_path)
     other = plan_of(tmp_path, id="MR-Y")
-    first = sampling.build_frame(conn, plan, MONTH)
-    sampling.build_frame(conn, other, MONTH)
-    sampling.build_frame(conn, other, "2024-02")
+    first = plan_policy.build_frame(conn, plan, MONTH)
+    plan_policy.build_frame(conn, other, MONTH)
+    plan_policy.build_frame(conn, other, "2024-02")
     before = frame_rows(conn)
 
-    assert sampling.build_frame(conn, plan, MONTH) == first
+    assert plan_policy.build_frame(conn, plan, MONTH) == first
     assert frame_rows(conn) == before
 
     # New data for M replaces the plan's month, and only it.
     conn.execute("UPDATE tiers.enterprise_monthly SET tier = 'A' WHERE uscc = 'IN-D' AND month = ?", [M])
-    assert sampling.build_frame(conn, plan, MONTH) == first - 1
+    assert plan_policy.build_frame(conn, plan, MONTH) == first - 1
     assert frame_rows(conn, "MR-Y-2024-04") == [r for r in before if r[1] == "MR-Y-2024-04"]
     assert frame_rows(conn, "MR-Y-2024-03") == [r for r in before if r[1] == "MR-Y-2024-03"]
 
 
 def test_a_plan_not_drawing_this_month_writes_no_frame(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     plan = plan_of(tmp_path, months=[6])
-    assert sampling.plans_active([plan], MONTH) == []
-    assert sampling.build_frame(conn, plan, MONTH) == 0
+    assert plan_policy.plans_active([plan], MONTH) == []
+    assert plan_policy.build_frame(conn, plan, MONTH) == 0
     assert frame_rows(conn) == []
 
 
@@ -443,11 +443,11 @@ def test_the_plans_of_a_month_are_written_together(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plans = [lighting_plan(tmp_path), plan_of(tmp_path, id="MR-Y")]
-    assert sampling.build_frames(conn, plans, MONTH) == {"MR-X": 9, "MR-Y": 13}
+    assert plan_policy.build_frames(conn, plans, MONTH) == {"MR-X": 9, "MR-Y": 13}
     together = frame_rows(conn)
     conn.execute("DELETE FROM sampling.frame")
     for plan in plans:
-        sampling.build_frame(conn, plan, MONTH)
+        plan_policy.build_frame(conn, plan, MONTH)
     assert frame_rows(conn) == together  # one base for the month, the same frames as plan by plan
 
     # A failure in any plan leaves every frame of the month as it was.
@@ -460,10 +460,10 @@ def test_the_plans_of_a_month_are_written_together(
             raise RuntimeError("disk full")
         return draw_sizes(counts, rates)
 
-    draw_sizes = draw.stratum_sizes
-    monkeypatch.setattr(draw, "stratum_sizes", failing)
+    draw_sizes = protocol.stratum_sizes
+    monkeypatch.setattr(protocol, "stratum_sizes", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        sampling.build_frames(conn, plans, MONTH)
+        plan_policy.build_frames(conn, plans, MONTH)
     assert frame_rows(conn) == together
     with pytest.raises(ValueError, match="distinct"):
-        sampling.build_frames(conn, [plans[0], plans[0]], MONTH)
+        plan_policy.build_frames(conn, [plans[0], plans[0]], MONTH)

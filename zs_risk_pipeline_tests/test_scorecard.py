@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from zs_risk_pipeline.lib.features import indicators
-from zs_risk_pipeline.lib.scorecard import CONFIG_PATH, load_scorecard
+from zs_risk_pipeline.lib.features.enterprise_monthly import indicators
+from zs_risk_pipeline.lib.model.scorecard import CONFIG_PATH, load_scorecard
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 OPS = {">=": operator.ge, ">": operator.gt, "==": operator.eq, "<=": operator.le, "<": operator.lt}

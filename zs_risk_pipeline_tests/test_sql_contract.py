@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib.contract import Source, sources
-from zs_risk_pipeline.lib.early_warning import load_rules
-from zs_risk_pipeline.lib.sql import SQL_DIR, render
+from zs_risk_pipeline.lib.core.sql import SQL_DIR, render
+from zs_risk_pipeline.lib.ingest.contract import Source, sources
+from zs_risk_pipeline.lib.monitoring.early_warnings import load_rules
 
 PACKAGE = Path(__file__).resolve().parents[1] / "zs_risk_pipeline"
 

@@ -14,9 +14,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from zs_risk_pipeline.lib import synth, uscc, workdays
-from zs_risk_pipeline.lib.contract import sources
-from zs_risk_pipeline.lib.synth import late
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.core import workdays
+from zs_risk_pipeline.lib.ingest import uscc
+from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, sources
+from zs_risk_synth import late
 
 START = "2023-01"
 LIGHTING = ("C3871", "C3872", "C3873", "C3874", "C3879")
@@ -179,7 +181,7 @@ def test_every_uscc_in_every_file_is_valid(city: tuple[Path, dict]) -> None:
 
 def test_towns_types_and_code_categories(snapshot: pd.DataFrame) -> None:
     assert len(snapshot) == 20_000 and snapshot["uscc"].is_unique
-    towns = pd.read_csv(Path(synth.__file__).parents[2] / "reference" / "towns.csv", dtype=str)
+    towns = pd.read_csv(REFERENCE_DIR / "towns.csv", dtype=str)
     assert set(snapshot["town_code"]) == set(towns["town_code"])  # all 23 towns and streets
     share = snapshot["entity_type"].value_counts(normalize=True)
     assert 0.52 < share["个体工商户"] < 0.62
@@ -312,10 +314,7 @@ def test_inspections_inspectors_and_conflicts(city: tuple[Path, dict]) -> None:
     assert rand["plan_id"].str.fullmatch(r"[A-Z]+-[A-Z]+-\d{4}-\d{2}").all()
     assert (rand["plan_id"].str[-7:] == rand["inspected_on"].str[:7]).all()  # the plan of the inspection's month
     assert (insp.loc[insp["trigger"] == "triggered", "plan_id"] == "").all()
-    order = {
-        c: i
-        for i, c in enumerate(pd.read_csv(Path(synth.__file__).parents[2] / "reference" / "result_codes.csv")["code"])
-    }
+    order = {c: i for i, c in enumerate(pd.read_csv(REFERENCE_DIR / "result_codes.csv")["code"])}
     for codes in insp["result_codes"].unique():
         parts = codes.split(";")
         assert [order[p] for p in parts] == sorted(order[p] for p in parts)

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib import ingest, synth
-from zs_risk_pipeline.lib.contract import sources
+import zs_risk_synth as synth
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import sources
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 MONTHS = ["2023-01", "2023-02", "2023-03"]
@@ -37,11 +38,11 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, duckdb.DuckDBP
         defect_rate=0.03,
     )
     conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     for month in MONTHS:
         for name in sources():
-            ingest.land(conn, name, month, root / "landing")
-            ingest.stage(conn, name, month)
+            staging.land(conn, name, month, root / "landing")
+            staging.stage(conn, name, month)
     return root, conn
 
 
@@ -49,12 +50,12 @@ def test_every_file_reconciles(city):
     root, conn = city
     for month in MONTHS:
         for name in sources():
-            rep = ingest.report(conn, name, month)
+            rep = staging.report(conn, name, month)
             assert rep.balanced, (name, month, rep.files)
             # the same bytes again (an unchanged directory, or another month's file without rows) are a
             # repeated delivery, never ingested twice; everything else is ingested
-            delivered = ingest.files(conn, name, month)
-            assert all(f.status == "ingested" or f.error_code == ingest.REPEATED for f in delivered), delivered
+            delivered = staging.files(conn, name, month)
+            assert all(f.status == "ingested" or f.error_code == staging.REPEATED for f in delivered), delivered
     landed = conn.execute("SELECT count(*), sum(rows_read) FROM raw.landing_files").fetchall()[0]
     files_on_disk = [p for p in (root / "landing").rglob("*") if p.is_file()]
     assert landed[0] == len(files_on_disk)
@@ -96,11 +97,11 @@ def clean_city(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConne
     months = [f"2023-{m:02d}" for m in range(1, 7)]
     synth.generate(root / "landing", root / "truth", enterprises=5000, months=len(months), start=months[0], seed=1)
     conn = duckdb.connect(str(root / "warehouse.duckdb"))
-    ingest.prepare(conn, TEST_KEY.encode())
+    staging.prepare(conn, TEST_KEY.encode())
     for month in months:
         for name in ("plans", "inspections"):
-            ingest.land(conn, name, month, root / "landing")
-            assert ingest.stage(conn, name, month).quarantined_rows == 0
+            staging.land(conn, name, month, root / "landing")
+            assert staging.stage(conn, name, month).quarantined_rows == 0
     # Results entered after the window's last day are not delivered yet: the ground truth names them.
     conn.execute(
         "CREATE TABLE in_transit AS SELECT task_id FROM read_parquet($p) WHERE landing_file IS NULL",

@@ -30,15 +30,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from zs_risk_pipeline import cli
-from zs_risk_pipeline.lib import draw, evidence, publish, settings, verification
-from zs_risk_pipeline.lib.digest import sha256_file
-from zs_risk_pipeline.lib.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.evidence import signing, verification
+from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.sampling import protocol as draw_protocol
 from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY, signed_home_env
 
-PUBLIC_KEY = evidence.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
+PUBLIC_KEY = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 PLAN = "MR-GENERAL-2023-03"  # a plan drawn in the tiny home (its frame is the whole city)
-ENTRIES = 2 * len(publish.MART_TABLES)  # the tiny home's publish log: two months, one version of every table each
+ENTRIES = 2 * len(wap.MART_TABLES)  # the tiny home's publish log: two months, one version of every table each
 LOG_COLUMNS = (
     "seq",
     "mart_table",
@@ -89,8 +92,8 @@ def fresh(built: Built, monkeypatch: pytest.MonkeyPatch) -> settings.Paths:
     monkeypatch.setenv(settings.HOME_ENV, str(built.home))
     monkeypatch.setenv(settings.PII_KEY_ENV, TEST_KEY)
     monkeypatch.setenv("DAGSTER_HOME", str(built.home / "dagster_home"))
-    monkeypatch.delenv(evidence.SIGNING_KEY_ENV, raising=False)
-    monkeypatch.setenv(evidence.VERIFY_KEY_ENV, PUBLIC_KEY)
+    monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
+    monkeypatch.setenv(signing.VERIFY_KEY_ENV, PUBLIC_KEY)
     return settings.Paths(built.home)
 
 
@@ -141,7 +144,7 @@ def log_entries(conn: duckdb.DuckDBPyConnection) -> list[dict]:
 def recomputed_hash(e: dict) -> str:
     """An entry's hash, computed as the pipeline does (publish._entry_dict / _entry_hash)."""
     month = e["month"].strftime("%Y-%m") if isinstance(e["month"], dt.date) else e["month"]
-    fields = publish._entry_dict(
+    fields = wap._entry_dict(
         e["seq"],
         e["mart_table"],
         month,
@@ -154,13 +157,13 @@ def recomputed_hash(e: dict) -> str:
         e["prev_hash"],
         e["context"],
     )
-    return publish._entry_hash(fields)
+    return wap._entry_hash(fields)
 
 
 def rechain(conn: duckdb.DuckDBPyConnection, entries: list[dict]) -> dict[int, str]:
     """Rewrite every entry's prev_hash and entry_hash from the first one on (signatures kept: they cannot be
     made); returns seq → entry hash for the entries whose hash changed."""
-    prev, changed = evidence.GENESIS, {}
+    prev, changed = signing.GENESIS, {}
     for e in entries:
         e["prev_hash"] = prev
         new = recomputed_hash(e)
@@ -182,12 +185,12 @@ def insert_entry(conn: duckdb.DuckDBPyConnection, e: dict) -> None:
 
 
 def heads_path(paths: settings.Paths) -> Path:
-    return publish.heads_file(paths.mart)
+    return wap.heads_file(paths.mart)
 
 
 def rewrite_heads(path: Path, docs: list[dict]) -> None:
     """Write heads.jsonl from `docs` with every line's `prev` recomputed (the chain), signatures as given."""
-    prev, lines = evidence.GENESIS, []
+    prev, lines = signing.GENESIS, []
     for doc in docs:
         line = json.dumps({**doc, "prev": prev}, sort_keys=True)
         lines.append(line)
@@ -213,13 +216,13 @@ def set_column(table: pa.Table, name: str, values: list) -> pa.Table:
 
 
 def catalog(paths: settings.Paths, *statements: str) -> None:
-    with duckdb.connect(str(paths.mart / publish.MART_FILE)) as conn:
+    with duckdb.connect(str(paths.mart / wap.MART_FILE)) as conn:
         for sql in statements:
             conn.execute(sql)
 
 
 def view_comment(paths: settings.Paths, view: str) -> str:
-    with duckdb.connect(str(paths.mart / publish.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(paths.mart / wap.MART_FILE), read_only=True) as conn:
         return conn.execute("SELECT comment FROM duckdb_views() WHERE view_name = ?", [view]).fetchone()[0]
 
 
@@ -228,13 +231,13 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def redraw(folder: Path, seed: str, scratch: Path, commitment: dict, drop_uscc: str | None = None) -> dict:
-    """Re-draw a plan package with lib/draw.py (consistent: check_package passes on it), optionally without one
-    firm of its frame, with `commitment` as its commitment.json, and swap it in. Returns the new plan.json."""
-    plan = json.loads((folder / draw.PLAN_FILE).read_text(encoding="utf-8"))
-    frame = read_csv(folder / draw.FRAME_FILE)
+    """Re-draw a plan package with lib/sampling/protocol.py (consistent: check_package passes on it), optionally without
+    one firm of its frame, with `commitment` as its commitment.json, and swap it in. Returns the new plan.json."""
+    plan = json.loads((folder / draw_protocol.PLAN_FILE).read_text(encoding="utf-8"))
+    frame = read_csv(folder / draw_protocol.FRAME_FILE)
     if drop_uscc is not None:
         frame = frame[frame["uscc"] != drop_uscc].reset_index(drop=True)
-    eligibility = read_csv(folder / draw.ELIGIBILITY_FILE)
+    eligibility = read_csv(folder / draw_protocol.ELIGIBILITY_FILE)
     rates = {s: entry["rate"] for s, entry in plan["strata"].items()}
     protocol = {
         "plan_id",
@@ -249,15 +252,15 @@ def redraw(folder: Path, seed: str, scratch: Path, commitment: dict, drop_uscc: 
     }
     extra = {k: v for k, v in plan.items() if k not in protocol}
     pid, cap = plan["plan_id"], plan["workload_cap"]
-    doc = draw.new_plan(pid, plan["month"], seed, rates, frame, cap, plan["known_through"], extra)
+    doc = draw_protocol.new_plan(pid, plan["month"], seed, rates, frame, cap, plan["known_through"], extra)
     with duckdb.connect() as conn:
-        selection = draw.draw(conn, frame, rates, seed, pid)
-        assignments = draw.assign(conn, selection, eligibility, seed, pid, cap)
-    package = draw.write_package(scratch / pid, doc, frame, selection, eligibility, assignments, commitment)
-    assert draw.check_package(package).problems == []  # the forged package is consistent in itself
+        selection = draw_protocol.draw(conn, frame, rates, seed, pid)
+        assignments = draw_protocol.assign(conn, selection, eligibility, seed, pid, cap)
+    package = draw_protocol.write_package(scratch / pid, doc, frame, selection, eligibility, assignments, commitment)
+    assert draw_protocol.check_package(package).problems == []  # the forged package is consistent in itself
     shutil.rmtree(folder)
     shutil.move(package, folder)
-    return json.loads((folder / draw.PLAN_FILE).read_text(encoding="utf-8"))
+    return json.loads((folder / draw_protocol.PLAN_FILE).read_text(encoding="utf-8"))
 
 
 def record_commitment(paths: settings.Paths, pid: str, record: dict) -> None:
@@ -276,7 +279,7 @@ def random_signature() -> str:
 
 
 def test_the_untouched_copy_verifies_clean(fresh: settings.Paths, built: Built):
-    report = verification.verify_home(fresh, evidence.Verifier.from_hex(PUBLIC_KEY))
+    report = verification.verify_home(fresh, signing.Verifier.from_hex(PUBLIC_KEY))
     assert report.problems == []
     assert report.entries == ENTRIES
     assert report.head == built.head and report.packages >= 1
@@ -297,12 +300,12 @@ def test_a_home_copied_elsewhere_is_named_until_its_catalogue_is_rebuilt(
     shutil.copytree(built.pristine, elsewhere, symlinks=True)
     monkeypatch.setenv(settings.HOME_ENV, str(elsewhere))
     monkeypatch.setenv("DAGSTER_HOME", str(elsewhere / "dagster_home"))
-    monkeypatch.delenv(evidence.SIGNING_KEY_ENV, raising=False)
-    monkeypatch.setenv(evidence.VERIFY_KEY_ENV, PUBLIC_KEY)
-    verifier = evidence.Verifier.from_hex(PUBLIC_KEY)
+    monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
+    monkeypatch.setenv(signing.VERIFY_KEY_ENV, PUBLIC_KEY)
+    verifier = signing.Verifier.from_hex(PUBLIC_KEY)
     problems = verification.verify_home(settings.Paths(elsewhere), verifier).problems
     assert problems and all("reads files outside this home's mart" in p and "copied or moved" in p for p in problems)
-    publish.build_catalog(elsewhere / "mart")
+    wap.build_catalog(elsewhere / "mart")
     assert verification.verify_home(settings.Paths(elsewhere), verifier).problems == []
 
 
@@ -362,7 +365,7 @@ def test_month_folder_symlinked_from_outside_the_mart(fresh: settings.Paths, tmp
     outside.mkdir()
     shutil.copyfile(fresh.mart / "data/enterprise_tiers/month=2023-02/data.parquet", outside / "data.parquet")
     (fresh.mart / "data/enterprise_tiers/month=2023-03").symlink_to(outside, target_is_directory=True)
-    with duckdb.connect(str(fresh.mart / publish.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(fresh.mart / wap.MART_FILE), read_only=True) as conn:
         served = conn.execute("SELECT count(*) FROM enterprise_tiers").fetchone()[0]
     with duckdb.connect(str(fresh.warehouse), read_only=True) as conn:
         published = conn.execute(
@@ -384,7 +387,7 @@ def test_view_redefined_to_hide_d_tier(fresh: settings.Paths):
         f"'{files}', union_by_name = true, hive_partitioning = false) WHERE tier <> 'D'",
         f"COMMENT ON VIEW enterprise_tiers IS '{comment}'",
     )
-    with duckdb.connect(str(fresh.mart / publish.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(fresh.mart / wap.MART_FILE), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM enterprise_tiers WHERE tier = 'D'").fetchone()[0] == 0
     tampered("mart.duckdb: view main.enterprise_tiers is not defined as the pipeline builds it", "WHERE (tier != 'D')")
 
@@ -440,7 +443,7 @@ def test_fake_month_appended_with_recomputed_hashes(fresh: settings.Paths, signa
         fake["entry_hash"] = recomputed_hash(fake)
         insert_entry(conn, fake)
     out = tampered(
-        f"publish log entry {fake['seq']}: not signed by key {evidence.Verifier.from_hex(PUBLIC_KEY).key_id} "
+        f"publish log entry {fake['seq']}: not signed by key {signing.Verifier.from_hex(PUBLIC_KEY).key_id} "
         "(enterprise_tiers 2023-03): forged or written without the pipeline's key"
     )
     # The tamper itself was consistent: only the signature gives it away.
@@ -562,10 +565,12 @@ def test_only_the_last_head_removed_is_a_crash_before_signing(fresh: settings.Pa
 @pytest.mark.parametrize("commitment", ["new-with-old-signature", "old-kept"])
 def test_plan_redrawn_with_a_new_seed(fresh: settings.Paths, tmp_path: Path, commitment: str):
     folder = fresh.plans / PLAN
-    old_record = json.loads((folder / draw.COMMITMENT_FILE).read_text(encoding="utf-8"))
-    old_plan = json.loads((folder / draw.PLAN_FILE).read_text(encoding="utf-8"))
-    seed = draw.new_seed()
-    record = {**old_record, "seed_commitment": draw.commitment(seed)} if commitment != "old-kept" else old_record
+    old_record = json.loads((folder / draw_protocol.COMMITMENT_FILE).read_text(encoding="utf-8"))
+    old_plan = json.loads((folder / draw_protocol.PLAN_FILE).read_text(encoding="utf-8"))
+    seed = draw_protocol.new_seed()
+    record = (
+        {**old_record, "seed_commitment": draw_protocol.commitment(seed)} if commitment != "old-kept" else old_record
+    )
     new_plan = redraw(folder, seed, tmp_path, record)
     assert new_plan["seed"] != old_plan["seed"]
     if commitment != "old-kept":
@@ -585,23 +590,24 @@ def test_firm_dropped_from_the_frame_and_redrawn_with_the_same_seed(
     fresh: settings.Paths, tmp_path: Path, commitment: str
 ):
     folder = fresh.plans / PLAN
-    old_record = json.loads((folder / draw.COMMITMENT_FILE).read_text(encoding="utf-8"))
-    old_plan = json.loads((folder / draw.PLAN_FILE).read_text(encoding="utf-8"))
-    dropped = read_csv(folder / draw.SELECTION_FILE)["uscc"].iloc[0]  # a selected firm: the sample changes
-    frame = read_csv(folder / draw.FRAME_FILE)
+    old_record = json.loads((folder / draw_protocol.COMMITMENT_FILE).read_text(encoding="utf-8"))
+    old_plan = json.loads((folder / draw_protocol.PLAN_FILE).read_text(encoding="utf-8"))
+    dropped = read_csv(folder / draw_protocol.SELECTION_FILE)["uscc"].iloc[0]  # a selected firm: the sample changes
+    frame = read_csv(folder / draw_protocol.FRAME_FILE)
     new_frame = frame[frame["uscc"] != dropped]
     record = old_record
     if commitment == "frame-hash-updated":
         record = {
             **old_record,
-            "frame_sha256": hashlib.sha256(draw.frame_csv(new_frame)).hexdigest(),
+            "frame_sha256": hashlib.sha256(draw_protocol.frame_csv(new_frame)).hexdigest(),
             "frame_rows": len(new_frame),
         }
     new_plan = redraw(folder, old_plan["seed"], tmp_path, record, drop_uscc=dropped)
     assert new_plan["seed"] == old_plan["seed"] and new_plan["strata"] != old_plan["strata"]
-    assert dropped not in read_csv(folder / draw.SELECTION_FILE)["uscc"].tolist()
+    assert dropped not in read_csv(folder / draw_protocol.SELECTION_FILE)["uscc"].tolist()
     if commitment == "signed-kept":
-        expected = f"frame.csv: SHA-256 {sha256_file(folder / draw.FRAME_FILE)} is not the frame signed before the draw"
+        frame_sha = sha256_file(folder / draw_protocol.FRAME_FILE)
+        expected = f"frame.csv: SHA-256 {frame_sha} is not the frame signed before the draw"
         tampered(expected, "the frame was changed", argv=("verify-draw", PLAN))
     else:  # the commitment names the new frame, in the package and the warehouse: its signature cannot follow
         record_commitment(fresh, PLAN, record)

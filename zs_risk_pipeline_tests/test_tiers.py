@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib.tiers import CONFIG_PATH, assign_tiers, load_policy, share_counts
+from zs_risk_pipeline.lib.tiers.tier_policy import CONFIG_PATH, assign_tiers, load_policy, share_counts
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 COLUMNS = ("age_years", "inspections_36m", "penalties_36m", "complaints_12m", "abnormal_listed_now")
@@ -167,7 +167,7 @@ def test_bad_inputs() -> None:
 
 
 def test_share_report_against_the_policy() -> None:
-    from zs_risk_pipeline.lib.tiers import share_report
+    from zs_risk_pipeline.lib.tiers.tier_policy import share_report
 
     policy = load_policy()
     exact = np.array(["A"] * 40 + ["B"] * 45 + ["C"] * 10 + ["D"] * 5)

@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+import zs_risk_synth as synth
 from zs_risk_pipeline.defs import automation, partitions
 from zs_risk_pipeline.defs.metadata import column_description, floats
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import synth
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 MONTHS = ["2023-01", "2023-02"]
@@ -130,7 +130,7 @@ def materialised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZS_RISK_HOME", str(home))
         mp.setenv("ZS_RISK_PII_KEY", TEST_KEY)
-        from zs_risk_pipeline.lib import settings
+        from zs_risk_pipeline.lib.core import settings
 
         paths = settings.home().ensure()
         synth.generate(paths.landing, paths.ground_truth, enterprises=1500, months=len(MONTHS), start=MONTHS[0], seed=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zs_risk_pipeline.lib import uscc
+from zs_risk_pipeline.lib.ingest import uscc
 
 VALID = [
     "91442000MA5L30P862",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from zs_risk_pipeline.lib import ingest, uscc
+from zs_risk_pipeline.lib.ingest import staging, uscc
 
 
 def test_sql_and_python_agree_on_valid_mutated_and_malformed_codes():
@@ -26,7 +26,7 @@ def test_sql_and_python_agree_on_valid_mutated_and_malformed_codes():
     ]
     codes = valid + mutated + odd
     conn = duckdb.connect()
-    ingest.prepare(conn)
+    staging.prepare(conn)
     conn.execute(
         "CREATE TABLE c AS SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS i", {"codes": codes}
     )

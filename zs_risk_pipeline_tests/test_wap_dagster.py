@@ -7,8 +7,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+import zs_risk_synth as synth
 from zs_risk_pipeline.definitions import build_defs
-from zs_risk_pipeline.lib import features, publish, synth
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.publish import wap
 
 MONTHS = ["2023-01", "2023-02"]
 
@@ -28,9 +30,9 @@ def run(month: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 
 
 def published(home, month: str) -> list[tuple]:
-    with duckdb.connect(str(home.mart / publish.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(home.mart / wap.MART_FILE), read_only=True) as r:
         return r.execute(
-            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": publish.month_date(month)}
+            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": wap.month_date(month)}
         ).fetchall()
 
 
@@ -46,19 +48,19 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
     before = published(city, MONTHS[1])
     assert before
 
-    first = next(i.name for i in features.indicators() if i.min is not None)
-    real_build = features.build_enterprise_monthly
+    first = next(i.name for i in enterprise_monthly.indicators() if i.min is not None)
+    real_build = enterprise_monthly.build_enterprise_monthly
 
     def broken_build(conn, month):  # a bug that writes an impossible value into one row
         n = real_build(conn, month)
         conn.execute(
             f"UPDATE features.enterprise_monthly SET {first} = -1e9 "
             "WHERE month = $m AND uscc = (SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",
-            {"m": publish.month_date(month)},
+            {"m": wap.month_date(month)},
         )
         return n
 
-    monkeypatch.setattr(features, "build_enterprise_monthly", broken_build)
+    monkeypatch.setattr(enterprise_monthly, "build_enterprise_monthly", broken_build)
     result = run(MONTHS[1], instance)
     assert not result.success
     suite = next(e for e in result.get_asset_check_evaluations() if e.check_name == "features_quality_suite")

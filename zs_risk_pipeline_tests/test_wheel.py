@@ -23,12 +23,13 @@ import pytest
 import yaml
 from setuptools import find_packages
 
-from zs_risk_pipeline.lib import evidence, resources, settings
+from zs_risk_pipeline.lib.core import resources, settings
+from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY
 
 SOURCE = Path(__file__).resolve().parents[1]
 # What a wheel is built from: the package and the two top-level folders it ships.
-BUILD_INPUTS = ("pyproject.toml", "README.md", "zs_risk_pipeline", "sql", "config")
+BUILD_INPUTS = ("pyproject.toml", "README.md", "zs_risk_pipeline", "zs_risk_synth", "sql", "config")
 TIERED_A = {"A": 0.70, "B": 0.15, "C": 0.10, "D": 0.05}  # the operator's edit: far more firms in tier A
 
 
@@ -70,7 +71,7 @@ def _env(venv: Path, **extra: str) -> dict[str, str]:
     drop = ("PYTHONPATH", "VIRTUAL_ENV", "DAGSTER_HOME", settings.HOME_ENV, resources.CONFIG_ENV)
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("ZS_RISK_")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return {**env, settings.PII_KEY_ENV: TEST_KEY, evidence.SIGNING_KEY_ENV: TEST_SIGNING_KEY, **extra}
+    return {**env, settings.PII_KEY_ENV: TEST_KEY, signing.SIGNING_KEY_ENV: TEST_SIGNING_KEY, **extra}
 
 
 def test_pyproject_lists_every_subpackage() -> None:
@@ -78,7 +79,7 @@ def test_pyproject_lists_every_subpackage() -> None:
     # subpackage left out of it would be missing from every install but the editable one.
     project = tomllib.loads((SOURCE / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(project["tool"]["setuptools"]["packages"])
-    found = set(find_packages(str(SOURCE), include=["zs_risk_pipeline", "zs_risk_pipeline.*"]))
+    found = set(find_packages(str(SOURCE), include=["zs_risk_pipeline", "zs_risk_pipeline.*", "zs_risk_synth"]))
     assert not found - listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
     assert listed - found == {"zs_risk_pipeline.sql", "zs_risk_pipeline.config"}
 
@@ -87,7 +88,12 @@ def test_pyproject_lists_every_subpackage() -> None:
 def test_the_wheel_ships_every_package_file_the_sql_and_the_policy(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {
-        **{f: f.relative_to(SOURCE) for f in (SOURCE / "zs_risk_pipeline").rglob("*") if "__pycache__" not in f.parts},
+        **{
+            f: f.relative_to(SOURCE)
+            for package in ("zs_risk_pipeline", "zs_risk_synth")
+            for f in (SOURCE / package).rglob("*")
+            if "__pycache__" not in f.parts
+        },
         **{f: Path("zs_risk_pipeline") / f.relative_to(SOURCE) for f in (SOURCE / "sql").rglob("*.sql")},
         **{f: Path("zs_risk_pipeline") / f.relative_to(SOURCE) for f in (SOURCE / "config").iterdir()},
     }
@@ -105,7 +111,7 @@ def test_installed_zs_risk_runs_from_another_folder(venv: Path, tmp_path: Path) 
         cmd = [str(venv / "bin" / "zs-risk"), "--home", str(home), *argv]
         return subprocess.run(cmd, cwd=work, env=_env(venv, **extra), capture_output=True, text=True, timeout=600)
 
-    probe = "from zs_risk_pipeline.lib import resources as r; print(r.__file__, r.source_checkout(), r.sql_dir(), "
+    probe = "from zs_risk_pipeline.lib.core import resources as r; print(r.__file__, r.source_checkout(), r.sql_dir(), "
     probe += "r.config_dir())"
     where = _run([str(venv / "bin" / "python"), "-c", probe], cwd=work, env=_env(venv)).stdout.split()
     site = venv.resolve()
@@ -142,6 +148,6 @@ def test_installed_zs_risk_runs_from_another_folder(venv: Path, tmp_path: Path) 
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.strip() == f"zs-risk: policy folder {resources.CONFIG_ENV}={policy} lacks scorecard.yaml"
 
-    public = evidence.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
+    public = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
     verified = zs_risk("verify", "--public-key", public)
     assert verified.returncode == 0 and "intact" in verified.stdout, verified.stdout + verified.stderr

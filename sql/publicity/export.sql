@@ -1,7 +1,7 @@
 -- A one-public file (一公开), column names as the publicity system takes them: the month's record
 -- ({table} = inspection_results, {key} = month) or one batch published on arrival ({table} = result_batch_rows,
 -- {key} = batch_id); the same columns either way. Codes become the published wording ($types → $type_labels,
--- $bases → $basis_labels; defined in lib/publicity.py). Only these columns leave: the export check refuses any
+-- $bases → $basis_labels; defined in lib/publicity/export.py). Only these columns leave: the export check refuses any
 -- other column before the file is renamed into place.
 WITH types AS (
     SELECT unnest($types) AS code, unnest($type_labels) AS label

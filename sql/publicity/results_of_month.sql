@@ -5,7 +5,7 @@
 -- scores: nothing internal can reach the public file from here. The registry and the plans are read from
 -- staging, or from empty stand-ins in temp while that source is not staged yet (publicity/empty_sources.sql). Each row also says when it arrived: the day the
 -- source entered it (recorded_on) and the file that delivered it, with the time that file was ingested (for rows
--- without recorded_on). The deadline and the publication date are added in lib/publicity.py.
+-- without recorded_on). The deadline and the publication date are added in lib/publicity/export.py.
 WITH results AS (
     SELECT * FROM staging.inspections
     WHERE _delivery_month = $month

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS audit.publish_log (
 );
 -- Logs begun before entries carried a context keep their entries (hashed without it) and gain the column.
 ALTER TABLE audit.publish_log ADD COLUMN IF NOT EXISTS context VARCHAR;
--- Ed25519 signature of entry_hash (lib/evidence.py), appended in the same statement as the entry.
+-- Ed25519 signature of entry_hash (lib/evidence/signing.py), appended in the same statement as the entry.
 ALTER TABLE audit.publish_log ADD COLUMN IF NOT EXISTS signature VARCHAR;
 ALTER TABLE audit.publish_log ADD COLUMN IF NOT EXISTS key_id VARCHAR;
 COMMENT ON TABLE audit.publish_log IS 'Every publish to the mart, one version per changed table-month, as a SHA-256 hash chain (发布日志)';

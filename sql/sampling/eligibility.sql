@@ -1,6 +1,6 @@
 -- 检查人员匹配的静态约束, draw-v1 (design.md §4, §6 eligibility.csv): which inspectors may take the task of
 -- each selected enterprise of one plan drawn from the tiers of month M and carried out in M+1. The workload
--- cap is not applied here: lib/draw.py assign() applies it while it walks the tasks.
+-- cap is not applied here: lib/sampling/protocol.py assign() applies it while it walks the tasks.
 -- Input: _eligibility_selection(uscc), registered by the caller, one row per task.
 -- Parameters: $month, $month_end (M), $plan_month_end (last day of M+1), $recent_since (first day of M+1
 -- minus 12 months), $department (the plan's member unit), $domains (the distinct domains of its items).

@@ -5,7 +5,7 @@
 -- Parameters as sql/sampling/eligibility.sql: $month, $month_end (M), $plan_month_end (last day of M+1),
 -- $recent_since (first day of M+1 minus 12 months), $department, $domains.
 -- Each pair gets the first constraint it fails, in the order eligibility.sql applies them (an inspector
--- missing from the directory first); lib/plans.py cross-checks the pairs against eligibility recomputed
+-- missing from the directory first); lib/sampling/drawing.py cross-checks the pairs against eligibility recomputed
 -- by eligibility.sql, so the two readings of the constraints cannot drift apart unnoticed.
 WITH snapshot AS (
     -- The directory in force, chosen as sql/sampling/eligibility.sql chooses it.

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS sampling.commitments (
     algorithm           VARCHAR NOT NULL,
     committed_at        TIMESTAMP NOT NULL
 );
--- The signed record (lib/evidence.py): commitment, algorithm, frame SHA-256 and rows, time, key, signature.
+-- The signed record (lib/evidence/signing.py): commitment, algorithm, frame SHA-256 and rows, time, key, signature.
 ALTER TABLE sampling.commitments ADD COLUMN IF NOT EXISTS frame_sha256 VARCHAR;
 ALTER TABLE sampling.commitments ADD COLUMN IF NOT EXISTS record VARCHAR;
 COMMENT ON TABLE sampling.commitments IS 'Seed commitments of the draws, recorded before each draw (随机种子承诺值)';

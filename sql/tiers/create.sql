@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS tiers.enterprise_monthly (
     reason_1 VARCHAR, reason_1_zh VARCHAR, reason_1_en VARCHAR, reason_1_value DOUBLE, reason_1_points DOUBLE,
     reason_2 VARCHAR, reason_2_zh VARCHAR, reason_2_en VARCHAR, reason_2_value DOUBLE, reason_2_points DOUBLE,
     reason_3 VARCHAR, reason_3_zh VARCHAR, reason_3_en VARCHAR, reason_3_value DOUBLE, reason_3_points DOUBLE,
-    policy_version      VARCHAR             -- version of the policy files the month was tiered with (lib/policy.py)
+    policy_version      VARCHAR             -- version of the policy files the month was tiered with (lib/policy/versions.py)
 );
 -- Homes tiered before policy versions were recorded get the column (NULL for those months until rerun).
 ALTER TABLE tiers.enterprise_monthly ADD COLUMN IF NOT EXISTS policy_version VARCHAR;

@@ -9,7 +9,7 @@ import dagster as dg
 from zs_risk_pipeline.defs.jobs import monthly_chain, results_on_arrival
 from zs_risk_pipeline.defs.partitions import is_valid_month
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import feedback
+from zs_risk_pipeline.lib.ingest import arrivals
 
 TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
 
@@ -24,7 +24,7 @@ TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
 )
 def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     # The source systems deliver on the 1st: on the 2nd the month just ended is complete.
-    month = feedback.previous_month(context.scheduled_execution_time.date())
+    month = arrivals.previous_month(context.scheduled_execution_time.date())
     if not is_valid_month(month):  # a home whose deliveries had stopped when the definitions were loaded
         return dg.SkipReason(f"{month[:7]} is not among the months offered: reload the definitions once delivered")
     return dg.RunRequest(run_key=f"schedule:{month}", partition_key=month)
@@ -45,14 +45,14 @@ def monthly_chain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     ),
 )
 def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRiskHome) -> dg.SensorResult:
-    now = feedback.scan_watched(zs_home.paths().landing)
+    now = arrivals.scan_watched(zs_home.paths().landing)
     cursor = json.dumps(now, sort_keys=True)
     if context.cursor is None:
         # First tick (or a reset cursor): the files already there are the baseline, ingested by the monthly
         # chain; only deliveries from now on call for reruns (otherwise starting the UI reruns every month).
         n = sum(len(files) for files in now.values())
         return dg.SensorResult(skip_reason=dg.SkipReason(f"baseline of {n} landing files recorded"), cursor=cursor)
-    new = feedback.new_files(feedback.read_cursor(context.cursor), now)
+    new = arrivals.new_files(arrivals.read_cursor(context.cursor), now)
     # Files of a month the loaded definitions do not offer yet stay out of the cursor: they launch their runs
     # after the definitions are reloaded instead of failing the tick now, or being forgotten.
     later = [f for f in new if not is_valid_month(f"{f[1][:7]}-01")]
@@ -84,7 +84,7 @@ def inspection_results_sensor(context: dg.SensorEvaluationContext, zs_home: ZsRi
                 "zs_risk/feedback_files": str(len(run.files)),
             },
         )
-        for run in feedback.plan_runs(new, built, today)
+        for run in arrivals.plan_runs(new, built, today)
     ]
     if not requests:  # e.g. a conflicts file of the running month: the schedule builds the month when it ends
         why = f"{len(new)} new or changed files, all of the running month: left to the monthly schedule"

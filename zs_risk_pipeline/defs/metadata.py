@@ -12,9 +12,9 @@ from functools import cache
 import dagster as dg
 import duckdb
 
-from zs_risk_pipeline.lib import features
-from zs_risk_pipeline.lib.contract import Column, Source, sources
-from zs_risk_pipeline.lib.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.ingest.contract import Column, Source, sources
 
 # Columns that neither the warehouse's COMMENT ON, the indicator catalogue nor the landing contract describe:
 # lineage, keys and what the pipeline derives. "schema.table.column" keys win over plain column names.
@@ -93,7 +93,7 @@ _CONTRACT_TYPES = {
 
 @cache
 def _indicator_texts() -> dict[str, str]:
-    return {i.name: i.comment for i in features.indicators()}
+    return {i.name: i.comment for i in enterprise_monthly.indicators()}
 
 
 def _contract_text(column: str, source_name: str | None) -> str | None:

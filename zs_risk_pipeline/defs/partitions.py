@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from zs_risk_pipeline.lib import settings
+from zs_risk_pipeline.lib.core import settings
 
 FIRST_MONTH = "2023-01-01"
 _MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -10,7 +10,7 @@ from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from zs_risk_pipeline.lib import settings
+from zs_risk_pipeline.lib.core import settings
 
 
 class ZsRiskHome(dg.ConfigurableResource):

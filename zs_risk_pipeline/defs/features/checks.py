@@ -7,10 +7,14 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib import drift, features, publish, quality, resources
-from zs_risk_pipeline.lib.suites.features import features_suite
+from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.features.suite import features_suite
+from zs_risk_pipeline.lib.monitoring import drift
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.quality import gates
 
-SPEC = publish.MART_TABLES["enterprise_features"]
+SPEC = wap.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
 CONFIG = resources.config_file("monitoring.yaml")
 
@@ -29,8 +33,10 @@ def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: Du
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        result = quality.run_suite(
-            publish.month_frame(conn, SPEC, month), "features_quality_suite", features_suite(features.indicators())
+        result = gates.run_suite(
+            wap.month_frame(conn, SPEC, month),
+            "features_quality_suite",
+            features_suite(enterprise_monthly.indicators()),
         )
         return audited(conn, SPEC, month, fp, result, result.metadata())
 
@@ -64,15 +70,15 @@ def row_count_matches_alive_enterprises(
 )
 def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
-    month = publish.month_date(context.partition_key)
+    month = wap.month_date(context.partition_key)
     with warehouse.get_connection() as conn:
-        current = publish.month_frame(conn, SPEC, month)
-        reference = publish.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
+        current = wap.month_frame(conn, SPEC, month)
+        reference = wap.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
     if reference.empty:
         return dg.AssetCheckResult(
             passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": "no previous month to compare with"}
         )
-    kinds = {i.name: i.kind for i in features.indicators()}
+    kinds = {i.name: i.kind for i in enterprise_monthly.indicators()}
     report = drift.drift_report(
         reference, current, kinds, bins=policy["bins"], moderate=policy["moderate"], significant=policy["significant"]
     )

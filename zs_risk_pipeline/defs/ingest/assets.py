@@ -16,8 +16,8 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import PiiKey, ZsRiskHome
-from zs_risk_pipeline.lib import ingest
-from zs_risk_pipeline.lib.contract import Source, sources
+from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.ingest.contract import Source, sources
 
 GROUP = "ingest"
 OWNERS = ["team:risk-data"]
@@ -33,7 +33,7 @@ def staging_key(src: Source) -> dg.AssetKey:
     return dg.AssetKey(["staging", src.name])
 
 
-def _file_table(files: list[ingest.FileReport]) -> dg.MetadataValue:
+def _file_table(files: list[staging.FileReport]) -> dg.MetadataValue:
     return dg.MetadataValue.md(
         "| file | status | rows | encoding | error |\n|---|---|---|---|---|\n"
         + "\n".join(
@@ -44,7 +44,7 @@ def _file_table(files: list[ingest.FileReport]) -> dg.MetadataValue:
     )
 
 
-def _reconciliation_table(rep: ingest.DeliveryReport) -> dg.MetadataValue:
+def _reconciliation_table(rep: staging.DeliveryReport) -> dg.MetadataValue:
     return dg.MetadataValue.md(
         "| file | raw | staged | quarantined | balanced |\n|---|---|---|---|---|\n"
         + "\n".join(
@@ -154,19 +154,19 @@ def raw_assets(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        ingest.prepare(conn, pii.key_bytes(), reference=False)  # landing judges nothing
+        staging.prepare(conn, pii.key_bytes(), reference=False)  # landing judges nothing
         for src in sources().values():
             build, check = _selected(context, raw_key(src), FILES_CHECK)
             if build:
-                files = ingest.land(conn, src.name, month, zs_home.paths().landing, progress=context.log.info)
-                md = table_metadata(conn, "raw", src.name, ingest.month_start(month), "_delivery_month")
+                files = staging.land(conn, src.name, month, zs_home.paths().landing, progress=context.log.info)
+                md = table_metadata(conn, "raw", src.name, staging.month_start(month), "_delivery_month")
                 yield _raw_result(context, src, files, md)
             if check:
-                yield _files_check(src, ingest.files(conn, src.name, month))
+                yield _files_check(src, staging.files(conn, src.name, month))
 
 
 def _raw_result(
-    context: dg.AssetExecutionContext, src: Source, files: list[ingest.FileReport], md: dict
+    context: dg.AssetExecutionContext, src: Source, files: list[staging.FileReport], md: dict
 ) -> dg.MaterializeResult:
     problems = [f for f in files if f.problem]
     for f in problems:
@@ -187,7 +187,7 @@ def _raw_result(
     )
 
 
-def _files_check(src: Source, delivered: list[ingest.FileReport]) -> dg.AssetCheckResult:
+def _files_check(src: Source, delivered: list[staging.FileReport]) -> dg.AssetCheckResult:
     bad = [f for f in delivered if f.problem]
     return dg.AssetCheckResult(
         asset_key=raw_key(src),
@@ -209,18 +209,18 @@ def staging_assets(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        ingest.prepare(conn)
+        staging.prepare(conn)
         for src in sources().values():
             build, check = _selected(context, staging_key(src), RECONCILIATION_CHECK)
             if build:
-                rep = ingest.stage(conn, src.name, month)
-                md = table_metadata(conn, "staging", src.name, ingest.month_start(month), "_delivery_month")
+                rep = staging.stage(conn, src.name, month)
+                md = table_metadata(conn, "staging", src.name, staging.month_start(month), "_delivery_month")
                 yield _staging_result(src, rep, md)
             if check:  # an independent recount from the tables, not the staging step's own figures
-                yield _reconciliation_check(src, ingest.report(conn, src.name, month))
+                yield _reconciliation_check(src, staging.report(conn, src.name, month))
 
 
-def _staging_result(src: Source, rep: ingest.DeliveryReport, md: dict) -> dg.MaterializeResult:
+def _staging_result(src: Source, rep: staging.DeliveryReport, md: dict) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         asset_key=staging_key(src),
         metadata={
@@ -243,7 +243,7 @@ def _staging_result(src: Source, rep: ingest.DeliveryReport, md: dict) -> dg.Mat
     )
 
 
-def _reconciliation_check(src: Source, rep: ingest.DeliveryReport) -> dg.AssetCheckResult:
+def _reconciliation_check(src: Source, rep: staging.DeliveryReport) -> dg.AssetCheckResult:
     off = [f for f in rep.files if not f.balanced]
     return dg.AssetCheckResult(
         asset_key=staging_key(src),

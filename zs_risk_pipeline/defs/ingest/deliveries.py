@@ -5,8 +5,8 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib import deliveries
-from zs_risk_pipeline.lib.contract import sources
+from zs_risk_pipeline.lib.ingest import deliveries
+from zs_risk_pipeline.lib.ingest.contract import sources
 
 DELIVERIES = dg.AssetKey(["ingest", "deliveries"])
 

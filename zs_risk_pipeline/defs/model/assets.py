@@ -5,8 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import model, publish, scorecard, tiers
-from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.model import scorecard, training
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.tiers import tier_policy
 
 RISK_MODEL = dg.AssetKey(["model", "risk_model"])
 
@@ -51,16 +53,15 @@ def risk_model(
     paths = zs_home.paths()
     registry = Registry(paths.models)
     with warehouse.get_connection() as conn:
-        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], month)
-        decision = model.run_month(
+        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        decision = training.run_month(
             conn,
             month,
             population,
             registry,
             scorecard.load_scorecard(),
-            tiers.load_policy(),
-            model.load_config(),
-            truth=model.load_truth(paths.ground_truth / "inspections.parquet"),
+            tier_policy.load_policy(),
+            training.load_config(),
         )
     md: dict[str, object] = {
         "status": decision["status"],
@@ -86,12 +87,9 @@ def risk_model(
             )
             if m
         ]
-        rows.append({"scorer": "oracle (hidden true risk)", "auc": _fmt(holdout["oracle_auc"])})
         md["holdout_comparison"] = _md_table(rows, ["scorer", "labels", "auc", "ks", "brier", "rate A/B/C/D"])
         md["challenger_auc"] = holdout["challenger"]["auc"]
         md["scorecard_auc"] = holdout["scorecard"]["auc"]
-        if holdout["oracle_auc"] is not None:
-            md["oracle_auc"] = holdout["oracle_auc"]
     return dg.MaterializeResult(metadata=md)
 
 

@@ -7,10 +7,12 @@ from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import early_warning, publish, quality
+from zs_risk_pipeline.lib.monitoring import early_warnings as warning_rules
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.quality import gates
 
 EARLY_WARNINGS = dg.AssetKey(["monitoring", "early_warnings"])
-SPEC = publish.MART_TABLES["early_warnings"]
+SPEC = wap.MART_TABLES["early_warnings"]
 SOURCES = ("registry", "abnormal_list", "dishonest_list", "complaints", "inspections", "licenses")
 
 
@@ -36,11 +38,11 @@ SOURCES = ("registry", "abnormal_list", "dishonest_list", "complaints", "inspect
 )
 def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     month = context.partition_key
-    rules = early_warning.load_rules()
+    rules = warning_rules.load_rules()
     with warehouse.get_connection() as conn:
-        counts = early_warning.build_early_warnings(conn, month, rules)
-        by_tier = early_warning.counts_by_tier(conn, month)
-        md = table_metadata(conn, "monitoring", "early_warnings", publish.month_date(month), "month")
+        counts = warning_rules.build_early_warnings(conn, month, rules)
+        by_tier = warning_rules.counts_by_tier(conn, month)
+        md = table_metadata(conn, "monitoring", "early_warnings", wap.month_date(month), "month")
     table = "| rule | severity | warnings | to trigger queue |\n|---|---|---|---|\n" + "\n".join(
         f"| {rule} | {severity} | {n:,} | {queued:,} |" for (rule, severity), (n, queued) in counts.items()
     )
@@ -77,6 +79,6 @@ def early_warnings_well_formed(
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        violations = early_warning.well_formed_violations(conn, month)
-        result = quality.sql_gate("early_warnings_well_formed", violations, ["uscc", "rule", "problem"], "well_formed")
+        violations = warning_rules.well_formed_violations(conn, month)
+        result = gates.sql_gate("early_warnings_well_formed", violations, ["uscc", "rule", "problem"], "well_formed")
         return audited(conn, SPEC, month, fp, result, {**result.metadata(), "rows_checked": fp.rows})

@@ -10,11 +10,13 @@ from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import monitoring, publish, quality
-from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.monitoring import model_monitoring as monitoring
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.quality import gates
 
 MODEL_MONITORING = dg.AssetKey(["monitoring", "model_monitoring"])
-SPEC = publish.MART_TABLES["enterprise_tiers"]
+SPEC = wap.MART_TABLES["enterprise_tiers"]
 
 
 @dg.asset(
@@ -163,7 +165,7 @@ def latest_results_keep_tier_order(
         fp = fingerprint(conn, SPEC, month)
         rates, verdict, funnel = monitoring.ordering(conn, month, monitoring.load_policy())
         violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
-        result = quality.sql_gate(
+        result = gates.sql_gate(
             "latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering"
         )
         detail = monitoring.ordering_detail(rates, verdict, funnel)

@@ -6,8 +6,9 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import publicity, workdays
-from zs_risk_pipeline.lib.ingest import month_start
+from zs_risk_pipeline.lib.core import workdays
+from zs_risk_pipeline.lib.ingest.staging import month_start
+from zs_risk_pipeline.lib.publicity import export
 
 RESULT_BATCHES = dg.AssetKey(["publicity", "result_batches"])
 INSPECTION_RESULTS = dg.AssetKey(["publicity", "inspection_results"])
@@ -45,8 +46,8 @@ def result_batches(
     month = context.partition_key
     with warehouse.get_connection() as conn:
         try:
-            out = publicity.publish_batches(conn, month, zs_home.paths().exports)
-        except publicity.ExportRefused as e:
+            out = export.publish_batches(conn, month, zs_home.paths().exports)
+        except export.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "result_batch_rows", month_start(month), "month")
     for problem in out.problems:
@@ -64,9 +65,7 @@ def result_batches(
             "rows_published": sum(b.rows for b in out.published),
             "late_rows_published": sum(b.late for b in out.published),
             "problems": out.problems,
-            "folder": dg.MetadataValue.path(
-                str(publicity.folder_of(zs_home.paths().exports, month) / publicity.BATCH_DIR)
-            ),
+            "folder": dg.MetadataValue.path(str(export.folder_of(zs_home.paths().exports, month) / export.BATCH_DIR)),
         }
     )
 
@@ -86,7 +85,7 @@ def batches_unchanged_and_carry_no_tier_score_or_stratum(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        problems, batches, rows = publicity.verify_batches(conn, context.partition_key, zs_home.paths().exports)
+        problems, batches, rows = export.verify_batches(conn, context.partition_key, zs_home.paths().exports)
     return dg.AssetCheckResult(
         passed=not problems, metadata={"batches": batches, "rows_read": rows, "problems": problems}
     )
@@ -120,8 +119,8 @@ def inspection_results(
     month = context.partition_key
     with warehouse.get_connection() as conn:
         try:
-            out = publicity.export_month(conn, month, zs_home.paths().exports)
-        except publicity.ExportRefused as e:
+            out = export.export_month(conn, month, zs_home.paths().exports)
+        except export.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "inspection_results", month_start(month), "month")
     late = (
@@ -143,13 +142,13 @@ def inspection_results(
             "last_published_on": str(out.last_published or ""),
             "deadline_working_days": out.deadline_working_days,
             "files_sha256": out.files,
-            "encodings": dict(publicity.ENCODING_NAMES),
+            "encodings": dict(export.ENCODING_NAMES),
             "calendar_basis_by_year": out.calendar_basis_by_year,
             "rows_by_deadline_basis": out.rows_by_basis,
             "calendar_years_ignored_in_config": out.configured_years_ignored,
             "departments_unmapped": out.departments_unmapped,
             "names_missing": out.names_missing,
-            "folder": dg.MetadataValue.path(str(publicity.folder_of(zs_home.paths().exports, month))),
+            "folder": dg.MetadataValue.path(str(export.folder_of(zs_home.paths().exports, month))),
         }
     )
 
@@ -169,8 +168,8 @@ def inspection_results(
 def export_carries_no_tier_score_or_stratum(
     context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
-    files = publicity.file_paths(zs_home.paths().exports, context.partition_key)
-    problems, rows = publicity.verify_files(files)
+    files = export.file_paths(zs_home.paths().exports, context.partition_key)
+    problems, rows = export.verify_files(files)
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"files": [str(p) for p in files.values()], "rows_read": rows, "problems": problems},
@@ -193,7 +192,7 @@ def results_published_within_20_working_days(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        late = publicity.late_rows(conn, context.partition_key)
+        late = export.late_rows(conn, context.partition_key)
     header = "| task | uscc | inspected | deadline | recorded | published | batch | working days | calendar |\n"
     table = (
         header

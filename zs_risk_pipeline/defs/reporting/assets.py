@@ -7,7 +7,9 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib import publish, quality, reporting
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.quality import gates
+from zs_risk_pipeline.lib.reporting import tables
 
 # ingest/deliveries: a month missing an expected source publishes nothing (its blocking check), these included.
 _DELIVERIES = dg.AssetKey(["ingest", "deliveries"])
@@ -23,8 +25,8 @@ DESCRIPTIONS_ZH = {
 }
 
 
-def build_reporting_asset(table: reporting.ReportingTable) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    spec = publish.MART_TABLES[table.name]
+def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    spec = wap.MART_TABLES[table.name]
     key = dg.AssetKey(["reporting", table.name])
 
     @dg.asset(
@@ -41,8 +43,8 @@ def build_reporting_asset(table: reporting.ReportingTable) -> tuple[dg.AssetsDef
     def _write(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
         month = context.partition_key
         with warehouse.get_connection() as conn:
-            reporting.build(conn, table.name, month)
-            md = table_metadata(conn, "reporting", table.name, publish.month_date(month), "month")
+            tables.build(conn, table.name, month)
+            md = table_metadata(conn, "reporting", table.name, wap.month_date(month), "month")
         return dg.MaterializeResult(metadata=md)
 
     @dg.asset_check(
@@ -59,13 +61,13 @@ def build_reporting_asset(table: reporting.ReportingTable) -> tuple[dg.AssetsDef
         month = context.partition_key
         with warehouse.get_connection() as conn:
             fp = fingerprint(conn, spec, month)
-            violations = reporting.violations(conn, table.name, month)
-            result = quality.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
+            violations = tables.violations(conn, table.name, month)
+            result = gates.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
             return audited(conn, spec, month, fp, result, {**result.metadata(), "rows_checked": fp.rows})
 
     return _write, _check
 
 
-_built = [build_reporting_asset(t) for t in reporting.TABLES.values()]
+_built = [build_reporting_asset(t) for t in tables.TABLES.values()]
 reporting_assets = [a for a, _ in _built]
 reporting_checks = [c for _, c in _built]

@@ -7,8 +7,8 @@ from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import amendments, plans, sampling
-from zs_risk_pipeline.lib.publish import month_date
+from zs_risk_pipeline.lib.publish.wap import month_date
+from zs_risk_pipeline.lib.sampling import amendments, drawing, plan_policy
 
 FRAME = dg.AssetKey(["sampling", "frame"])
 PLAN = dg.AssetKey(["sampling", "plan"])
@@ -33,12 +33,12 @@ PLAN = dg.AssetKey(["sampling", "plan"])
 )
 def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
     month = context.partition_key
-    configured = sampling.load_plans()
+    configured = plan_policy.load_plans()
     with warehouse.get_connection() as conn:
-        written = sampling.build_frames(conn, configured, month, zs_home.paths().plans)
-    active = {p.id for p in sampling.plans_active(configured, month)}
+        written = plan_policy.build_frames(conn, configured, month, zs_home.paths().plans)
+    active = {p.id for p in plan_policy.plans_active(configured, month)}
     table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
-        f"| {sampling.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
+        f"| {plan_policy.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
         for p in configured
     )
     return dg.MaterializeResult(
@@ -72,11 +72,11 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
 def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
     month = context.partition_key
     packages = zs_home.paths().plans
-    recovered = plans.sweep_interrupted(packages)
+    recovered = drawing.sweep_interrupted(packages)
     with warehouse.get_connection() as conn:
         try:
-            drawn = plans.draw_month(conn, sampling.load_plans(), month, packages)
-        except plans.PackageInvalid as e:
+            drawn = drawing.draw_month(conn, plan_policy.load_plans(), month, packages)
+        except drawing.PackageInvalid as e:
             raise dg.Failure(description=str(e)) from None
     table = (
         "| plan | frame | drawn | full pair | without | published | amendments (this run) |\n"
@@ -127,8 +127,8 @@ def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRisk
     packages = zs_home.paths().plans
     problems: dict[str, list[str]] = {}
     checked = []
-    for p in sampling.plans_active(sampling.load_plans(), month):
-        pid = sampling.plan_id(p, month)
+    for p in plan_policy.plans_active(plan_policy.load_plans(), month):
+        pid = plan_policy.plan_id(p, month)
         checked.append(pid)
         found = amendments.verify(packages / pid) if (packages / pid).exists() else ["package missing"]
         if found:
@@ -162,7 +162,7 @@ def task_lists(
 ) -> dg.MaterializeResult:
     folder = zs_home.paths().exports / "task_lists"
     with warehouse.get_connection() as conn:
-        counts = plans.write_task_lists(conn, sampling.load_plans(), context.partition_key, folder)
+        counts = drawing.write_task_lists(conn, plan_policy.load_plans(), context.partition_key, folder)
     return dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": sum(counts.values()),
@@ -190,7 +190,7 @@ def task_lists(
 )
 def trigger_queue(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        queued = plans.build_trigger_queue(conn, context.partition_key)
+        queued = drawing.build_trigger_queue(conn, context.partition_key)
         md = table_metadata(conn, "sampling", "trigger_queue", month_date(context.partition_key), "month")
     return dg.MaterializeResult(metadata={**md, "enterprises_queued": sum(queued.values()), "queued_by_tier": queued})
 
@@ -223,7 +223,7 @@ def plans_keep_the_protocol_and_constraints(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        found = plans.audit_month(conn, sampling.load_plans(), context.partition_key, zs_home.paths().plans)
+        found = drawing.audit_month(conn, plan_policy.load_plans(), context.partition_key, zs_home.paths().plans)
     return dg.AssetCheckResult(
         passed=not any(found.values()),
         metadata={

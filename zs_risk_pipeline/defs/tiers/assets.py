@@ -7,8 +7,10 @@ from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.model.assets import RISK_MODEL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib import publish, scorecard, scoring, tiers
-from zs_risk_pipeline.lib.registry import Registry
+from zs_risk_pipeline.lib.model import scorecard
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
 
 TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
 
@@ -35,16 +37,16 @@ def enterprise_monthly(
 ) -> dg.MaterializeResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        population = publish.month_frame(conn, publish.MART_TABLES["enterprise_features"], month)
-        summary = scoring.build_tiers(
+        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        summary = classify.build_tiers(
             conn,
             month,
             population,
             Registry(zs_home.paths().models),
             scorecard.load_scorecard(),
-            tiers.load_policy(),
+            tier_policy.load_policy(),
         )
-        md = table_metadata(conn, "tiers", "enterprise_monthly", publish.month_date(month), "month")
+        md = table_metadata(conn, "tiers", "enterprise_monthly", wap.month_date(month), "month")
     mix = "| tier | enterprises | share | by score | mean points |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {t} | {summary['tier_counts'][t]:,} | {summary['tier_shares'][t]:.2%} | "
         f"{summary['tier_by_score_shares'][t]:.2%} | {summary['mean_points_by_tier'].get(t, '')} |"

@@ -7,11 +7,14 @@ from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib import publish, quality, scorecard, scoring, tiers
-from zs_risk_pipeline.lib.registry import Registry
-from zs_risk_pipeline.lib.suites.tiers import tiers_suite
+from zs_risk_pipeline.lib.model import scorecard
+from zs_risk_pipeline.lib.model.registry import Registry
+from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.quality import gates
+from zs_risk_pipeline.lib.tiers import classify, tier_policy
+from zs_risk_pipeline.lib.tiers.suite import tiers_suite
 
-SPEC = publish.MART_TABLES["enterprise_tiers"]
+SPEC = wap.MART_TABLES["enterprise_tiers"]
 
 
 @dg.asset_check(
@@ -29,7 +32,7 @@ def tiers_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        result = quality.run_suite(publish.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
+        result = gates.run_suite(wap.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
         return audited(conn, SPEC, month, fp, result, result.metadata())
 
 
@@ -68,8 +71,8 @@ def serving_model_verified(
     registry = Registry(zs_home.paths().models)
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        problems, detail = scoring.serving_problems(conn, month, registry, scorecard.load_scorecard())
-        result = quality.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash")
+        problems, detail = classify.serving_problems(conn, month, registry, scorecard.load_scorecard())
+        result = gates.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash")
         return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
 
 
@@ -88,9 +91,9 @@ def holdout_problem_rate_increasing(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     month = context.partition_key
-    passed, detail = scoring.holdout_ordering(Registry(zs_home.paths().models), month)
+    passed, detail = classify.holdout_ordering(Registry(zs_home.paths().models), month)
     violations = [] if passed else [(str(detail.get("holdout_problem_rate_by_tier")),)]
-    result = quality.sql_gate("holdout_problem_rate_increasing", violations, ["rates"], "tier_ordering")
+    result = gates.sql_gate("holdout_problem_rate_increasing", violations, ["rates"], "tier_ordering")
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
         return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
@@ -110,8 +113,8 @@ def holdout_problem_rate_increasing(
 def tier_shares_within_tolerance(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
-    policy = tiers.load_policy()
+    policy = tier_policy.load_policy()
     with warehouse.get_connection() as conn:
-        frame = publish.month_frame(conn, SPEC, context.partition_key)
-    report = tiers.share_report(frame["tier"].to_numpy(), policy)
+        frame = wap.month_frame(conn, SPEC, context.partition_key)
+    report = tier_policy.share_report(frame["tier"].to_numpy(), policy)
     return dg.AssetCheckResult(passed=report["within"], severity=dg.AssetCheckSeverity.WARN, metadata=report)

@@ -1,0 +1,523 @@
+"""The risk model (风险模型): labels, LightGBM training, calibration, points, reasons, champion/challenger.
+
+- `load_config()` reads config/model.yaml (windows, LightGBM parameters, promotion gate).
+- `load_labels(conn, month, config)` turns random inspections into weighted labels (sql/model/labels.sql).
+- `train(labels, month, config)` fits LightGBM with `lgb.train` on the older labels, stops early and calibrates
+  (Platt) on the validation window; `RiskModel` scores, scales to points and explains with `pred_contrib`.
+- `evaluate(...)` measures a scorer on the holdout (weighted AUC, KS, Brier, problem-found rate by tier) and
+  `decide(...)` is the promotion gate.
+- `run_month(...)` does one month: cold start, no retraining (too few labels delivered since the last trained
+  challenger), or train and compare with the champion on the same holdout; register and record the decision.
+  The asset `model/risk_model` calls it.
+
+Points follow the PDO convention of config/scorecard.yaml (methods.md §1.5): every `pdo` points double the
+odds of a problem; the model's reason points are its log-odds contributions on the same scale.
+Plain Python, no Dagster; numpy and LightGBM over whole arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.linear_model import LogisticRegression
+
+from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.sql import load_sql
+from zs_risk_pipeline.lib.features.enterprise_monthly import Indicator, indicators
+from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
+from zs_risk_pipeline.lib.model import metrics
+from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.model.scorecard import TOP_REASONS, Scorecard
+from zs_risk_pipeline.lib.model.scorecard import feature_matrix as scorecard_columns
+from zs_risk_pipeline.lib.tiers.tier_policy import TierPolicy, assign_tiers, cutoffs_from_shares
+
+CONFIG_PATH = resources.config_file("model.yaml")
+# Always set, whatever the YAML says: the same data must give the same model, byte for byte.
+FIXED_PARAMS = {
+    "objective": "binary",
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbosity": -1,
+    "feature_pre_filter": False,
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    version: int
+    holdout_months: int
+    validation_months: int
+    max_history_months: int
+    lightgbm: dict[str, Any]
+    num_boost_round: int
+    early_stopping_rounds: int
+    auc_tolerance: float
+    require_increasing_tiers: bool
+    min_new_labels: int
+
+
+def _positive_int(value: Any, field: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: {field} must be a positive integer, got {value!r}")
+    return value
+
+
+def load_config(path: Path | None = None) -> ModelConfig:
+    """Read and validate config/model.yaml (or `path`)."""
+    path = path or CONFIG_PATH
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    name = path.name
+    windows = doc.get("windows") or {}
+    params = doc.get("lightgbm")
+    if not isinstance(params, dict) or "seed" not in params or "num_threads" not in params:
+        raise ValueError(f"{name}: lightgbm must be a mapping that fixes seed and num_threads (determinism)")
+    clash = sorted(set(params) & set(FIXED_PARAMS))
+    if clash:
+        raise ValueError(f"{name}: lightgbm must not set {clash}: the pipeline fixes them")
+    promotion = doc.get("promotion") or {}
+    tolerance = promotion.get("auc_tolerance")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
+        raise ValueError(f"{name}: promotion.auc_tolerance must be a number in [0, 1), got {tolerance!r}")
+    return ModelConfig(
+        version=_positive_int(doc.get("version"), "version", name),
+        holdout_months=_positive_int(windows.get("holdout_months"), "windows.holdout_months", name),
+        validation_months=_positive_int(windows.get("validation_months"), "windows.validation_months", name),
+        max_history_months=_positive_int(windows.get("max_history_months"), "windows.max_history_months", name),
+        lightgbm=dict(params),
+        num_boost_round=_positive_int(doc.get("num_boost_round"), "num_boost_round", name),
+        early_stopping_rounds=_positive_int(doc.get("early_stopping_rounds"), "early_stopping_rounds", name),
+        auc_tolerance=float(tolerance),
+        require_increasing_tiers=bool(promotion.get("require_increasing_tiers", True)),
+        min_new_labels=_positive_int(
+            (doc.get("retraining") or {}).get("min_new_labels"), "retraining.min_new_labels", name
+        ),
+    )
+
+
+# --- labels ------------------------------------------------------------------------------------------------
+
+
+def _months_back(month: str, back: int) -> dt.date:
+    start = month_start(month)
+    index = start.year * 12 + start.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def label_params(month: str, config: ModelConfig) -> dict[str, Any]:
+    return {
+        "month": month_start(month),
+        "month_end": month_end(month),
+        "first_month": _months_back(month, config.max_history_months - 1),
+    }
+
+
+def load_labels(conn: duckdb.DuckDBPyConnection, month: str, config: ModelConfig) -> pd.DataFrame:
+    """Weighted labels known by the end of `month`, with the features of the month before each inspection."""
+    return conn.execute(load_sql("model/labels.sql"), label_params(month, config)).df()
+
+
+def label_funnel(conn: duckdb.DuckDBPyConnection, month: str, config: ModelConfig) -> dict[str, int]:
+    """Random inspections → with π → with prior features (= labels): nothing leaves the funnel unexplained."""
+    cur = conn.execute(load_sql("model/label_funnel.sql"), label_params(month, config))
+    names = [d[0] for d in cur.description]
+    row = cur.fetchall()[0]  # fetch everything: DuckDB refuses new work while a result is unfinished
+    return dict(zip(names, (int(v) for v in row), strict=True))
+
+
+def windows(labels: pd.DataFrame, month: str, config: ModelConfig) -> dict[str, np.ndarray]:
+    """Boolean masks train / validation / holdout by inspection month (time-based, never shuffled)."""
+    start = month_start(month)
+    m = pd.to_datetime(labels["inspection_month"])
+    back = (start.year - m.dt.year.to_numpy()) * 12 + (start.month - m.dt.month.to_numpy())
+    h, v = config.holdout_months, config.validation_months
+    return {"train": back >= h + v, "validation": (back >= h) & (back < h + v), "holdout": back < h}
+
+
+# --- the model ---------------------------------------------------------------------------------------------
+
+
+def feature_matrix(df: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """The named indicator columns as one float64 matrix (NULL → NaN, which LightGBM treats as missing)."""
+    columns = scorecard_columns(df, names, "the model")
+    return np.column_stack([columns[n] for n in names]) if names else np.empty((len(df), 0))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """PDO scaling (methods.md §1.5): points = ref_points + pdo/ln2 · (log-odds − ln ref_odds)."""
+
+    pdo: float
+    ref_points: float
+    ref_odds: float
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / math.log(2.0)
+
+    def points(self, log_odds: np.ndarray) -> np.ndarray:
+        return self.ref_points + self.factor * (np.asarray(log_odds, dtype="float64") - math.log(self.ref_odds))
+
+    @classmethod
+    def of(cls, scorecard: Scorecard) -> Scaling:
+        return cls(scorecard.pdo, scorecard.ref_points, scorecard.ref_odds)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What a scorer says about each row: raw score, calibrated probability, points and the top-3 reasons."""
+
+    score: np.ndarray
+    probability: np.ndarray
+    points: np.ndarray
+    reasons: pd.DataFrame  # reason_k, reason_k_zh, reason_k_en, reason_k_value, reason_k_points for k = 1..3
+
+
+@dataclass
+class RiskModel:
+    """A trained LightGBM booster with its feature list and Platt calibration (logit p = a·raw + b)."""
+
+    booster: lgb.Booster
+    features: list[str]
+    calibration: tuple[float, float]
+    num_threads: int
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        return self.booster.predict(X, raw_score=True, num_threads=self.num_threads)
+
+    def log_odds(self, raw: np.ndarray) -> np.ndarray:
+        a, b = self.calibration
+        return a * raw + b
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """pred_contrib: one column per feature plus the base value last; each row sums to the raw score."""
+        return self.booster.predict(X, pred_contrib=True, num_threads=self.num_threads)
+
+    def points(self, df: pd.DataFrame, scaling: Scaling) -> np.ndarray:
+        """Points only, without reasons: a plain prediction, far cheaper than pred_contrib."""
+        return scaling.points(self.log_odds(self.raw(feature_matrix(df, self.features))))
+
+    def score(self, df: pd.DataFrame, scaling: Scaling, catalogue: dict[str, Indicator]) -> Scored:
+        X = feature_matrix(df, self.features)
+        contrib = self.contributions(X)
+        raw = contrib.sum(axis=1)  # identical to predict(raw_score=True): the reasons add up by construction
+        log_odds = self.log_odds(raw)
+        # A feature's points: its log-odds contribution through the calibration slope, on the PDO scale.
+        feature_points = scaling.factor * self.calibration[0] * contrib[:, :-1]
+        top = np.argsort(-feature_points, axis=1, kind="stable")[:, :TOP_REASONS]  # strongest risk drivers first
+        names = np.array(self.features, dtype=object)
+        zh = np.array([catalogue[f].name_zh for f in self.features], dtype=object)
+        reasons = {}
+        for k in range(TOP_REASONS):  # three columns, each vectorised over all rows
+            j = top[:, k]
+            reasons[f"reason_{k + 1}"] = names[j]
+            reasons[f"reason_{k + 1}_zh"] = zh[j]
+            reasons[f"reason_{k + 1}_en"] = names[j]
+            reasons[f"reason_{k + 1}_value"] = np.take_along_axis(X, j[:, None], axis=1)[:, 0]
+            reasons[f"reason_{k + 1}_points"] = np.take_along_axis(feature_points, j[:, None], axis=1)[:, 0]
+        return Scored(
+            score=raw,
+            probability=1.0 / (1.0 + np.exp(-log_odds)),
+            points=scaling.points(log_odds),
+            reasons=pd.DataFrame(reasons, index=df.index),
+        )
+
+
+def scorecard_scored(scorecard: Scorecard, df: pd.DataFrame) -> Scored:
+    """The cold-start scorecard as a scorer: points are the score, reasons are its top-3 matching rules."""
+    points, top = scorecard.top_rules(df)
+    rules = scorecard.rules
+    values = {r.indicator: df[r.indicator].to_numpy(dtype="float64", na_value=np.nan) for r in rules}
+    reasons = {}
+    pad = len(rules)  # index of "no reason"
+    table = {
+        "": np.array([r.indicator for r in rules] + [None], dtype=object),
+        "_zh": np.array([r.reason_zh for r in rules] + [None], dtype=object),
+        "_en": np.array([r.reason_en for r in rules] + [None], dtype=object),
+        "_points": np.array([r.points for r in rules] + [np.nan], dtype="float64"),
+    }
+    value_matrix = np.column_stack([values[r.indicator] for r in rules] + [np.full(len(df), np.nan)])
+    for k in range(TOP_REASONS):
+        j = np.where(top[:, k] >= 0, top[:, k], pad)
+        for suffix, column in table.items():
+            reasons[f"reason_{k + 1}{suffix}"] = column[j]
+        reasons[f"reason_{k + 1}_value"] = np.take_along_axis(value_matrix, j[:, None], axis=1)[:, 0]
+    ordered = [f"reason_{k + 1}{s}" for k in range(TOP_REASONS) for s in ("", "_zh", "_en", "_value", "_points")]
+    return Scored(
+        score=points,
+        probability=scorecard.probability(points),
+        points=points,
+        reasons=pd.DataFrame(reasons, index=df.index)[ordered],
+    )
+
+
+def lgb_params(config: ModelConfig, features: list[Indicator]) -> dict[str, Any]:
+    return {
+        **config.lightgbm,
+        **FIXED_PARAMS,
+        # Known directions of risk become monotone constraints; categorical codes have none.
+        "monotone_constraints": [0 if f.kind == "categorical" else f.direction for f in features],
+    }
+
+
+def train(labels: pd.DataFrame, month: str, config: ModelConfig) -> tuple[RiskModel, dict[str, Any]]:
+    """Fit on the train window, early-stop and calibrate on the validation window; returns model and facts."""
+    catalogue = indicators()
+    names = [f.name for f in catalogue]
+    categorical = [f.name for f in catalogue if f.kind == "categorical"]
+    w = windows(labels, month, config)
+    X = feature_matrix(labels, names)
+    y = labels["label"].to_numpy(dtype="float64")
+    weight = labels["weight"].to_numpy(dtype="float64")
+    params = lgb_params(config, catalogue)
+    dtrain = lgb.Dataset(
+        X[w["train"]],
+        y[w["train"]],
+        weight=weight[w["train"]],
+        feature_name=names,
+        categorical_feature=categorical,
+        free_raw_data=False,
+        params={"verbosity": -1},
+    )
+    dvalid = lgb.Dataset(X[w["validation"]], y[w["validation"]], weight=weight[w["validation"]], reference=dtrain)
+    booster = lgb.train(
+        params,
+        dtrain,
+        num_boost_round=config.num_boost_round,
+        valid_sets=[dvalid],
+        valid_names=["validation"],
+        callbacks=[lgb.early_stopping(config.early_stopping_rounds, first_metric_only=True, verbose=False)],
+    )
+    best = booster.best_iteration or booster.current_iteration()
+    # Keep only the trees up to the best iteration, so the saved file is exactly the model that serves.
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    raw_valid = booster.predict(X[w["validation"]], raw_score=True, num_threads=config.lightgbm["num_threads"])
+    # Platt scaling on the validation window: the weights make it describe the population, not the sample.
+    platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
+    platt.fit(raw_valid.reshape(-1, 1), y[w["validation"]], sample_weight=weight[w["validation"]])
+    calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    model = RiskModel(booster, names, calibration, int(config.lightgbm["num_threads"]))
+    months = pd.to_datetime(labels["inspection_month"])
+    facts = {
+        "params": params,
+        "num_boost_round": config.num_boost_round,
+        "best_iteration": int(best),
+        "features": names,
+        "categorical_features": categorical,
+        "calibration": {"method": "platt", "a": calibration[0], "b": calibration[1]},
+        "windows": {
+            part: {
+                "from": str(months[mask].min().date()) if mask.any() else None,
+                "to": str(months[mask].max().date()) if mask.any() else None,
+                "labels": int(mask.sum()),
+                "problems_found": int(y[mask].sum()),
+            }
+            for part, mask in w.items()
+        },
+    }
+    return model, facts
+
+
+# --- evaluation and the promotion gate ----------------------------------------------------------------------
+
+
+def evaluate(
+    y: np.ndarray,
+    weight: np.ndarray,
+    holdout: Scored,
+    holdout_features: pd.DataFrame,
+    population_points: np.ndarray,
+    policy: TierPolicy,
+) -> dict[str, Any]:
+    """Metrics of one scorer on the holdout; tiers use cut-offs that split the month's population by policy.
+
+    The tier ordering is measured on the tiers by score (the model's ranking) and, for information, after the
+    hard overrides, which move a few firms by rule whatever their score.
+    """
+    if policy.method == "target_shares":
+        cutoffs = cutoffs_from_shares(population_points, policy.target_shares)
+    else:
+        cutoffs = policy.cutoffs
+    fixed = dataclasses.replace(policy, method="cutoffs", cutoffs=cutoffs)
+    assigned = assign_tiers(holdout.points, holdout_features, fixed) if len(y) else None
+    by_score = assigned["tier_by_score"].to_numpy() if assigned is not None else np.array([])
+    final = assigned["tier"].to_numpy() if assigned is not None else np.array([])
+    rates = metrics.rate_by_tier(y, by_score, weight) if len(y) else {}
+    counts = {t: int((by_score == t).sum()) for t in "ABCD"}
+    return {
+        "labels": len(y),
+        "problems_found": int(y.sum()),
+        "auc": metrics.weighted_auc(y, holdout.points, weight),
+        "ks": metrics.ks(y, holdout.points, weight),
+        "brier": metrics.brier(y, holdout.probability, weight),
+        # The model's own ordering (tiers by score): what the promotion gate judges. The overrides are policy,
+        # not model: their effect is reported beside it.
+        "problem_rate_by_tier": rates,
+        "labels_by_tier": counts,
+        "tiers_increasing": metrics.is_increasing(rates) and all(counts[t] > 0 for t in "ABCD"),
+        "problem_rate_after_overrides": metrics.rate_by_tier(y, final, weight) if len(y) else {},
+        "labels_after_overrides": {t: int((final == t).sum()) for t in "ABCD"},
+        "tier_cutoffs_points": cutoffs,
+    }
+
+
+def decide(
+    challenger: dict[str, Any], champion: dict[str, Any] | None, scorecard: dict[str, Any], config: ModelConfig
+) -> tuple[bool, list[str]]:
+    """The promotion gate: (promote?, reasons for refusing). Same holdout for all three."""
+    refusals = []
+    auc = challenger["auc"]
+    if not np.isfinite(auc):
+        refusals.append("the holdout has no problem found or no clean inspection: AUC undefined")
+    if config.require_increasing_tiers and not challenger["tiers_increasing"]:
+        refusals.append(
+            "problem-found rate by tier does not rise strictly from A to D on the holdout: "
+            f"{challenger['problem_rate_by_tier']}"
+        )
+    if np.isfinite(scorecard["auc"]) and not auc >= scorecard["auc"]:
+        refusals.append(f"weighted AUC {auc:.4f} is below the scorecard baseline {scorecard['auc']:.4f}")
+    if champion is not None and np.isfinite(champion["auc"]) and not auc >= champion["auc"] - config.auc_tolerance:
+        refusals.append(
+            f"weighted AUC {auc:.4f} is worse than the champion's {champion['auc']:.4f} "
+            f"by more than the tolerance {config.auc_tolerance}"
+        )
+    return not refusals, refusals
+
+
+def run_month(
+    conn: duckdb.DuckDBPyConnection,
+    month: str,
+    population: pd.DataFrame,
+    registry: Registry,
+    scorecard: Scorecard,
+    policy: TierPolicy,
+    config: ModelConfig,
+) -> dict[str, Any]:
+    """The month's model step: load the labels known by the month's end, then `challenge`."""
+    labels = load_labels(conn, month, config)
+    funnel = label_funnel(conn, month, config)
+    return challenge(labels, month, population, registry, scorecard, policy, config, funnel)
+
+
+def challenge(
+    labels: pd.DataFrame,
+    month: str,
+    population: pd.DataFrame,
+    registry: Registry,
+    scorecard: Scorecard,
+    policy: TierPolicy,
+    config: ModelConfig,
+    funnel: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Train the month's challenger, compare it with the champion and the scorecard, record the decision.
+
+    `population` is the month's feature table (for the tier cut-offs on the holdout). Returns the decision,
+    which is also written to the registry. Below the label threshold no model is trained (cold start).
+    """
+    label = month[:7]
+    champion_before = registry.champion_as_of(_previous(label))
+    base = {
+        "champion_before": champion_before,
+        "min_labels": scorecard.min_labels,
+        "labels": len(labels),
+        "funnel": funnel,  # from run_month: where every random inspection of the month went
+    }
+    w = windows(labels, month, config)
+    sizes = {part: int(mask.sum()) for part, mask in w.items()}
+    problems = {part: int(labels["label"].to_numpy()[mask].sum()) for part, mask in w.items()}
+    cold = scorecard.use_scorecard(len(labels))
+    empty = [p for p in ("train", "validation", "holdout") if sizes[p] == 0 or problems[p] in (0, sizes[p])]
+    if cold or empty:
+        why = (
+            f"cold start: {len(labels)} labels, fewer than the {scorecard.min_labels} required"
+            if cold
+            else f"windows without both outcomes: {empty} (sizes {sizes}, problems found {problems})"
+        )
+        decision = {
+            **base,
+            "status": "cold_start",
+            "trained": None,
+            "promoted": False,
+            "reasons": [why],
+            "champion_after": champion_before,
+        }
+        registry.record_decision(label, decision)
+        return decision
+
+    last = registry.last_trained_before(label)
+    if last is not None:
+        new_labels = int((pd.to_datetime(labels["delivered_month"]) > pd.Timestamp(f"{last[0]}-01")).sum())
+        base["new_labels_since_last_training"] = new_labels
+        if new_labels < config.min_new_labels:
+            decision = {
+                **base,
+                "status": "not_retrained",
+                "trained": None,
+                "promoted": False,
+                "reasons": [
+                    f"{new_labels} labels delivered since {last[1]} was trained ({last[0]}), fewer than the "
+                    f"{config.min_new_labels} that call for retraining (retraining.min_new_labels)"
+                ],
+                "champion_after": champion_before,
+            }
+            registry.record_decision(label, decision)
+            return decision
+
+    model, facts = train(labels, month, config)
+    scaling = Scaling.of(scorecard)
+    catalogue = {i.name: i for i in indicators()}
+    hold = labels[w["holdout"]].reset_index(drop=True)
+    y = hold["label"].to_numpy(dtype="float64")
+    wt = hold["weight"].to_numpy(dtype="float64")
+
+    def measure(scored_holdout: Scored, population_points: np.ndarray) -> dict[str, Any]:
+        return evaluate(y, wt, scored_holdout, hold, population_points, policy)
+
+    challenger = measure(model.score(hold, scaling, catalogue), model.points(population, scaling))
+    baseline = measure(scorecard_scored(scorecard, hold), scorecard.top_rules(population)[0])
+    champion = None
+    if champion_before is not None:
+        try:
+            booster, entry = registry.load(champion_before)
+            old = RiskModel(booster, entry["features"], tuple(entry["calibration_ab"]), model.num_threads)
+            champion = measure(old.score(hold, scaling, catalogue), old.points(population, scaling))
+        except (RegistryError, KeyError) as e:
+            # A champion that cannot be verified or no longer fits the features cannot defend its place.
+            champion = None
+            base["champion_unusable"] = str(e)
+    promote, refusals = decide(challenger, champion, baseline, config)
+    entry = registry.save(
+        model.booster.model_to_string(),
+        {
+            **facts,
+            "calibration_ab": list(model.calibration),
+            "label_counts": {"labels": len(labels), **sizes, "problems_found": problems},
+            "metrics": {"holdout": challenger, "scorecard_on_holdout": baseline},
+            "config_version": config.version,
+        },
+        label,
+    )
+    decision = {
+        **base,
+        "status": "promoted" if promote else "kept_champion",
+        "trained": entry["model_id"],
+        "promoted": promote,
+        "reasons": refusals if refusals else ["passed the promotion gate on the holdout"],
+        "champion_after": entry["model_id"] if promote else champion_before,
+        "holdout": {"challenger": challenger, "champion": champion, "scorecard": baseline},
+    }
+    registry.record_decision(label, decision)
+    return decision
+
+
+def _previous(month: str) -> str:
+    return _months_back(month, 1).isoformat()[:7]

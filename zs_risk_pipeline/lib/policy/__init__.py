@@ -1,0 +1,1 @@
+"""Operator policy (政策口径): the config files, their versions and hashes."""

@@ -1,0 +1,95 @@
+"""Policy versions (政策口径版本): which operator policy files an output was computed with.
+
+Operators edit config/*.yaml; a rerun under an edited policy must never restate a month silently. Every tier,
+warning, frame and plan output therefore records the version of the policy files it depends on, and the publish
+log says "policy changed" (and which files) when a re-published version was computed under another policy.
+
+A policy file's hash is the SHA-256 of its parsed content in canonical JSON (sorted keys), so an edit of a
+comment or of the layout is not a policy change, and any change of a value is. The version of a set of files is
+the first 12 hex digits of the SHA-256 over their names and hashes.
+
+Plain Python, no Dagster.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The policy files by role, as the lib module that reads each one names it (CONFIG_PATH). Looked up when asked,
+# not imported here: those modules record policy versions themselves.
+_MODULES = {
+    "features": "features.enterprise_monthly",  # which entities are in scope (a feature row, a tier)
+    "scorecard": "model.scorecard",
+    "model": "model.training",
+    "tier_policy": "tiers.tier_policy",
+    "warning_rules": "monitoring.early_warnings",
+    "sampling_plans": "sampling.plan_policy",
+}
+TIERS = ("features", "scorecard", "model", "tier_policy")
+# What each output depends on: its own policy and everything upstream of it.
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "features": ("features",),
+    "tiers": TIERS,
+    "early_warnings": (*TIERS, "warning_rules"),
+    "sampling": (*TIERS, "sampling_plans"),
+    "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
+}
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    version: str  # 12 hex digits
+    files: dict[str, str]  # config file name → SHA-256 of its canonical content
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "files": dict(self.files)}
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a YAML policy file's parsed content in canonical JSON (comments and layout do not count)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return _canonical_hash(text)
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"policy file {path} cannot be read: {e}") from e
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_hash(text: str) -> str:
+    # Keyed by the file's text, so an edit is seen at once; a run asks for the same few files about a hundred
+    # times, and parsing them each time cost seconds per month.
+    doc = yaml.safe_load(text)
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def version_of(files: Mapping[str, str]) -> str:
+    text = "".join(f"{name}:{sha}\n" for name, sha in sorted(files.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def current(output: str) -> PolicyVersion:
+    """The version of the policy files `output` (a key of OUTPUTS) depends on, as they are now."""
+    try:
+        roles = OUTPUTS[output]
+    except KeyError:
+        raise ValueError(f"unknown output {output!r}; known: {', '.join(OUTPUTS)}") from None
+    paths = [Path(importlib.import_module(f"zs_risk_pipeline.lib.{_MODULES[r]}").CONFIG_PATH) for r in roles]
+    files = {f"config/{p.name}": file_hash(p) for p in paths}
+    return PolicyVersion(version_of(files), files)
+
+
+def changed_files(before: Mapping[str, str] | None, after: Mapping[str, str]) -> list[str]:
+    """The policy files whose content differs between two versions (added or removed ones included)."""
+    if before is None:
+        return []
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))

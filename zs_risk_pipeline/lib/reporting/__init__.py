@@ -1,0 +1,1 @@
+"""Reporting tables (集市报表) of the mart."""

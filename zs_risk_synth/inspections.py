@@ -1,0 +1,578 @@
+"""Inspectors, declared conflicts, and the inspections of the synthetic city with their results.
+
+Inspections are drawn the way the bureau did before risk tiers existed: double-random plans drawn
+uniformly from their scope (≈3-5 % of entities a year, never twice a year for the same plan), special
+campaigns aimed at riskier firms of a cluster, and triggered checks after complaints. Whether a problem
+is found depends on the entity's hidden p_problem, so random inspections are unbiased labels.
+Results are entered into the results system one to eight working days after the inspection and delivered weekly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zs_risk_pipeline.lib.core import workdays as statutory
+from zs_risk_synth import profiles as P
+from zs_risk_synth._util import (
+    NEVER,
+    Calendar,
+    Events,
+    Streams,
+    concat,
+    empty_events,
+    first_of_runs,
+    pick_workdays,
+    sort_events,
+    take,
+    to_workday,
+    uniform_days,
+    weekday,
+    weighted_sample,
+)
+from zs_risk_synth.events import FALSE_INFO, IN, NOT_PUBLICIZED, OUT, UNREACHABLE, _list_events
+from zs_risk_synth.population import DORMANT_UNREACHABLE, Population
+
+CODES = tuple(c for c, _, _ in P.result_codes())
+BIT = {c: 1 << i for i, c in enumerate(CODES)}
+TRIGGER = ("random", "triggered", "special")
+RANDOM, TRIGGERED, SPECIAL = range(3)
+QUAL_BIT = {q: 1 << i for i, q in enumerate(P.QUALIFICATIONS)}
+CONFLICT_REASONS = (
+    "近亲属在该企业任职",
+    "曾在该企业任职",
+    "持有该企业股份",
+    "与该企业法定代表人有其他利害关系",
+)
+
+
+# --- inspectors (执法检查人员名录库) ----------------------------------------------------------------------
+
+
+@dataclass
+class Inspectors:
+    ids: np.ndarray
+    dept: np.ndarray  # index into profiles.DEPARTMENTS
+    branch: np.ndarray  # town index, -1 = city level
+    quals: np.ndarray  # bit mask over profiles.QUALIFICATIONS
+    hired: np.ndarray  # month index (-1 = before the window)
+    left: np.ndarray  # first month no longer in post (months = still in post)
+    cert: np.ndarray  # months × inspectors: certificate valid until, as known in that month
+
+    def on_list(self, m: int) -> np.ndarray:
+        return np.flatnonzero(self.hired <= m)
+
+    def active(self, m: int) -> np.ndarray:
+        return (self.hired <= m) & (self.left > m)
+
+
+def _new_staff(rng: np.random.Generator, k: int, town_share: np.ndarray) -> tuple[np.ndarray, ...]:
+    dept = rng.choice(len(P.DEPARTMENTS), k, p=P.DEPARTMENT_SHARE)
+    scjgj = dept == 0
+    branch = np.where(scjgj & (rng.random(k) >= 0.12), rng.choice(len(town_share), k, p=town_share), -1)
+    quals = np.full(k, QUAL_BIT["general"])
+    extra = {
+        "food": 0.75,
+        "industrial_product": 0.35,
+        "special_equipment": 0.2,
+        "drug": 0.15,
+        "medical_device": 0.1,
+        "cosmetics": 0.08,
+    }
+    for q, p in extra.items():
+        quals |= np.where(scjgj & (rng.random(k) < p), QUAL_BIT[q], 0)
+    quals |= np.where(~scjgj & (rng.random(k) < 0.5), QUAL_BIT["other"], 0)
+    return dept.astype(np.int8), branch.astype(np.int16), quals.astype(np.int16)
+
+
+def build_inspectors(pop: Population, cal: Calendar, streams: Streams) -> Inspectors:
+    """About one inspector per 1,000 entities (at least 60), mostly market regulation staff of the town
+    branches, some city-level and joint-inspection member units; staff leave, are hired and renew their
+    certificates."""
+    rng = streams.rng("inspectors")
+    initial = pop.reg_month < 0
+    town_share = np.bincount(pop.town[initial], minlength=len(P.towns())).astype(float)
+    town_share /= town_share.sum()
+    n0 = max(60, round(pop.n0 / 1000))
+    # Every town branch gets at least two market-regulation inspectors, every other member unit two
+    # at city level.
+    base_branch = np.concatenate([np.repeat(np.arange(len(town_share)), 2), np.full(2 * (len(P.DEPARTMENTS) - 1), -1)])
+    base_dept = np.concatenate([np.zeros(2 * len(town_share)), np.repeat(np.arange(1, len(P.DEPARTMENTS)), 2)])
+    k = max(n0 - len(base_branch), 0)
+    dept, branch, quals = _new_staff(rng, k, town_share)
+    dept = np.concatenate([base_dept.astype(np.int8), dept])
+    branch = np.concatenate([base_branch.astype(np.int16), branch])
+    base_quals = np.where(base_dept == 0, QUAL_BIT["general"] | QUAL_BIT["food"], QUAL_BIT["general"])
+    quals = np.concatenate([base_quals.astype(np.int16), quals])
+    n = len(dept)
+    hired = np.full(n, -1, dtype=np.int32)
+    left = np.full(n, cal.months, dtype=np.int32)
+    cert = cal.first_day + rng.integers(-60, 5 * 365, n)
+    certs = []
+    for m in range(cal.months):
+        r = streams.rng("inspectors", m)
+        ms, me = cal.month_start(m), cal.month_end(m)
+        active = (hired <= m) & (left > m)
+        leaving = active & (r.random(len(dept)) < 0.003)
+        left[leaving] = m
+        renew = active & (cert >= ms) & (cert <= me) & (r.random(len(dept)) < 0.85)
+        cert[renew] += 1826
+        target = round(n0 * 1.07 ** (m / 12))
+        k = max(0, target - int(((hired <= m) & (left > m)).sum()))
+        if k:
+            d, b, q = _new_staff(r, k, town_share)
+            dept, branch, quals = (
+                np.concatenate([dept, d]),
+                np.concatenate([branch, b]),
+                np.concatenate([quals, q]),
+            )
+            hired = np.concatenate([hired, np.full(k, m, np.int32)])
+            left = np.concatenate([left, np.full(k, cal.months, np.int32)])
+            cert = np.concatenate([cert, ms + r.integers(1000, 1826, k)])
+        certs.append(cert.copy())
+    cert_2d = np.full((cal.months, len(dept)), NEVER, dtype=np.int64)
+    for m, c in enumerate(certs):
+        cert_2d[m, : len(c)] = c
+    # IDs numbered per member unit in order of appointment (a few hundred rows: a plain loop is fine).
+    counters: dict[int, int] = {}
+    ids = []
+    for d in dept:
+        counters[int(d)] = counters.get(int(d), 0) + 1
+        ids.append(f"{P.DEPARTMENTS[d]}{counters[int(d)]:04d}")
+    return Inspectors(np.array(ids), dept, branch, quals, hired, left, cert_2d)
+
+
+def build_conflicts(pop: Population, cal: Calendar, streams: Streams, insp: Inspectors) -> Events:
+    """Declared conflicts of interest: a backlog in the first delivery, then a few each month."""
+    parts = []
+    for m in range(cal.months):
+        rng = streams.rng("conflicts", m)
+        ms, me = cal.month_start(m), cal.month_end(m)
+        staff = np.flatnonzero(insp.active(m))
+        k = max(20, round(0.45 * len(staff))) if m == 0 else int(rng.poisson(0.015 * len(staff)))
+        if not k or not len(staff):
+            continue
+        who = staff[rng.integers(0, len(staff), k)]
+        act = np.flatnonzero((pop.est_day < ms) & (pop.exit_day > me))
+        by_town = act[np.argsort(pop.town[act], kind="stable")]
+        bounds = np.searchsorted(pop.town[by_town], np.arange(len(P.towns()) + 1))
+        town = insp.branch[who].astype(np.int64)
+        local = (town >= 0) & (rng.random(k) < 0.8)
+        lo = np.where(local, bounds[np.maximum(town, 0)], 0)
+        hi = np.where(local, bounds[np.maximum(town, 0) + 1], len(by_town))
+        ok = hi > lo
+        pos = lo + np.floor(rng.random(k) * (hi - lo)).astype(np.int64)
+        ent = by_town[np.minimum(pos, len(by_town) - 1)]
+        days = cal.first_day - rng.integers(10, 700, k) if m == 0 else pick_workdays(rng, ms, me, k)
+        parts.append(
+            {
+                "insp": who[ok],
+                "idx": ent[ok],
+                "day": to_workday(days[ok]) if m == 0 else days[ok],
+                "reason": rng.choice(len(CONFLICT_REASONS), k, p=[0.35, 0.3, 0.15, 0.2])[ok],
+            }
+        )
+    if not parts:
+        return empty_events(insp=np.int64, idx=np.int64, day=np.int64, reason=np.int64, month=np.int64)
+    ev = sort_events(concat(parts), "insp", "idx", "day")
+    ev = take(ev, np.flatnonzero(first_of_runs([ev["insp"], ev["idx"]])))  # a pair is declared once
+    ev["month"] = np.maximum(cal.month_of(ev["day"]), 0)
+    return sort_events(ev, "month", "day", "insp")
+
+
+# --- drawing inspections ----------------------------------------------------------------------------------
+
+
+def _plan_scopes(pop: Population) -> list[np.ndarray]:
+    codes = np.array([i.code for i in P.industries()])
+    tkeys = [t.key for t in P.towns()]
+    out = []
+    for plan in P.PLANS:
+        if plan.licence_domain >= 0:
+            scope = pop.lic_domain == plan.licence_domain
+        elif plan.classes:
+            scope = np.char.startswith(codes, plan.classes[0])
+            for c in plan.classes[1:]:
+                scope |= np.char.startswith(codes, c)
+            scope = scope[pop.industry]
+        else:
+            scope = np.ones(pop.n, dtype=bool)
+        if plan.towns:
+            scope = scope & np.isin(pop.town, [tkeys.index(t) for t in plan.towns])
+        out.append(scope)
+    return out
+
+
+def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> tuple[Events, Events]:
+    """The inspections, and one record per plan-month draw that selected anyone (the 抽查计划 delivery):
+    its frame (enterprises it drew from) and sample size, so π = sample / frame for a random draw."""
+    scopes = _plan_scopes(pop)
+    drawn_year = [np.full(pop.n, -1, dtype=np.int16) for _ in P.PLANS]
+    parts = []
+    draws: list[tuple[int, int, int, int]] = []  # (month, plan, frame, sample): at most plans × months
+    for m in range(cal.months):
+        rng = streams.rng("inspection-draws", m)
+        year, month = cal.year_month(m)
+        ms, me = cal.month_start(m), cal.month_end(m)
+        frame = (pop.est_day < ms) & (pop.exit_day > ms)
+        for p, plan in enumerate(P.PLANS):
+            if plan.months and month not in plan.months:
+                continue
+            fr = np.flatnonzero(frame & scopes[p])
+            if plan.kind == "random":
+                per_draw = plan.annual_rate / (len(plan.months) or 12)
+                k = _stochastic_round(rng, per_draw * len(fr))
+                eligible = fr[drawn_year[p][fr] != year % 10000]  # not twice a year for the same plan
+                sel = np.sort(rng.choice(eligible, min(k, len(eligible)), replace=False))
+                drawn_year[p][sel] = year % 10000
+                trigger = RANDOM
+                frame_size = len(eligible)  # simple random sample of the eligible: π = len(sel) / len(eligible)
+            else:
+                k = _stochastic_round(rng, plan.annual_rate * len(fr))
+                sel = weighted_sample(rng, fr, np.exp(0.6 * pop.zc[fr]), k)  # campaigns target risk
+                trigger = SPECIAL
+                frame_size = len(fr)
+            if len(sel):
+                draws.append((m, p, frame_size, len(sel)))
+            parts.append(
+                {
+                    "idx": sel,
+                    "day": pick_workdays(rng, ms, me, len(sel)),
+                    "trigger": np.full(len(sel), trigger, np.int8),
+                    "plan": np.full(len(sel), p, np.int16),
+                }
+            )
+    parts.append(_triggered(pop, cal, streams, comp))
+    ev = concat(parts)
+    ev["month"] = cal.month_of(ev["day"])
+    # Only triggered checks can fall outside the window: plan inspections are picked within their month,
+    # so each plan-month's sample_size equals its number of inspections.
+    ev = take(ev, np.flatnonzero((ev["month"] >= 0) & (ev["month"] < cal.months)))
+    table = np.array(draws, dtype=np.int64).reshape(-1, 4)
+    plans = {"month": table[:, 0], "plan": table[:, 1], "frame": table[:, 2], "sample": table[:, 3]}
+    return sort_events(ev, "month", "day", "idx", "plan"), plans
+
+
+def _stochastic_round(rng: np.random.Generator, x: float) -> int:
+    return int(np.floor(x) + (rng.random() < x - np.floor(x)))
+
+
+def _triggered(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> Events:
+    """A check after complaints: likelier with substantiated complaints, almost sure after a burst."""
+    rng = streams.rng("triggered")
+    if not len(comp["idx"]):
+        return {
+            "idx": np.empty(0, np.int64),
+            "day": np.empty(0, np.int64),
+            "trigger": np.empty(0, np.int8),
+            "plan": np.empty(0, np.int16),
+        }
+    ev = sort_events(comp, "idx", "month", "day")
+    start = np.flatnonzero(first_of_runs([ev["idx"], ev["month"]]))
+    n_sub = np.add.reduceat((ev["substantiated"] == 1).astype(np.int64), start)
+    n_all = np.add.reduceat(np.ones(len(ev["idx"]), np.int64), start)
+    spike = np.maximum.reduceat(ev["spike"].astype(np.int64), start) > 0
+    p = 1 - 0.72**n_sub * 0.95 ** (n_all - n_sub)
+    p = np.where(spike, np.maximum(p, 0.9), p)
+    go = rng.random(len(start)) < p
+    first = start[go]
+    d = to_workday(ev["day"][first] + rng.integers(3, 26, len(first)))
+    keep = d < pop.exit_day[ev["idx"][first]]
+    return {
+        "idx": ev["idx"][first][keep],
+        "day": d[keep],
+        "trigger": np.full(int(keep.sum()), TRIGGERED, np.int8),
+        "plan": np.full(int(keep.sum()), -1, np.int16),
+    }
+
+
+# --- results -----------------------------------------------------------------------------------------------
+
+# Problem codes and their shares: checks of published information vs. product/food/safety checks.
+_PUBLICITY_MIX = {
+    "NOT_PUBLICIZED": 0.30,
+    "FALSE_INFO": 0.12,
+    "UNREACHABLE": 0.25,
+    "FOUND_RECTIFIED": 0.18,
+    "FOUND_PENDING": 0.07,
+    "REFUSED_SERIOUS": 0.03,
+    "OTHER_DEPT_VIOLATION": 0.05,
+}
+_DOMAIN_MIX = {
+    "FOUND_RECTIFIED": 0.45,
+    "FOUND_PENDING": 0.25,
+    "OTHER_DEPT_VIOLATION": 0.10,
+    "UNREACHABLE": 0.06,
+    "NOT_PUBLICIZED": 0.06,
+    "FALSE_INFO": 0.03,
+    "REFUSED_SERIOUS": 0.05,
+}
+
+
+MISSING_REPORT_FOUND = 0.9  # a publicity check of a firm whose due annual report is missing finds it
+
+
+def report_missing_at(pop: Population, seasons: list[tuple], idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Whether the entity's annual report of the latest season whose deadline has passed was still not filed
+    on that day (seasons as returned by events.annual_reports, in year order)."""
+    out = np.zeros(len(idx), dtype=bool)
+    for k, (_, due, submit, deadline) in enumerate(seasons):
+        following = seasons[k + 1][3] if k + 1 < len(seasons) else NEVER
+        sel = np.flatnonzero((days > deadline) & (days <= following))
+        if not len(sel):
+            continue
+        filed_on = np.full(pop.n, -1, dtype=np.int64)  # -1: not due that season
+        filed_on[due] = submit
+        out[sel] = filed_on[idx[sel]] > days[sel]
+    return out
+
+
+def results(pop: Population, streams: Streams, ev: Events, seasons: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Bit mask of result codes per inspection (bits in the order of reference/result_codes.csv), and the true
+    probability that each inspection finds a problem (ground truth, for the oracle of the model's evaluation).
+
+    The firm's hidden risk sets the probability; what the check looks at can make the outcome all but certain:
+    a publicity check (公示信息抽查) of a firm whose due annual report is missing finds it unpublished.
+    """
+    rng = streams.rng("inspection-results")
+    n = len(ev["idx"])
+    ent = ev["idx"]
+    publicity = np.array([P.PLANS[p].publicity for p in range(len(P.PLANS))] + [False])[ev["plan"]]
+    factor = np.select([ev["trigger"] == TRIGGERED, ev["trigger"] == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0)
+    p_eff = np.minimum(pop.p_problem[ent] * factor, 0.95)
+    unpublished = publicity & report_missing_at(pop, seasons, ent, ev["day"])
+    p_eff = np.where(unpublished, np.maximum(p_eff, MISSING_REPORT_FOUND), p_eff)
+    codes = np.full(n, BIT["NO_ISSUE"], dtype=np.int16)
+    u = rng.random(n)
+    problem = u < p_eff
+    mixes = [_PUBLICITY_MIX, _DOMAIN_MIX]
+    names = list(_PUBLICITY_MIX)
+    probs = np.array([[mix[c] for c in names] for mix in mixes])
+    primary = np.array([BIT[c] for c in names])[
+        np.minimum(
+            (rng.random(n)[:, None] > np.cumsum(probs, axis=1)[np.where(publicity, 0, 1)]).sum(axis=1),
+            len(names) - 1,
+        )
+    ]
+    primary = np.where(unpublished, BIT["NOT_PUBLICIZED"], primary)
+    codes = np.where(problem, primary, codes)
+    alone = np.isin(codes, [BIT["UNREACHABLE"], BIT["REFUSED_SERIOUS"], BIT["NO_ISSUE"]])
+    second = np.array([BIT["FOUND_RECTIFIED"], BIT["OTHER_DEPT_VIOLATION"], BIT["NOT_PUBLICIZED"]])[
+        rng.integers(0, 3, n)
+    ]
+    codes = np.where(~alone & (rng.random(n) < 0.2), codes | second, codes)
+    no_activity = ~problem & ~publicity & (rng.random(n) < 0.05)
+    codes = np.where(no_activity, BIT["NO_RELEVANT_ACTIVITY"], codes)
+    dormant = pop.dormant[ent]
+    found_closed = np.where(rng.random(n) < DORMANT_UNREACHABLE, BIT["UNREACHABLE"], BIT["CLOSED_OR_EXITED"])
+    codes = np.where(dormant, found_closed, codes)  # a dormant entity: nobody there, or visibly closed
+    gone = pop.exit_day[ent] <= ev["day"]
+    codes = np.where(gone, BIT["CLOSED_OR_EXITED"], codes)
+    p_true = np.where(gone, 0.0, np.where(dormant, DORMANT_UNREACHABLE, p_eff))
+    return codes.astype(np.int16), p_true
+
+
+def assign_inspectors(
+    pop: Population, cal: Calendar, streams: Streams, ev: Events, insp: Inspectors, conflicts: Events
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Department and two distinct inspectors per inspection: certified, in post, of the responsible branch,
+    qualified for the plan's domain where possible, and without a declared conflict with the firm."""
+    n = len(ev["idx"])
+    plan = ev["plan"]
+    dept = np.where(plan >= 0, np.array([P.DEPARTMENTS.index(p.department) for p in P.PLANS] + [0])[plan], 0)
+    qual_of_domain = np.array([QUAL_BIT[d] for d in P.DOMAINS])
+    plan_qual = np.array([QUAL_BIT[p.domain] for p in P.PLANS] + [0])[plan]
+    trig_qual = np.where(
+        pop.lic_domain[ev["idx"]] >= 0,
+        qual_of_domain[np.maximum(pop.lic_domain[ev["idx"]], 0)],
+        QUAL_BIT["general"],
+    )
+    qual = np.where(plan >= 0, plan_qual, trig_qual)
+    branch = np.where(dept == 0, pop.town[ev["idx"]], -1)
+    i1 = np.full(n, -1, dtype=np.int64)
+    i2 = np.full(n, -1, dtype=np.int64)
+    conflict_keys = np.unique(conflicts["insp"] * pop.n + conflicts["idx"])
+    has_conflict = np.zeros(pop.n, dtype=bool)  # few firms have declared conflicts: check only those
+    has_conflict[conflicts["idx"]] = True
+    for m in range(cal.months):
+        rng = streams.rng("assignment", m)
+        rows = np.flatnonzero(ev["month"] == m)
+        if not len(rows):
+            continue
+        ok = insp.active(m) & (insp.cert[m] >= cal.month_end(m))
+        key = (dept[rows].astype(np.int64) * 100 + branch[rows] + 1) * 1024 + qual[rows]
+        order = np.argsort(key, kind="stable")
+        starts = np.flatnonzero(first_of_runs([key[order]]))
+        for s, e in zip(starts, np.append(starts[1:], len(order)), strict=True):
+            grp = rows[order[s:e]]
+            d, b, q = int(dept[grp[0]]), int(branch[grp[0]]), int(qual[grp[0]])
+            pool = _pool(insp, ok, d, b, q)
+            if len(pool) < 2:
+                continue
+            a, c = _two_of(rng, len(pool), len(grp))
+            i1[grp], i2[grp] = pool[a], pool[c]
+            at_risk = grp[has_conflict[ev["idx"][grp]]]
+
+            def clashing(at: np.ndarray) -> np.ndarray:
+                key1 = i1[at] * pop.n + ev["idx"][at]
+                key2 = i2[at] * pop.n + ev["idx"][at]
+                return at[np.isin(key1, conflict_keys) | np.isin(key2, conflict_keys)]
+
+            for _ in range(5):  # re-draw pairs that hit a declared conflict
+                bad = clashing(at_risk)
+                if not len(bad):
+                    break
+                a, c = _two_of(rng, len(pool), len(bad))
+                i1[bad], i2[bad] = pool[a], pool[c]
+            for r in clashing(at_risk):  # the rare pair still clashing (small pool): draw from the free inspectors
+                free = pool[~np.isin(pool * pop.n + ev["idx"][r], conflict_keys)]
+                if len(free) < 2:
+                    i1[r] = i2[r] = -1  # no conflict-free pair: left unassigned, like an empty pool
+                    continue
+                a, c = _two_of(rng, len(free), 1)
+                i1[r], i2[r] = free[a[0]], free[c[0]]
+    return dept.astype(np.int8), i1, i2
+
+
+def _pool(insp: Inspectors, ok: np.ndarray, dept: int, branch: int, qual: int) -> np.ndarray:
+    """Eligible inspectors, relaxing first the qualification, then the branch (to city level, then any)."""
+    same_dept = ok & (insp.dept == dept)
+    qualified = (insp.quals & qual) > 0
+    for mask in (
+        same_dept & (insp.branch == branch) & qualified,
+        same_dept & (insp.branch == branch),
+        same_dept & (insp.branch == -1) & qualified,
+        same_dept & (insp.branch == -1),
+        same_dept,
+    ):
+        pool = np.flatnonzero(mask)
+        if len(pool) >= 2:
+            return pool
+    return np.empty(0, dtype=np.int64)
+
+
+def _two_of(rng: np.random.Generator, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    a = rng.integers(0, k, n)
+    c = (a + 1 + rng.integers(0, k - 1, n)) % k
+    return a, c
+
+
+# --- consequences of findings ------------------------------------------------------------------------------
+
+
+def consequences(
+    pop: Population, cal: Calendar, streams: Streams, ev: Events, codes: np.ndarray, comp: Events
+) -> tuple[Events, Events, Events]:
+    """Abnormal-list entries after UNREACHABLE / NOT_PUBLICIZED / FALSE_INFO, penalty decisions after
+    findings and substantiated complaints, and withdrawn registrations (撤销) of shells found unreachable."""
+    rng = streams.rng("consequences")
+    ent, d = ev["idx"], ev["day"]
+    n = len(ent)
+    live = ~pop.dormant[ent]
+    parts = []
+    for bit, reason, p_in, lag, p_out, out_lag in (
+        (BIT["UNREACHABLE"], UNREACHABLE, 0.95, (5, 15), 0.45, (30, 200)),
+        (BIT["NOT_PUBLICIZED"], NOT_PUBLICIZED, 0.4, (25, 50), 0.85, (7, 90)),
+        (BIT["FALSE_INFO"], FALSE_INFO, 0.85, (5, 20), 0.6, (15, 150)),
+    ):
+        hit = np.flatnonzero(((codes & bit) > 0) & (rng.random(n) < p_in))
+        on = to_workday(d[hit] + rng.integers(lag[0], lag[1] + 1, len(hit)))
+        parts.append(_list_events(ent[hit], on, IN, reason))
+        fix = live[hit] & (rng.random(len(hit)) < p_out)
+        off = to_workday(on[fix] + rng.integers(out_lag[0], out_lag[1] + 1, int(fix.sum())))
+        parts.append(_list_events(ent[hit][fix], off, OUT, reason))
+    abnormal = concat(parts)
+
+    pen_p = np.zeros(n)
+    boost = np.zeros(n)
+    for code, p, b in (
+        ("FOUND_PENDING", 0.6, 0.5),
+        ("REFUSED_SERIOUS", 0.5, 0.8),
+        ("FALSE_INFO", 0.15, 0.3),
+        ("FOUND_RECTIFIED", 0.08, 0.0),
+    ):
+        has = (codes & BIT[code]) > 0
+        pen_p = np.where(has, np.maximum(pen_p, p), pen_p)
+        boost = np.where(has, np.maximum(boost, b), boost)
+    go = np.flatnonzero(rng.random(n) < pen_p)
+    sub = np.flatnonzero((comp["substantiated"] == 1) & (rng.random(len(comp["idx"])) < 0.03))
+    triggers = {
+        "idx": np.concatenate([ent[go], comp["idx"][sub]]),
+        "day": to_workday(
+            np.concatenate([d[go] + rng.integers(20, 121, len(go)), comp["day"][sub] + rng.integers(20, 121, len(sub))])
+        ),
+        "boost": np.concatenate([boost[go], np.zeros(len(sub))]),
+    }
+
+    shell = pop.dormant[ent] & ((pop.hub[ent] >= 0) | pop.serial[ent]) & ((codes & BIT["UNREACHABLE"]) > 0)
+    fr = np.flatnonzero(shell & (rng.random(n) < 0.1))
+    fraud = {"idx": ent[fr], "day": to_workday(d[fr] + uniform_days(rng, 30, 120, len(fr)))}
+    fraud = take(fraud, np.flatnonzero(fraud["day"] < pop.exit_day[fraud["idx"]]))
+    fraud = sort_events(fraud, "idx", "day")
+    fraud = take(fraud, np.flatnonzero(first_of_runs([fraud["idx"]]))) if len(fraud["idx"]) else fraud
+    return abnormal, triggers, fraud
+
+
+def withdraw_registrations(pop: Population, cal: Calendar, fraud: Events) -> None:
+    """Fraudulent registrations are withdrawn (撤销) on the day of the decision: the entity leaves the
+    register."""
+    inside = fraud["day"] <= cal.last_day
+    idx, d = fraud["idx"][inside], fraud["day"][inside]
+    earlier = d < pop.exit_day[idx]
+    pop.exit_day[idx[earlier]] = d[earlier]
+    pop.exit_status[idx[earlier]] = P.WITHDRAWN
+
+
+__all__ = [
+    "CODES",
+    "IN",
+    "OUT",
+    "TRIGGER",
+    "Inspectors",
+    "assign_inspectors",
+    "build_conflicts",
+    "build_inspectors",
+    "consequences",
+    "draw_inspections",
+    "results",
+    "withdraw_registrations",
+]
+
+
+# --- delivery of the results (结果录入与报送) -----------------------------------------------------------------
+
+# Working days from an inspection to the entry of its result in the results system, i.e. its delivery.
+RECORDED_AFTER = (1, 8)
+
+
+def recorded_days(streams: Streams, ev: Events) -> np.ndarray:
+    """The day each result is entered into the results system (录入日期): the n-th working day after the
+    inspection, n uniform on RECORDED_AFTER, on the statutory calendar. The package's schedule only, not the
+    operator's config: the same arguments must give the same city wherever it is generated."""
+    days = np.asarray(ev["day"], dtype=np.int64)
+    if not len(days):
+        return days.copy()
+    n = streams.rng("results-recorded").integers(RECORDED_AFTER[0], RECORDED_AFTER[1] + 1, len(days))
+    first = np.datetime64(int(days.min()) + 1, "D")
+    # 8 working days take at most about three weeks (Spring Festival): 60 days always cover them.
+    work = statutory.Calendar().workdays(first, np.datetime64(int(days.max()) + 60, "D")).astype(np.int64)
+    return work[np.searchsorted(work, days, side="right") + n - 1]
+
+
+def delivery_days(recorded: np.ndarray) -> np.ndarray:
+    """The date of the weekly file that delivers each result: the last working day of the week (Monday to
+    Sunday) it was recorded in, but never past the end of that month, so a file stays in its month's folder."""
+    rec = np.asarray(recorded, dtype=np.int64)
+    if not len(rec):
+        return rec.copy()
+    sunday = rec - weekday(rec) + 6
+    month_end = ((rec.astype("datetime64[D]").astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
+    cap = np.minimum(sunday, month_end)
+    work = (
+        statutory.Calendar()
+        .workdays(np.datetime64(int(rec.min()), "D"), np.datetime64(int(cap.max()), "D"))
+        .astype(np.int64)
+    )
+    # The result's own day is a working day of that week and month, so the file date is never before it.
+    return work[np.searchsorted(work, cap, side="right") - 1]

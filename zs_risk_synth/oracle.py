@@ -1,0 +1,42 @@
+"""The oracle comparison (理想排序对照): how close the model's ranking comes to the city's hidden truth.
+
+Only the synthetic city knows each inspection's true probability of finding a problem, so only the demo and the
+benchmarks can ask how the model compares with ranking by it. The pipeline never reads the truth: this module
+recomputes the model step's holdout from the warehouse (the labels known by the month's end, the same windows)
+and scores the hidden probability on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from zs_risk_pipeline.lib.model import metrics, training
+
+
+def load_truth(truth_dir: Path) -> pd.DataFrame | None:
+    """(task_id, p_problem) of every inspection the city carried out, or None when the truth is not there."""
+    path = Path(truth_dir) / "inspections.parquet"
+    if not path.exists():
+        return None
+    return pd.read_parquet(path, columns=["task_id", "p_problem"])
+
+
+def holdout_auc(
+    conn: duckdb.DuckDBPyConnection, month: str, truth: pd.DataFrame, config: training.ModelConfig | None = None
+) -> float | None:
+    """Weighted AUC of the hidden probability on the holdout the model step of `month` used; None when that
+    holdout lacks either outcome or an inspection the truth does not know."""
+    config = config or training.load_config()
+    labels = training.load_labels(conn, month, config)
+    hold = labels[training.windows(labels, month, config)["holdout"]].reset_index(drop=True)
+    y = hold["label"].to_numpy(dtype="float64")
+    if len(hold) == 0 or y.min() == y.max():
+        return None
+    p = hold[["task_id"]].merge(truth, on="task_id", how="left")["p_problem"].to_numpy(dtype="float64")
+    if not np.isfinite(p).all():
+        return None
+    return metrics.weighted_auc(y, p, hold["weight"].to_numpy(dtype="float64"))
