@@ -26,7 +26,7 @@ from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest.contract import sources
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 
 PII_KEY = b"benchmark-key-not-a-secret"  # the key of bench_model.py: a topped-up warehouse hashes alike
@@ -90,7 +90,7 @@ def prepare_city(root: str, enterprises: int, months: int, start: str, tier_mont
         if has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [staging.month_start(month)]):
             print(f"  tiers {month}: kept", flush=True)
             continue
-        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         summary = classify.build_tiers(conn, month, population, registry, card, policy)
         print(f"  tiers {month}: {summary['rows']:,} enterprises with {summary['model_kind']}", flush=True)
     conn.close()

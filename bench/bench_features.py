@@ -23,6 +23,7 @@ import duckdb
 import zs_risk_synth as synth
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.publish import tables
 
 
 def _prepare(root: str, landing: str | None, enterprises: int, months: int, start: str) -> None:
@@ -93,13 +94,13 @@ def _audit_and_publish(conn: duckdb.DuckDBPyConnection, month: str, mart: Path) 
     from zs_risk_pipeline.lib.publish import wap
     from zs_risk_pipeline.lib.quality import gates
 
-    spec = wap.MART_TABLES["enterprise_features"]
-    wap.prepare(conn)
+    spec = tables.MART_TABLES["enterprise_features"]
+    tables.prepare(conn)
     t0 = time.perf_counter()
-    fp = wap.fingerprint(conn, spec, month)
+    fp = tables.fingerprint(conn, spec, month)
     t1 = time.perf_counter()
     result = gates.run_suite(
-        wap.month_frame(conn, spec, month), "features_quality_suite", features_suite(enterprise_monthly.indicators())
+        tables.month_frame(conn, spec, month), "features_quality_suite", features_suite(enterprise_monthly.indicators())
     )
     t2 = time.perf_counter()
     for check in spec.required_checks:

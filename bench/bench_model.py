@@ -25,9 +25,9 @@ import _city  # bench/_city.py: the shared prepared city
 import zs_risk_synth as synth
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
-from zs_risk_pipeline.lib.model import scorecard, training
+from zs_risk_pipeline.lib.model import model_config, scorecard, training
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_synth import oracle
 
@@ -77,11 +77,11 @@ def _measure(root: Path) -> None:
     conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     registry = Registry(root / "models")
-    card, policy, config = scorecard.load_scorecard(), tier_policy.load_policy(), training.load_config()
-    spec = wap.MART_TABLES["enterprise_features"]
+    card, policy, config = scorecard.load_scorecard(), tier_policy.load_policy(), model_config.load_config()
+    spec = tables.MART_TABLES["enterprise_features"]
 
     t0 = time.perf_counter()
-    population = wap.month_frame(conn, spec, month)
+    population = tables.month_frame(conn, spec, month)
     decision = training.run_month(
         conn,
         month,
@@ -115,7 +115,7 @@ def _measure(root: Path) -> None:
             print(f"  oracle     weighted AUC {best:.4f}; model / oracle = {hold['challenger']['auc'] / best:.3f}")
 
     t0 = time.perf_counter()
-    population = wap.month_frame(conn, spec, month)
+    population = tables.month_frame(conn, spec, month)
     summary = classify.build_tiers(conn, month, population, registry, card, policy)
     tier_s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -56,13 +56,15 @@ import duckdb
 from zs_risk_pipeline.lib.core import workdays
 from zs_risk_pipeline.lib.ingest.contract import sources
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.monitoring import early_warnings, model_monitoring
-from zs_risk_pipeline.lib.publicity import export
-from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline.lib.sampling import drawing
+from zs_risk_pipeline.lib.monitoring import drift_checks, early_warnings, model_monitoring, monitoring_policy, ordering
+from zs_risk_pipeline.lib.publicity import batches as publicity_batches
+from zs_risk_pipeline.lib.publicity import deadlines, export, export_files, export_rules
+from zs_risk_pipeline.lib.publish import catalog, log, tables, wap
+from zs_risk_pipeline.lib.publish import verify as publish_verify
+from zs_risk_pipeline.lib.sampling import drawing, task_lists
 
 TIER_MONTHS = 3  # M-2, M-1, M
-SPEC = wap.MART_TABLES["enterprise_tiers"]
+SPEC = tables.MART_TABLES["enterprise_tiers"]
 
 
 class Stopwatch:
@@ -140,33 +142,32 @@ def _timed_library(watch: Stopwatch) -> Iterator[None]:
     """Timers around the library calls of the steps; the originals are restored on exit."""
     calendar = "working-day calendar (workdays)"
     targets: list[tuple[Any, str, Callable[..., str] | str]] = [
-        (early_warnings, "run_sql", _sql_name),
-        (drawing, "run_sql", _sql_name),
-        (model_monitoring, "run_sql", _sql_name),
-        (model_monitoring, "reference_month", "reference month (monitoring.reference_month)"),
-        (model_monitoring, "latest_results", "latest results read (monitoring.latest_results)"),
-        (model_monitoring, "problem_rates", "rates by tier (monitoring.problem_rates)"),
-        (model_monitoring, "tier_order", "ordering verdict (monitoring.tier_order)"),
-        (model_monitoring, "ordering", "ordering (monitoring.ordering)"),
-        (model_monitoring, "score_drift", "score PSI (monitoring.score_drift)"),
-        (model_monitoring, "indicator_drift", "indicator PSI (monitoring.indicator_drift)"),
-        (model_monitoring, "tier_mix", "tier mix (monitoring.tier_mix)"),
-        (export, "run_sql", _sql_name),
-        (export, "verify_files", "files re-read and checked (publicity.verify_files)"),
+        (monitoring_policy, "reference_month", "reference month (monitoring.reference_month)"),
+        (ordering, "latest_results", "latest results read (monitoring.latest_results)"),
+        (ordering, "problem_rates", "rates by tier (monitoring.problem_rates)"),
+        (ordering, "tier_order", "ordering verdict (monitoring.tier_order)"),
+        (ordering, "ordering", "ordering (monitoring.ordering)"),
+        (drift_checks, "score_drift", "score PSI (monitoring.score_drift)"),
+        (drift_checks, "indicator_drift", "indicator PSI (monitoring.indicator_drift)"),
+        (drift_checks, "tier_mix", "tier mix (monitoring.tier_mix)"),
+        (export_rules, "verify_files", "files re-read and checked (publicity.verify_files)"),
         (export, "sha256_file", "file hashes (publicity.sha256_file)"),
         (workdays, "add_workdays", calendar),
         (workdays, "basis_between", calendar),
         (workdays, "workdays_after_until", calendar),
         (workdays, "roll_forward", calendar),
-        (wap, "run_sql", _sql_name),
-        (wap, "fingerprint", "fingerprint (publish.fingerprint)"),
+        (tables, "fingerprint", "fingerprint (publish.fingerprint)"),
         (wap, "_audit_problems", "audits required (publish._audit_problems)"),
         (wap, "sha256_file", "file hashes (publish.sha256_file)"),
         (wap.pq, "write_table", "Parquet write (pyarrow)"),
         (wap, "_place", "current file placed (publish._place)"),
-        (wap, "build_catalog", "mart catalogue rebuilt (publish.build_catalog)"),
-        (wap, "_append_log", "publish log appended (publish._append_log)"),
+        (catalog, "build_catalog", "mart catalogue rebuilt (publish.build_catalog)"),
+        (log, "_append_log", "publish log appended (publish._append_log)"),
     ]
+    # every library module of the measured steps that runs SQL files: each file's time under its own name
+    sql_modules = (early_warnings, drawing, task_lists, model_monitoring, monitoring_policy, ordering, export)
+    sql_modules += (publicity_batches, deadlines, export_files, wap, tables, catalog, log)
+    targets += [(module, "run_sql", _sql_name) for module in sql_modules if hasattr(module, "run_sql")]
     with contextlib.ExitStack() as stack:
         for module, name, label in targets:
             stack.enter_context(mock.patch.object(module, name, watch.wrap(getattr(module, name), label)))
@@ -213,7 +214,7 @@ def _measure(root: Path) -> float:
         + ", ".join(f"{m} {tiered[m]:,}" for m in wanted)
         + f"; DuckDB threads {threads}"
     )
-    wap.prepare(raw)
+    tables.prepare(raw)
     dropped = raw.execute("SELECT count(*) FROM audit.publish_log").fetchall()[0][0]
     raw.execute("DELETE FROM audit.publish_log").fetchall()  # the entries of an earlier (deleted) mart
     if dropped:
@@ -222,20 +223,20 @@ def _measure(root: Path) -> float:
     if raw.execute(batches).fetchall()[0][0]:  # batches of an earlier run: their files went with its exports
         for table in ("result_batches", "result_batch_rows"):
             raw.execute(f"DELETE FROM publicity.{table} WHERE month = ?", [f"{month}-01"]).fetchall()
-    rules, policy = early_warnings.load_rules(), model_monitoring.load_policy()
+    rules, policy = early_warnings.load_rules(), monitoring_policy.load_policy()
     registry = Registry(root / "models")
     watch = Stopwatch()
     conn: Any = TimedConnection(raw, watch)
 
     # The top-level calls are the originals, taken before the timers go in: their inner calls are the parts.
     build_warnings, warning_check = early_warnings.build_early_warnings, early_warnings.well_formed_violations
-    build_queue, build_monitoring = drawing.build_trigger_queue, model_monitoring.build_model_monitoring
-    order_check, export_month = model_monitoring.ordering, export.export_month
-    publish_batches = export.publish_batches
-    fingerprint, record_audit = wap.fingerprint, wap.record_audit
-    publish_month, verify = wap.publish_month, wap.verify
+    build_queue, build_monitoring = task_lists.build_trigger_queue, model_monitoring.build_model_monitoring
+    order_check, export_month = ordering.ordering, export.export_month
+    publish_batches = publicity_batches.publish_batches
+    fingerprint, record_audit = tables.fingerprint, wap.record_audit
+    publish_month, verify = wap.publish_month, publish_verify.verify
 
-    def audits() -> wap.Fingerprint:
+    def audits() -> tables.Fingerprint:
         fp = fingerprint(conn, SPEC, month)
         for check in SPEC.required_checks:
             record_audit(conn, SPEC, month, check, fp, True, {"benchmark": "recorded as passed"})

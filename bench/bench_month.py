@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--home", type=Path, help="a home to build in and keep (reused if it has landing files)")
     args = ap.parse_args()
 
-    from zs_risk_pipeline import cli
+    from zs_risk_pipeline.cli import common
     from zs_risk_pipeline.lib.core import settings
     from zs_risk_pipeline.lib.evidence import signing
 
@@ -164,8 +164,8 @@ def main() -> int:
         home = (args.home or Path(tmp) / "home").resolve()
         home.mkdir(parents=True, exist_ok=True)
         # The demo's throw-away keys, kept with the home (the signing key beside it), so a reused home verifies.
-        os.environ[settings.PII_KEY_ENV] = cli.demo_key(settings.Paths(home))
-        os.environ[signing.SIGNING_KEY_ENV] = cli.demo_signing_key(settings.Paths(home))
+        os.environ[settings.PII_KEY_ENV] = common.demo_key(settings.Paths(home))
+        os.environ[signing.SIGNING_KEY_ENV] = common.demo_signing_key(settings.Paths(home))
         last = _month_after(args.start, args.months - 1)
         if not any((home / "landing").glob("*/*/*.csv")):
             t0 = time.perf_counter()

@@ -48,7 +48,7 @@ import _city  # bench/_city.py: the shared prepared city
 
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest.contract import sources
-from zs_risk_pipeline.lib.sampling import drawing, eligibility, plan_policy, protocol
+from zs_risk_pipeline.lib.sampling import drawing, eligibility, frames, package, plan_audit, plan_policy, protocol
 
 TARGET_S = 10.0
 
@@ -77,7 +77,7 @@ class Stopwatch:
 
         @functools.wraps(fn)
         def timed(conn: Any, plan: plan_policy.SamplingPlan, month: str, *args: Any, **kwargs: Any) -> Any:
-            self.plan = plan_policy.plan_id(plan, month)
+            self.plan = frames.plan_id(plan, month)
             t0 = time.perf_counter()
             try:
                 return fn(conn, plan, month, *args, **kwargs)
@@ -109,8 +109,8 @@ def _timed_library(watch: Stopwatch) -> Iterator[None]:
         (eligibility, "eligibility", "eligibility (eligibility.eligibility)"),
         (protocol, "assign", "assignment (draw.assign)"),
         (protocol, "new_plan", "plan.json (draw.new_plan)"),
-        (protocol, "write_package", WRITE),
-        (protocol, "verify_package", VERIFY),
+        (package, "write_package", WRITE),
+        (package, "verify_package", VERIFY),
         (drawing, "_load_package", RELOAD),
         (drawing, "_summary", "summary from the package (plans._summary)"),
     ]
@@ -164,14 +164,12 @@ def _measure(root: Path) -> float:
     frames_watch, draw_watch = Stopwatch(), Stopwatch()
     with _timed_library(frames_watch):
         t0 = time.perf_counter()
-        written = plan_policy.build_frames(conn, configured, month)
+        written = frames.build_frames(conn, configured, month)
         frames_s = time.perf_counter() - t0
-    active = {p.id for p in plan_policy.plans_active(configured, month)}
+    active = {p.id for p in frames.plans_active(configured, month)}
     print(f"\nbuild_frames {month}: {sum(written.values()):,} frame rows in {frames_s:.2f} s")
     for p in configured:
-        print(
-            f"    {plan_policy.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}"
-        )
+        print(f"    {frames.plan_id(p, month):24s} {written[p.id]:9,} rows{'' if p.id in active else ' (inactive)'}")
     _steps({"all plans": frames_watch.seconds["-"]}, {"all plans": frames_s})
 
     packages_dir = tempfile.TemporaryDirectory(prefix="zs-plans-")
@@ -193,7 +191,7 @@ def _measure(root: Path) -> float:
         for reason, n in d.unassigned.items():
             print(f"        unassigned: {reason}: {n:,}")
     columns = {
-        d.plan_id.removesuffix(f"-{plan_policy.plan_month(month):%Y-%m}"): draw_watch.seconds[d.plan_id] for d in drawn
+        d.plan_id.removesuffix(f"-{frames.plan_month(month):%Y-%m}"): draw_watch.seconds[d.plan_id] for d in drawn
     }
     steps: dict[str, float] = defaultdict(float)
     for seconds in columns.values():
@@ -235,13 +233,13 @@ def _rerun_after_late_information(conn: Any, configured: list, month: str, packa
         [m, leaver],
     ).fetchall()
     t0 = time.perf_counter()
-    plan_policy.build_frames(conn, configured, month, packages)
+    frames.build_frames(conn, configured, month, packages)
     frames_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     rerun = drawing.draw_month(conn, configured, month, packages)
     reload_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    found = drawing.audit_month(conn, configured, month, packages)
+    found = plan_audit.audit_month(conn, configured, month, packages)
     audit_s = time.perf_counter() - t0
     amended = [a for d in rerun for a in d.amended_now]
     print(

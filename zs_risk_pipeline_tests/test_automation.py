@@ -14,6 +14,7 @@ from zs_risk_pipeline.defs.automation import TIERS, inspection_results_sensor, m
 from zs_risk_pipeline.defs.jobs import results_on_arrival
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.ingest import arrivals
+from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
 
 def _drop(home: Path, month: str, name: str, text: str, source: str = "inspections") -> None:
@@ -178,7 +179,6 @@ def test_schedule_and_sensor_run_by_default() -> None:
 def test_the_arrival_job_publishes_a_running_months_file_the_day_it_lands(home) -> None:
     from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.lib.core import workdays
-    from zs_risk_pipeline.lib.publicity import export
 
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     month = today.strftime("%Y-%m")
@@ -194,9 +194,9 @@ def test_the_arrival_job_publishes_a_running_months_file_the_day_it_lands(home) 
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
-    published, _ = export.publication_day(today, export.load_config())  # the next working day
+    published, _ = deadlines.publication_day(today, export_rules.load_config())  # the next working day
     batch = f"{published}_inspections_{today:%Y%m%d}"
-    files = export.batch_paths(home.exports, month, batch)
-    assert export.verify_files(files) == ([], 1)
-    assert workdays.workdays_after_until(today, published, export.load_config().calendar)[0] == 1
-    assert not export.file_paths(home.exports, month)["utf8"].exists()  # the month's record waits for its end
+    files = export_files.batch_paths(home.exports, month, batch)
+    assert export_rules.verify_files(files) == ([], 1)
+    assert workdays.workdays_after_until(today, published, export_rules.load_config().calendar)[0] == 1
+    assert not export_files.file_paths(home.exports, month)["utf8"].exists()  # the month's record waits for its end

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from zs_risk_pipeline import cli
+from zs_risk_pipeline.cli import common
 from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
@@ -84,18 +85,18 @@ def test_an_unknown_plan_id_names_the_nearest_plans(tmp_path: Path, env: dict[st
 
 
 def test_verify_draw_caps_its_mismatch_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from zs_risk_pipeline.lib.sampling import amendments, protocol
+    from zs_risk_pipeline.lib.sampling import amendments, package
 
     # A wrong seed mismatches every task of the plan: thousands of problems.
     problems = [f"task {i}: selected by the package, not by the seed" for i in range(4316)]
     monkeypatch.setattr(amendments, "verify", lambda folder: list(problems))
-    monkeypatch.setattr(protocol, "commitment_problems", lambda folder, verifier: [])
+    monkeypatch.setattr(package, "commitment_problems", lambda folder, verifier: [])
     (tmp_path / "package").mkdir()
     argv = ["verify-draw", "MR-GENERAL-2024-04", "--package", str(tmp_path / "package"), "--public-key", "00" * 32]
     assert cli.main(argv) == 1
     out = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("MISMATCH: ") for line in out) == cli.MAX_MISMATCH_LINES
-    assert f"… and {4316 - cli.MAX_MISMATCH_LINES:,} more mismatches not shown" in out
+    assert sum(line.startswith("MISMATCH: ") for line in out) == common.MAX_MISMATCH_LINES
+    assert f"… and {4316 - common.MAX_MISMATCH_LINES:,} more mismatches not shown" in out
     assert out[-1] == "4,316 problem(s)"
 
 
@@ -118,7 +119,7 @@ def test_the_ui_hint_fits_the_install(tmp_path: Path, monkeypatch: pytest.Monkey
     paths = settings.Paths(tmp_path / "home")
     root = resources.source_checkout()
     assert root is not None  # the tests run from a source checkout
-    assert cli._ui_hint(paths) == f"{settings.HOME_ENV}={paths.home} make ui"
-    assert cli._ui_hint(settings.Paths(root / settings.DEFAULT_HOME)) == "make ui"
+    assert common._ui_hint(paths) == f"{settings.HOME_ENV}={paths.home} make ui"
+    assert common._ui_hint(settings.Paths(root / settings.DEFAULT_HOME)) == "make ui"
     monkeypatch.setattr(resources, "source_checkout", lambda: None)  # as a pip install runs
-    assert cli._ui_hint(paths) == f"zs-risk --home {paths.home} ui"
+    assert common._ui_hint(paths) == f"zs-risk --home {paths.home} ui"

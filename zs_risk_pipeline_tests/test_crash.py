@@ -19,8 +19,9 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline.lib.core import digest, faults
-from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline.lib.sampling import drawing, plan_policy
+from zs_risk_pipeline.lib.publish import tables, wap
+from zs_risk_pipeline.lib.publish import verify as publish_verify
+from zs_risk_pipeline.lib.sampling import drawing, frames, plan_policy
 from zs_risk_pipeline_tests.test_plans import M, city, conn  # noqa: F401  (the plans' tiny city fixtures)
 from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
 
@@ -43,7 +44,7 @@ def _warehouse(path: Path) -> None:
     with duckdb.connect(str(path)) as wh:
         wh.execute("CREATE SCHEMA features")
         wh.execute("CREATE TABLE features.enterprise_monthly (uscc VARCHAR, month DATE, x DOUBLE)")
-        wap.prepare(wh)
+        tables.prepare(wh)
 
 
 def _publish(root: Path, month: str, values: list[float], crash_at: str | None = None) -> int:
@@ -66,7 +67,7 @@ def _mart_files(mart: Path) -> dict[str, str]:
 
 
 def _catalog(mart: Path) -> list[tuple]:
-    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as r:
         return r.execute("SELECT month, uscc, x FROM enterprise_features ORDER BY ALL").fetchall()
 
 
@@ -85,7 +86,7 @@ def test_a_publish_killed_at_any_point_is_recovered_by_the_next_one(tmp_path: Pa
 
     with duckdb.connect(str(crashed / "warehouse.duckdb")) as wh:
         rerun = wap.publish_month(wh, SPEC, "2024-03", crashed / "mart")  # no manual step
-        assert wap.verify(wh, crashed / "mart") == []
+        assert publish_verify.verify(wh, crashed / "mart") == []
         entries = wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
     with duckdb.connect(str(reference / "warehouse.duckdb"), read_only=True) as wh:
         assert entries == wh.execute("SELECT count(*) FROM audit.publish_log").fetchall()
@@ -116,7 +117,7 @@ def test_an_unlogged_version_file_is_adopted_when_it_holds_the_same_bytes(tmp_pa
         stray.write_bytes(v1.read_bytes())  # not the bytes of version 2
         result = wap.publish_month(wh, SPEC, "2024-03", mart)
         assert result.version == 2 and any("unlogged file with other content removed" in r for r in result.recovered)
-        assert wap.verify(wh, mart) == []
+        assert publish_verify.verify(wh, mart) == []
 
 
 def test_a_draw_killed_after_its_commitment_draws_the_same_plan_on_rerun(
@@ -137,7 +138,7 @@ def test_a_draw_killed_after_its_commitment_draws_the_same_plan_on_rerun(
     with pytest.raises(Killed):
         drawing.draw_month(conn, plan_policy.load_plans(), M, packages)
     monkeypatch.undo()
-    first = plan_policy.plan_id(plan_policy.plans_active(plan_policy.load_plans(), M)[0], M)
+    first = frames.plan_id(frames.plans_active(plan_policy.load_plans(), M)[0], M)
     committed = conn.execute(
         "SELECT seed_commitment FROM sampling.commitments WHERE plan_id = $p", {"p": first}
     ).fetchall()[0][0]

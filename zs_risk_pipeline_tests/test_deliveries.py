@@ -11,10 +11,11 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline import cli
+from zs_risk_pipeline.cli import common
 from zs_risk_pipeline.definitions import build_defs
 from zs_risk_pipeline.lib.ingest import deliveries
 from zs_risk_pipeline.lib.policy import versions as policy_versions
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import tier_policy
 from zs_risk_pipeline_tests.conftest import yaml_variant
 from zs_risk_pipeline_tests.test_dagster_month import _deliver
@@ -72,7 +73,7 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     home, monkeypatch, tmp_path, capsys
 ) -> None:
     _deliver(home)  # registry, a penalty file (rejected) and the inspector directory: most sources missing
-    cli._use_home(None)
+    common._use_home(None)
     result = _run()
     assert not result.success
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "expected_sources_delivered")
@@ -91,7 +92,7 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     out = capsys.readouterr().out
     assert "released despite missing sources: test city: one firm, no other systems" in out
     log = _log(home)
-    assert {t for t, _, _ in log} == set(wap.MART_TABLES)  # every mart table of the month
+    assert {t for t, _, _ in log} == set(tables.MART_TABLES)  # every mart table of the month
     for _, version, context in log:
         doc = json.loads(context)
         assert version == 1 and doc["release"]["reason"] == "test city: one firm, no other systems"

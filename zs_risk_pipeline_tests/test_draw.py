@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from zs_risk_pipeline.lib.ingest.uscc import CHARSET, generate
+from zs_risk_pipeline.lib.sampling import package as sampling_package
 from zs_risk_pipeline.lib.sampling import protocol
 
 SEED = "0123456789abcdef" * 4
@@ -261,7 +262,7 @@ def build(conn: duckdb.DuckDBPyConnection, folder: Path) -> Path:
     )
     assignments = protocol.assign(conn, selection, eligibility, SEED, PLAN, 6)
     plan = protocol.new_plan(PLAN, "2024-04", SEED, RATES, frame, 6, known_through="2024-03")
-    return protocol.write_package(folder, plan, frame, selection, eligibility, assignments)
+    return sampling_package.write_package(folder, plan, frame, selection, eligibility, assignments)
 
 
 @pytest.fixture
@@ -278,7 +279,7 @@ def write_rows(path: Path, table: list[list[str]]) -> None:
 
 
 def test_written_package_verifies_and_has_the_specified_layout(package: Path) -> None:
-    assert protocol.verify_package(package) == []
+    assert sampling_package.verify_package(package) == []
     assert sorted(p.name for p in package.iterdir()) == sorted(protocol.PACKAGE_FILES)
     assert [p.name for p in package.parent.iterdir()] == [PLAN]  # no temporary folder left behind
 
@@ -311,21 +312,24 @@ def test_a_tampered_selection_row_is_named(package: Path) -> None:
     original = table[3][0]
     table[3][0] = outsider
     write_rows(package / "selection.csv", table)
-    assert protocol.verify_package(package)[0] == f"selection.csv row 3: expected uscc {original}, found {outsider}"
+    assert (
+        sampling_package.verify_package(package)[0]
+        == f"selection.csv row 3: expected uscc {original}, found {outsider}"
+    )
 
 
 def test_a_rewritten_u_is_named(package: Path) -> None:
     table = rows(package / "selection.csv")
     table[1][2] = "0.0"
     write_rows(package / "selection.csv", table)
-    assert protocol.verify_package(package)[0].startswith("selection.csv row 1: expected u ")
+    assert sampling_package.verify_package(package)[0].startswith("selection.csv row 1: expected u ")
 
 
 def test_a_changed_seed_breaks_the_commitment(package: Path) -> None:
     plan = json.loads((package / "plan.json").read_text(encoding="utf-8"))
     plan["seed"] = protocol.new_seed()
     (package / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    problems = protocol.verify_package(package)
+    problems = sampling_package.verify_package(package)
     assert problems[0].startswith("plan.json: seed_commitment")
     assert any(p.startswith("selection.csv row 1:") for p in problems)
 
@@ -335,7 +339,7 @@ def test_a_consistent_reseed_still_fails_on_the_selection(package: Path) -> None
     plan["seed"] = protocol.new_seed()
     plan["seed_commitment"] = protocol.commitment(plan["seed"])
     (package / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    assert protocol.verify_package(package)[0].startswith("selection.csv row 1: expected uscc")
+    assert sampling_package.verify_package(package)[0].startswith("selection.csv row 1: expected uscc")
 
 
 def test_a_tampered_assignment_is_named(package: Path) -> None:
@@ -344,7 +348,7 @@ def test_a_tampered_assignment_is_named(package: Path) -> None:
     original = table[i][1]
     table[i][1] = "INSP99"
     write_rows(package / "assignments.csv", table)
-    assert protocol.verify_package(package) == [
+    assert sampling_package.verify_package(package) == [
         f"assignments.csv row {i}: expected inspector_1 {original}, found INSP99"
     ]
 
@@ -353,7 +357,7 @@ def test_a_tampered_eligibility_is_named_and_changes_the_walk(package: Path) -> 
     table = rows(package / "eligibility.csv")
     del table[1]
     write_rows(package / "eligibility.csv", table)
-    problems = protocol.verify_package(package)
+    problems = sampling_package.verify_package(package)
     assert problems[0] == "eligibility.csv: SHA-256 differs from the eligibility_sha256 the draw recorded"
     assert any(p.startswith("assignments.csv row ") for p in problems)
 
@@ -364,33 +368,33 @@ def test_plan_records_what_the_draw_knew(package: Path) -> None:
     assert plan["eligibility_sha256"] == hashlib.sha256((package / "eligibility.csv").read_bytes()).hexdigest()
     del plan["known_through"]
     (package / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    assert protocol.verify_package(package)[0].startswith("plan.json: known_through must be")
+    assert sampling_package.verify_package(package)[0].startswith("plan.json: known_through must be")
 
 
 def test_a_tampered_frame_is_named(package: Path) -> None:
     table = rows(package / "frame.csv")
     removed = table.pop(5)
     write_rows(package / "frame.csv", table)
-    problems = protocol.verify_package(package)
+    problems = sampling_package.verify_package(package)
     plan = json.loads((package / "plan.json").read_text(encoding="utf-8"))
     n_before = plan["strata"][removed[1]]["N"]
     assert problems[0] == f"plan.json: stratum {removed[1]!r} has N={n_before}, frame.csv has {n_before - 1} rows"
 
     table.append(table[1])  # the same enterprise twice
     write_rows(package / "frame.csv", table)
-    assert any(f"uscc {table[1][0]} appears more than once" in p for p in protocol.verify_package(package))
+    assert any(f"uscc {table[1][0]} appears more than once" in p for p in sampling_package.verify_package(package))
 
 
 def test_a_changed_rate_is_named(package: Path) -> None:
     plan = json.loads((package / "plan.json").read_text(encoding="utf-8"))
     plan["strata"]["D"]["rate"] = "0.5"
     (package / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    assert protocol.verify_package(package)[0].startswith("plan.json: stratum 'D' has n=")
+    assert sampling_package.verify_package(package)[0].startswith("plan.json: stratum 'D' has n=")
 
 
 def test_a_missing_file_is_named(package: Path) -> None:
     (package / "eligibility.csv").unlink()
-    assert protocol.verify_package(package) == [f"{package}: missing eligibility.csv"]
+    assert sampling_package.verify_package(package) == [f"{package}: missing eligibility.csv"]
 
 
 def test_a_published_package_is_never_overwritten(conn: duckdb.DuckDBPyConnection, package: Path) -> None:
@@ -409,7 +413,7 @@ def test_an_inconsistent_package_is_not_published(conn: duckdb.DuckDBPyConnectio
     assignments.loc[0, "inspector_1"] = "P9"  # not what the protocol gives
     plan = protocol.new_plan(PLAN, "2024-04", SEED, RATES, frame, 100, known_through="2024-03")
     with pytest.raises(ValueError, match=r"assignments\.csv row 1: expected inspector_1"):
-        protocol.write_package(tmp_path / PLAN, plan, frame, selection, eligibility, assignments)
+        sampling_package.write_package(tmp_path / PLAN, plan, frame, selection, eligibility, assignments)
     assert list(tmp_path.iterdir()) == []
 
 

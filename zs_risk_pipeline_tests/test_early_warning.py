@@ -18,8 +18,8 @@ import pytest
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.monitoring import early_warnings
-from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline.lib.sampling import drawing
+from zs_risk_pipeline.lib.publish import tables, wap
+from zs_risk_pipeline.lib.sampling import task_lists
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 M = "2024-03"  # tier month; ends 2024-03-31
@@ -375,7 +375,7 @@ def test_only_a_and_b_warnings_feed_the_trigger_queue(conn) -> None:
     ).fetchall()
     assert rows and all(queued == (t in ("A", "B")) for _, _, t, queued in rows)
     assert {u for u, _, t, _ in rows if t == "C"} >= {"LIST-ABN", "JUMP-A-C"}  # warned, but not queued
-    drawing.build_trigger_queue(conn, M)
+    task_lists.build_trigger_queue(conn, M)
     queued = {
         u: (t, rules)
         for u, t, rules in conn.execute(
@@ -467,5 +467,5 @@ def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path:
         rows = wh.execute("SELECT count(*) FROM monitoring.early_warnings WHERE month = $m", {"m": MAR}).fetchall()
         assert md["dagster/partition_row_count"].value == rows[0][0] > 0
         # the recorded verdict is what the publish requires
-        published = wap.publish_month(wh, wap.MART_TABLES["early_warnings"], M, tmp_path / "mart")
+        published = wap.publish_month(wh, tables.MART_TABLES["early_warnings"], M, tmp_path / "mart")
         assert published.rows == rows[0][0]

@@ -9,9 +9,9 @@ import datetime as dt
 import duckdb
 
 import zs_risk_synth as synth
-from zs_risk_pipeline import cli
+from zs_risk_pipeline.cli import city, common, run
 from zs_risk_pipeline.lib.core import digest
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import verify
 from zs_risk_pipeline.lib.sampling import amendments
 from zs_risk_synth import late
 
@@ -29,8 +29,8 @@ def _table(home, sql: str) -> list[tuple]:
 def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, capsys) -> None:
     synth.generate(home.landing, home.ground_truth, enterprises=5000, months=len(MONTHS), start=MONTHS[0], seed=11)
     held = late.hold_back(home.landing, home.home / "held", LATE, LATE_PLAN, DELIVERED_ON)
-    cli._use_home(None)  # the Dagster instance of this home, as `zs-risk demo` uses it
-    assert cli.run_months(MONTHS)
+    common._use_home(None)  # the Dagster instance of this home, as `zs-risk demo` uses it
+    assert run.run_months(MONTHS)
     plans_before = digest.sha256_tree(home.plans)
     lists_before = digest.sha256_tree(home.exports / "task_lists")
     plan_rows_before = _table(home, "SELECT * FROM sampling.plan ORDER BY ALL")
@@ -44,7 +44,7 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
 
     # The late results are delivered into their month's folder; the sensor (ticked as the daemon would) asks for
     # that month and the later months already built, and the demo's reruns run exactly those.
-    assert cli.late_delivery(home, held)
+    assert city.late_delivery(home, held)
     out = capsys.readouterr().out
     assert f"the sensor requests 2 runs: {LATE}, 2023-04" in out
     assert f"[rerun 1/2] {LATE}: ok" in out and "[rerun 2/2] 2023-04: ok" in out
@@ -70,7 +70,7 @@ def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, 
     assert any(t == "enterprise_tiers" and m > LATE and v == 2 for t, m, v in versions)
     assert all(v == 1 for _, m, v in versions if m < LATE)  # earlier months untouched
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        assert wap.verify(conn, home.mart) == []  # superseded versions still verify
+        assert verify.verify(conn, home.mart) == []  # superseded versions still verify
     # The late file became one more batch of its month; only its results are late, each delivered late.
     held_rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
     late_rows = _table(

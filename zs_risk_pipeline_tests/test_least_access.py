@@ -20,7 +20,7 @@ from zs_risk_pipeline import cli
 from zs_risk_pipeline.defs.resources import Warehouse
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.sql import SQL_DIR
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
@@ -73,7 +73,7 @@ def test_the_restricted_parts_are_owner_only_after_a_run(run_home: settings.Path
 def test_no_plan_package_in_the_mart_and_the_mart_and_exports_stay_readable(run_home: settings.Paths) -> None:
     paths = run_home
     assert not (paths.mart / "plans").exists()
-    assert (paths.mart / wap.MART_FILE).is_file()
+    assert (paths.mart / tables.MART_FILE).is_file()
     umask = os.umask(0)
     os.umask(umask)
     readable = 0o444 & ~umask  # what the process's defaults give: the mart and the exports keep them

@@ -24,7 +24,7 @@ import pytest
 from zs_risk_pipeline import cli
 from zs_risk_pipeline.lib.core.sql import SQL_DIR
 from zs_risk_pipeline.lib.evidence import signing
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import catalog, tables, wap
 from zs_risk_pipeline_tests.conftest import TEST_SIGNING_KEY, signed_home_env
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -51,7 +51,7 @@ def duckdb_cli(mart: Path, sql: str, locked: bool = False) -> subprocess.Complet
     `locked`: in the analyst session of sql/publish/analyst_session.sql with the CLI's safe mode."""
     lock = ["-init", str(SESSION_SQL), "-cmd", ".safe_mode"] if locked else []
     return subprocess.run(
-        [_cli_binary(), "-readonly", "-csv", *lock, wap.MART_FILE, "-c", sql],
+        [_cli_binary(), "-readonly", "-csv", *lock, tables.MART_FILE, "-c", sql],
         cwd=mart,
         capture_output=True,
         text=True,
@@ -120,7 +120,7 @@ def test_the_cookbook_runs_in_the_duckdb_cli_and_python_reads_the_mart(built: Bu
             assert result.returncode == 0 and "Error" not in result.stderr, (sql, result.stderr)
             assert rows(result), (sql, locked, result.stdout)
     assert months_in(mart) == list(MONTHS)
-    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as conn:
         views = {v for (v,) in conn.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         assert {"enterprises", "inspection_results", "inspection_plans", "enterprise_tiers"} <= views
         assert conn.execute("SELECT count(*) FROM towns WHERE coordinated_area = '火炬统筹区'").fetchone()[0] >= 1
@@ -132,7 +132,7 @@ def test_the_cookbook_runs_in_the_duckdb_cli_and_python_reads_the_mart(built: Bu
 
 
 def test_every_column_of_the_mart_has_a_comment(built: Built) -> None:
-    with duckdb.connect(str(built.home / "mart" / wap.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(built.home / "mart" / tables.MART_FILE), read_only=True) as conn:
         found = conn.execute(
             "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal ORDER BY ALL"
         ).fetchall()
@@ -159,7 +159,7 @@ def test_a_copied_home_refuses_until_repointed_then_reads_its_own_files(
         assert REFUSAL in result.stderr and "zs-risk repoint" in result.stderr, result.stderr
     with (
         pytest.raises(duckdb.Error, match=REFUSAL),
-        duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as conn,
+        duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as conn,
     ):
         conn.execute("SELECT count(*) FROM enterprises").fetchall()
     # The locked analyst session refuses too: the original's folders are not among its allowed ones.
@@ -181,12 +181,12 @@ def test_repoint_refuses_a_home_whose_files_the_log_does_not_vouch_for(
 ) -> None:
     copy = tmp_path / "restored"
     shutil.copytree(built.copy, copy, symlinks=True)
-    before = (copy / "mart" / wap.MART_FILE).read_bytes()
+    before = (copy / "mart" / tables.MART_FILE).read_bytes()
     file = sorted((copy / "mart" / "data" / "enterprise_tiers").rglob("data.parquet"))[0]
     file.write_bytes(file.read_bytes()[:-16] + b"\0" * 16)
     rc, out = zs_risk("repoint", "--home", str(copy))
     assert rc == 1 and "refused:" in out and "content differs" in out
-    assert (copy / "mart" / wap.MART_FILE).read_bytes() == before  # left as it was: still refusing
+    assert (copy / "mart" / tables.MART_FILE).read_bytes() == before  # left as it was: still refusing
     missing = tmp_path / "no-such-home"
     assert zs_risk("repoint", "--home", str(missing))[0] != 0
     assert not missing.exists()
@@ -195,7 +195,7 @@ def test_repoint_refuses_a_home_whose_files_the_log_does_not_vouch_for(
 def test_a_copy_whose_original_is_gone_fails_and_never_reads_it(built: Built, tmp_path: Path) -> None:
     original = tmp_path / "original"
     shutil.copytree(built.copy, original, symlinks=True)
-    wap.build_catalog(original / "mart")  # a home built where it lies
+    catalog.build_catalog(original / "mart")  # a home built where it lies
     assert months_in(original / "mart") == [MONTHS[0]]
     restored = tmp_path / "restored"
     shutil.copytree(original, restored, symlinks=True)
@@ -212,7 +212,7 @@ def test_the_next_publish_repoints_a_copy_even_when_nothing_is_new(built: Built,
     copy = tmp_path / "restored"
     shutil.copytree(built.copy, copy, symlinks=True)
     with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:
-        result = wap.publish_month(conn, wap.MART_TABLES["enterprise_tiers"], MONTHS[0], copy / "mart")
+        result = wap.publish_month(conn, tables.MART_TABLES["enterprise_tiers"], MONTHS[0], copy / "mart")
     assert result.unchanged
     assert any("mart.duckdb: rebuilt" in r for r in result.recovered)
     assert months_in(copy / "mart") == [MONTHS[0]]

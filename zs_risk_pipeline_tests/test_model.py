@@ -17,7 +17,8 @@ import pytest
 import zs_risk_synth as synth
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
-from zs_risk_pipeline.lib.model import metrics, scorecard, training
+from zs_risk_pipeline.lib.model import labels as model_labels
+from zs_risk_pipeline.lib.model import metrics, model_config, scorecard, training
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
@@ -63,9 +64,9 @@ def labels() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def config() -> training.ModelConfig:
+def config() -> model_config.ModelConfig:
     # Retrain whenever a label arrived, so each test's challenger is trained; the trigger has its own test.
-    return dataclasses.replace(training.load_config(), min_new_labels=1)
+    return dataclasses.replace(model_config.load_config(), min_new_labels=1)
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +75,12 @@ def card() -> scorecard.Scorecard:
 
 
 @pytest.fixture(scope="module")
-def trained(labels: pd.DataFrame, config: training.ModelConfig) -> tuple[training.RiskModel, dict]:
+def trained(labels: pd.DataFrame, config: model_config.ModelConfig) -> tuple[training.RiskModel, dict]:
     return training.train(labels, END, config)
 
 
-def test_windows_are_time_based(labels: pd.DataFrame, config: training.ModelConfig) -> None:
-    w = training.windows(labels, END, config)
+def test_windows_are_time_based(labels: pd.DataFrame, config: model_config.ModelConfig) -> None:
+    w = model_labels.windows(labels, END, config)
     months = pd.to_datetime(labels["inspection_month"])
     assert (config.holdout_months, config.validation_months) == (6, 3)
     assert months[w["holdout"]].min() == pd.Timestamp("2024-07-01")
@@ -89,7 +90,7 @@ def test_windows_are_time_based(labels: pd.DataFrame, config: training.ModelConf
     assert (w["train"].astype(int) + w["validation"] + w["holdout"] == 1).all()
 
 
-def test_same_labels_same_model_and_scores(labels: pd.DataFrame, config: training.ModelConfig, trained) -> None:
+def test_same_labels_same_model_and_scores(labels: pd.DataFrame, config: model_config.ModelConfig, trained) -> None:
     again, facts = training.train(labels.copy(), END, config)
     first = trained[0]
     assert first.booster.model_to_string() == again.booster.model_to_string()
@@ -137,7 +138,7 @@ def test_monotone_constraints_hold(labels: pd.DataFrame, trained) -> None:
 def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorecard.Scorecard) -> None:
     from zs_risk_pipeline.lib.model import metrics
 
-    hold = labels[training.windows(labels, END, training.load_config())["holdout"]]
+    hold = labels[model_labels.windows(labels, END, model_config.load_config())["holdout"]]
     scored = trained[0].score(hold, training.Scaling.of(card), BY_NAME)
     assert metrics.weighted_auc(hold["label"], scored.points, hold["weight"]) > 0.7
 
@@ -148,7 +149,7 @@ def _challenge(labels, month, registry, card, config) -> dict:
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_stays(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     first = _challenge(labels, END, registry, card, config)
@@ -168,7 +169,7 @@ def test_a_worse_challenger_is_refused_and_the_champion_stays(
 
 
 def test_retraining_waits_for_enough_new_labels(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     first = _challenge(labels, END, registry, card, config)
@@ -190,7 +191,7 @@ def test_retraining_waits_for_enough_new_labels(
 
 
 def test_decide_gate() -> None:
-    cfg = training.load_config()
+    cfg = model_config.load_config()
     good = {"auc": 0.80, "tiers_increasing": True, "problem_rate_by_tier": {}}
     assert training.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
     ok, why = training.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
@@ -203,7 +204,7 @@ def test_decide_gate() -> None:
 
 
 def test_cold_start_below_the_label_threshold(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig
 ) -> None:
     registry = Registry(tmp_path / "models")
     strict = dataclasses.replace(scorecard.load_scorecard(), min_labels=len(labels) + 1)
@@ -216,7 +217,7 @@ def test_cold_start_below_the_label_threshold(
 
 
 def test_tampered_model_is_refused(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     model_id = _challenge(labels, END, registry, card, config)["champion_after"]
@@ -240,7 +241,7 @@ def test_champion_is_point_in_time(tmp_path: Path) -> None:
 
 
 def test_tiers_from_the_model_are_deterministic(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     frames, ids = [], []
     for run in ("a", "b"):
@@ -283,8 +284,8 @@ def city(city_root: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckDBPyConnection) -> None:
-    cfg = training.load_config()
-    got = training.load_labels(city, CITY_MONTHS[-1], cfg)
+    cfg = model_config.load_config()
+    got = model_labels.load_labels(city, CITY_MONTHS[-1], cfg)
     assert len(got) > 50
     truth = city.execute(
         """SELECT i.task_id, i.problem_found::INT AS label, p.sample_size / p.frame_size AS pi
@@ -297,7 +298,7 @@ def test_labels_are_random_inspections_weighted_by_their_plan(city: duckdb.DuckD
     # features of the month before the inspection
     gap = pd.to_datetime(got["inspection_month"]).dt.to_period("M") - pd.to_datetime(got["month"]).dt.to_period("M")
     assert (gap.map(lambda p: p.n) == 1).all()
-    funnel = training.label_funnel(city, CITY_MONTHS[-1], cfg)
+    funnel = model_labels.label_funnel(city, CITY_MONTHS[-1], cfg)
     assert funnel["labels"] == len(got)
     assert funnel["random_inspections"] == (
         funnel["labels"] + funnel["without_plan_pi"] + funnel["without_prior_features"]
@@ -309,11 +310,11 @@ def test_the_oracle_scores_the_hidden_truth_on_the_model_steps_holdout(
     city: duckdb.DuckDBPyConnection, city_root: Path
 ) -> None:
     """The demo's oracle comparison: the same holdout the model step uses, ranked by the city's hidden truth."""
-    cfg = training.load_config()
+    cfg = model_config.load_config()
     month = CITY_MONTHS[-1]
     truth = oracle.load_truth(city_root / "truth")
-    labels = training.load_labels(city, month, cfg)
-    hold = labels[training.windows(labels, month, cfg)["holdout"]].merge(truth, on="task_id", how="left")
+    labels = model_labels.load_labels(city, month, cfg)
+    hold = labels[model_labels.windows(labels, month, cfg)["holdout"]].merge(truth, on="task_id", how="left")
     assert len(hold) > 20 and hold["p_problem"].notna().all()
     expected = metrics.weighted_auc(hold["label"].to_numpy(float), hold["p_problem"].to_numpy(), hold["weight"])
     got = oracle.holdout_auc(city, month, truth, cfg)
@@ -323,9 +324,9 @@ def test_the_oracle_scores_the_hidden_truth_on_the_model_steps_holdout(
 
 
 def test_labels_never_see_later_deliveries(city: duckdb.DuckDBPyConnection) -> None:
-    cfg = training.load_config()
-    early = training.load_labels(city, CITY_MONTHS[4], cfg)
-    late = training.load_labels(city, CITY_MONTHS[-1], cfg)
+    cfg = model_config.load_config()
+    early = model_labels.load_labels(city, CITY_MONTHS[4], cfg)
+    late = model_labels.load_labels(city, CITY_MONTHS[-1], cfg)
     assert pd.to_datetime(early["inspection_month"]).max() <= pd.Timestamp(CITY_MONTHS[4] + "-01")
     assert set(early["task_id"]) < set(late["task_id"])
     kept = late[late["task_id"].isin(early["task_id"])].reset_index(drop=True)
@@ -333,7 +334,7 @@ def test_labels_never_see_later_deliveries(city: duckdb.DuckDBPyConnection) -> N
 
 
 def test_serving_check_catches_a_replaced_or_altered_model(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     model_id = _challenge(labels, END, registry, card, config)["champion_after"]
@@ -353,7 +354,7 @@ def test_serving_check_catches_a_replaced_or_altered_model(
 
 
 def test_holdout_ordering_of_the_serving_model(
-    tmp_path: Path, labels: pd.DataFrame, config: training.ModelConfig, card: scorecard.Scorecard
+    tmp_path: Path, labels: pd.DataFrame, config: model_config.ModelConfig, card: scorecard.Scorecard
 ) -> None:
     registry = Registry(tmp_path / "models")
     assert classify.holdout_ordering(registry, END)[0]  # cold start: the scorecard is a fixed rule set
@@ -368,11 +369,11 @@ def test_holdout_ordering_of_the_serving_model(
 
 
 def test_probabilities_are_calibrated_on_the_validation_window(
-    labels: pd.DataFrame, config: training.ModelConfig, trained, card: scorecard.Scorecard
+    labels: pd.DataFrame, config: model_config.ModelConfig, trained, card: scorecard.Scorecard
 ) -> None:
     # Weighted Platt scaling with an intercept: on its own window the weighted mean probability equals the
     # weighted problem-found rate (its first-order condition), whatever the raw scores' scale.
-    valid = labels[training.windows(labels, END, config)["validation"]]
+    valid = labels[model_labels.windows(labels, END, config)["validation"]]
     p = trained[0].score(valid, training.Scaling.of(card), BY_NAME).probability
     w, y = valid["weight"].to_numpy(), valid["label"].to_numpy()
     assert np.average(p, weights=w) == pytest.approx(np.average(y, weights=w), abs=1e-3)

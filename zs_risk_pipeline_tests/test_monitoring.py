@@ -19,12 +19,12 @@ from zs_risk_pipeline.defs.monitoring.model_monitoring import latest_results_kee
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.monitoring import drift, model_monitoring
+from zs_risk_pipeline.lib.monitoring import drift, drift_checks, model_monitoring, monitoring_policy, ordering, report
 from zs_risk_pipeline.lib.policy import versions
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
-POLICY = replace(model_monitoring.load_policy(), strata=())
+POLICY = replace(monitoring_policy.load_policy(), strata=())
 D = dt.date
 
 
@@ -47,9 +47,9 @@ def scores(reference: np.ndarray, current: np.ndarray, towns: tuple[np.ndarray, 
 def test_psi_severity_on_a_shifted_and_an_unshifted_population() -> None:
     rng = np.random.default_rng(1)
     reference = rng.normal(0, 1, 20_000)
-    same = model_monitoring.score_drift(scores(reference, rng.normal(0, 1, 20_000)), POLICY)[0]
-    shifted = model_monitoring.score_drift(scores(reference, rng.normal(1, 1, 20_000)), POLICY)[0]
-    moderate = model_monitoring.score_drift(scores(reference, rng.normal(0.45, 1, 20_000)), POLICY)[0]
+    same = drift_checks.score_drift(scores(reference, rng.normal(0, 1, 20_000)), POLICY)[0]
+    shifted = drift_checks.score_drift(scores(reference, rng.normal(1, 1, 20_000)), POLICY)[0]
+    moderate = drift_checks.score_drift(scores(reference, rng.normal(0.45, 1, 20_000)), POLICY)[0]
     assert (same["metric"], same["status"]) == ("score_psi", "stable") and same["value"] < 0.01
     assert moderate["status"] == "moderate" and 0.10 <= moderate["value"] < 0.25
     assert shifted["status"] == "significant" and shifted["value"] >= 0.25
@@ -61,7 +61,7 @@ def test_without_ties_the_psi_is_drift_psi_and_a_mass_point_gets_its_own_bin() -
     rng = np.random.default_rng(4)
     a, b = pd.Series(rng.normal(size=1001)), pd.Series(rng.normal(0.3, 1, size=800))
     b[::40] = np.nan
-    row = model_monitoring.score_drift(scores(a.to_numpy(), b.to_numpy()), POLICY)[0]
+    row = drift_checks.score_drift(scores(a.to_numpy(), b.to_numpy()), POLICY)[0]
     assert row["value"] == pytest.approx(drift.psi(a, b, kind="numeric", bins=10), abs=1e-12)
     assert row["detail"]["bins"] == 11  # ten deciles and the NULL bin
     # a count most firms never have: its non-zero share doubles, which deciles that are all 0 cannot see unless
@@ -71,11 +71,11 @@ def test_without_ties_the_psi_is_drift_psi_and_a_mass_point_gets_its_own_bin() -
     value = drift.psi_from_counts(*drift.bin_counts(before, after, kind="numeric", bins=10))
     assert value == pytest.approx(0.05 * math.log(2) + 0.05 * math.log(0.95 / 0.90), rel=1e-3)
     assert drift.psi(before, after, kind="numeric") == value
-    assert model_monitoring.score_drift(scores(before.to_numpy(), after.to_numpy()), POLICY)[0]["value"] == value
+    assert drift_checks.score_drift(scores(before.to_numpy(), after.to_numpy()), POLICY)[0]["value"] == value
 
 
 def test_small_stratum_threshold_grows_as_the_stratum_shrinks_and_sampling_noise_does_not_alarm() -> None:
-    crit = [model_monitoring.critical_psi(n, n, 9, 0.99) for n in (100, 300, 2_000, 500_000)]
+    crit = [drift_checks.critical_psi(n, n, 9, 0.99) for n in (100, 300, 2_000, 500_000)]
     assert crit == sorted(crit, reverse=True)
     assert crit[0] > 0.4 and 0.13 < crit[1] < 0.15 and crit[3] < 1e-4  # methods.md §2.2 table, 99 %
     rng = np.random.default_rng(2)
@@ -86,7 +86,7 @@ def test_small_stratum_threshold_grows_as_the_stratum_shrinks_and_sampling_noise
         np.r_[big_cur, small_cur],
         (np.r_[np.ones(5_000, int), np.full(300, 2)], np.r_[np.ones(5_000, int), np.full(300, 2)]),
     )
-    rows = {r["subject"]: r for r in model_monitoring.score_drift(frame, replace(POLICY, strata=("town_no",)))}
+    rows = {r["subject"]: r for r in drift_checks.score_drift(frame, replace(POLICY, strata=("town_no",)))}
     small = rows["town_no=2"]
     assert drift.severity(small["value"]) == "moderate"  # the 0.10 rule would raise a false alarm here
     assert small["status"] == "stable" and small["threshold"] > small["detail"]["moderate_at"] > small["value"]
@@ -101,7 +101,7 @@ def test_tier_mix_shift_against_the_reference_and_the_previous_month() -> None:
         prev: {"A": 4000, "B": 4500, "C": 1000, "D": 500},
         m: {"A": 2000, "B": 4500, "C": 2500, "D": 1000},
     }
-    rows = model_monitoring.tier_mix(counts, m, ref, prev, POLICY)
+    rows = drift_checks.tier_mix(counts, m, ref, prev, POLICY)
     psi = {r["subject"]: r for r in rows if r["metric"] == "tier_mix_psi"}
     p, q = np.array([0.40, 0.45, 0.10, 0.05]), np.array([0.20, 0.45, 0.25, 0.10])
     assert psi["vs_reference"]["value"] == pytest.approx(float(np.sum((q - p) * np.log(q / p))))
@@ -112,9 +112,7 @@ def test_tier_mix_shift_against_the_reference_and_the_previous_month() -> None:
     assert shares["C"]["detail"]["change_vs_previous_pp"] == pytest.approx(15.0)
     counts[m] = {"A": 3990, "B": 4510, "C": 1000, "D": 500}  # a few firms moved: no alarm
     calm = {
-        r["subject"]: r
-        for r in model_monitoring.tier_mix(counts, m, ref, prev, POLICY)
-        if r["metric"] == "tier_mix_psi"
+        r["subject"]: r for r in drift_checks.tier_mix(counts, m, ref, prev, POLICY) if r["metric"] == "tier_mix_psi"
     }
     assert calm["vs_reference"]["status"] == "stable" and calm["vs_reference"]["value"] < 1e-4
     # the categorical PSI of shares is drift.psi's over the enterprises
@@ -205,7 +203,7 @@ def test_ipw_rate_by_tier_equals_the_hand_computed_weighted_rate(tmp_path: Path)
     ]
     add_inspections(conn, ok + ignored)
     policy = replace(POLICY, window_months=3, min_inspections=2)
-    rates, verdict, funnel = model_monitoring.ordering(conn, "2024-04", policy)
+    rates, verdict, funnel = ordering.ordering(conn, "2024-04", policy)
     by = {r.tier: r for r in rates}
     assert by["A"].rate == pytest.approx((2 * 1 + 10 * 0 + 10 * 1) / (2 + 10 + 10))
     assert (by["A"].inspections, by["A"].problems) == (3, 2)
@@ -231,28 +229,24 @@ def _results(tier_counts: dict[str, tuple[int, int]], pi: float = 0.05) -> pd.Da
 
 def test_a_significant_inversion_fails_and_a_small_noisy_one_does_not() -> None:
     # 400 A-firms with 30 % problems against 400 B-firms with 10 %: clearly inverted
-    bad = model_monitoring.tier_order(
-        model_monitoring.problem_rates(_results({"A": (400, 120), "B": (400, 40), "C": (100, 40)}), 30), z=2.33
+    bad = ordering.tier_order(
+        ordering.problem_rates(_results({"A": (400, 120), "B": (400, 40), "C": (100, 40)}), 30), z=2.33
     )
     assert not bad.passed and bad.status == "fail"
     assert [(p.lower, p.higher) for p in bad.inversions] == [("A", "B")]
     assert bad.skipped == ("D",) and "A 20.0 pp above B" in bad.note
     # 35 A-firms with 5 problems against 35 B-firms with 3: an inversion within the noise
-    noisy = model_monitoring.tier_order(
-        model_monitoring.problem_rates(_results({"A": (35, 5), "B": (35, 3)}), 30), z=2.33
-    )
+    noisy = ordering.tier_order(ordering.problem_rates(_results({"A": (35, 5), "B": (35, 3)}), 30), z=2.33)
     pair = noisy.pairs[0]
     assert pair.difference > 0 and pair.status == "not_significant" and 0 < pair.z < 2.33
     assert noisy.passed and noisy.status == "pass"
     # a tier below the minimum is reported and skipped, not failed, however inverted it looks
-    few = model_monitoring.tier_order(
-        model_monitoring.problem_rates(_results({"A": (100, 10), "B": (100, 20), "C": (5, 0)}), 30), z=2.33
+    few = ordering.tier_order(
+        ordering.problem_rates(_results({"A": (100, 10), "B": (100, 20), "C": (5, 0)}), 30), z=2.33
     )
     assert few.passed and few.skipped == ("C", "D") and [p.status for p in few.pairs] == ["rises"]
     # months without enough results pass with a note
-    early = model_monitoring.tier_order(
-        model_monitoring.problem_rates(_results({"A": (20, 10), "B": (3, 0)}), 30), z=2.33
-    )
+    early = ordering.tier_order(ordering.problem_rates(_results({"A": (20, 10), "B": (3, 0)}), 30), z=2.33)
     assert early.passed and early.status == "insufficient_results" and "not enough results" in early.note
 
 
@@ -276,7 +270,7 @@ def _run_check(path: Path, month: str) -> dg.AssetCheckEvaluation:
 
 def test_a_failing_ordering_verdict_refuses_to_publish_the_tiers(tmp_path: Path) -> None:
     path, mart = tmp_path / "w.duckdb", tmp_path / "mart"
-    spec = wap.MART_TABLES["enterprise_tiers"]
+    spec = tables.MART_TABLES["enterprise_tiers"]
     assert "latest_results_keep_tier_order" in spec.required_checks
     conn = make_warehouse(path)
     add_tiers(conn, MAR, ["A"] * 60 + ["B"] * 60)
@@ -287,8 +281,8 @@ def test_a_failing_ordering_verdict_refuses_to_publish_the_tiers(tmp_path: Path)
         conn,
         [(f"t{i}", "P1", f"U{i:05d}", D(2024, 4, 10), "random", i < 40 if i < 60 else i < 65, APR) for i in range(120)],
     )
-    wap.prepare(conn)
-    fp = wap.fingerprint(conn, spec, "2024-04")
+    tables.prepare(conn)
+    fp = tables.fingerprint(conn, spec, "2024-04")
     for name in spec.required_checks[:-1]:
         wap.record_audit(conn, spec, "2024-04", name, fp, True, {"test": True})
     conn.close()
@@ -297,9 +291,9 @@ def test_a_failing_ordering_verdict_refuses_to_publish_the_tiers(tmp_path: Path)
     assert not evaluation.passed and evaluation.metadata["verdict"].value == "fail"
     assert evaluation.metadata["inversions"].value == ["A>B"]
     with duckdb.connect(str(path)) as conn:
-        with pytest.raises(wap.PublishRefused, match="latest_results_keep_tier_order: failed"):
+        with pytest.raises(tables.PublishRefused, match="latest_results_keep_tier_order: failed"):
             wap.publish_month(conn, spec, "2024-04", mart)
-        assert not (mart / wap.MART_FILE).exists()
+        assert not (mart / tables.MART_FILE).exists()
         # the B-firms' results were mixed up: corrected, the order holds and the month publishes
         conn.execute("UPDATE staging.inspections SET problem_found = NOT problem_found")
     evaluation = _run_check(path, "2024-04")
@@ -315,7 +309,7 @@ def test_build_model_monitoring_replaces_the_month_deterministically(tmp_path: P
     conn = make_warehouse(tmp_path / "w.duckdb")
     add_tiers(conn, MAR, ["A"] * 400 + ["B"] * 450 + ["C"] * 100 + ["D"] * 50)
     add_tiers(conn, APR, ["A"] * 200 + ["B"] * 450 + ["C"] * 200 + ["D"] * 150)
-    policy = model_monitoring.load_policy()
+    policy = monitoring_policy.load_policy()
     first = model_monitoring.build_model_monitoring(conn, "2024-04", policy)
     rows = conn.execute("SELECT * FROM monitoring.model_monitoring ORDER BY month, seq").fetchall()
     again = model_monitoring.build_model_monitoring(conn, "2024-04", policy)
@@ -336,11 +330,11 @@ def test_build_model_monitoring_replaces_the_month_deterministically(tmp_path: P
         "SELECT comment FROM duckdb_tables() WHERE schema_name = 'monitoring' AND table_name = 'model_monitoring'"
     ).fetchall()[0][0]
     assert "PSI" in comment and "模型监测" in comment
-    lines = model_monitoring.summary_lines(conn, "2024-04")
+    lines = report.summary_lines(conn, "2024-04")
     assert lines[0].startswith("model monitoring (模型监测) 2024-04, reference month 2024-03")
     assert any("tier mix PSI" in ln and "significant" in ln for ln in lines)  # A 40 % → 20 %, D 5 % → 15 %
     assert lines[-1].startswith("  tier ordering A < B < C < D: insufficient_results")
-    assert model_monitoring.summary_lines(conn, "2024-01") == ["model monitoring (模型监测) 2024-01: not computed"]
+    assert report.summary_lines(conn, "2024-01") == ["model monitoring (模型监测) 2024-01: not computed"]
 
 
 def test_reference_month_is_the_promotion_month_of_the_serving_model_or_the_pinned_month(tmp_path: Path) -> None:
@@ -356,18 +350,20 @@ def test_reference_month_is_the_promotion_month_of_the_serving_model_or_the_pinn
     registry.record_decision("2024-03", {"status": "kept_champion", "champion_after": "lgbm-X"})
     registry.record_decision("2024-04", {"status": "promoted", "champion_after": "lgbm-Y"})
 
-    def ref(month: str, policy: model_monitoring.MonitoringPolicy = POLICY, reg: Registry | None = registry) -> dt.date:
-        return model_monitoring.reference_month(conn, month, policy, reg)[0]
+    def ref(
+        month: str, policy: monitoring_policy.MonitoringPolicy = POLICY, reg: Registry | None = registry
+    ) -> dt.date:
+        return monitoring_policy.reference_month(conn, month, policy, reg)[0]
 
     assert ref("2024-03") == D(2024, 2, 1)  # lgbm-X was promoted in February
-    assert model_monitoring.reference_month(conn, "2024-03", POLICY, registry)[1] == "lgbm-X promoted in 2024-02"
+    assert monitoring_policy.reference_month(conn, "2024-03", POLICY, registry)[1] == "lgbm-X promoted in 2024-02"
     assert ref("2024-04") == D(2024, 4, 1)  # promoted this month: compared with itself
     assert ref("2024-01") == D(2023, 11, 1)  # cold start: the first tiered month
     assert ref("2024-03", reg=None) == D(2024, 2, 1)  # without the registry: first month of that model version
     pinned = replace(POLICY, reference="pinned", pinned_month=D(2024, 2, 1))
     assert ref("2024-04", pinned) == D(2024, 2, 1)
     assert ref("2024-01", pinned) == D(2023, 11, 1)  # a month before the pin never looks ahead to it
-    assert model_monitoring.reference_month(conn, "2024-06", POLICY, registry) == (None, "2024-06 has no tiers")
+    assert monitoring_policy.reference_month(conn, "2024-06", POLICY, registry) == (None, "2024-06 has no tiers")
 
 
 def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_reference(tmp_path: Path) -> None:
@@ -379,15 +375,13 @@ def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_refer
     registry.record_decision("2024-02", {"status": "promoted", "champion_after": "lgbm-X"})
     registry.record_decision("2024-03", {"status": "not_retrained", "champion_after": "lgbm-X"})
     registry.record_decision("2024-04", {"status": "promoted", "champion_after": "lgbm-Y"})
-    policy = model_monitoring.load_policy()
+    policy = monitoring_policy.load_policy()
     assert model_monitoring.build_model_monitoring(conn, "2024-04", policy, registry)["reference_month"] == "2024-04"
     stored = model_monitoring.month_rows(conn, "2024-04")
     conn.close()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as ro:  # the printout reads only
-        lines = model_monitoring.closing_lines(ro, "2024-04", policy, registry)
-        assert model_monitoring.closing_lines(ro, "2024-03", policy, registry) == model_monitoring.summary_lines(
-            ro, "2024-03"
-        )
+        lines = report.closing_lines(ro, "2024-04", policy, registry)
+        assert report.closing_lines(ro, "2024-03", policy, registry) == report.summary_lines(ro, "2024-03")
         assert model_monitoring.month_rows(ro, "2024-04").equals(stored)  # the stored monitoring is left as it was
     assert lines[0].startswith("model monitoring (模型监测) 2024-04, reference month 2024-02 (")
     assert "lgbm-X promoted in 2024-02" in lines[0]
@@ -398,14 +392,14 @@ def test_closing_lines_compare_a_promotion_month_with_the_previous_scorers_refer
 
 
 def test_default_config_and_the_feature_drift_section_it_shares() -> None:
-    policy = model_monitoring.load_policy()
+    policy = monitoring_policy.load_policy()
     assert policy.reference == "serving_model" and policy.pinned_month is None
     assert 8 <= len(policy.key_indicators) <= 12 and policy.bins == 10
     assert (policy.moderate, policy.significant, policy.level) == (0.10, 0.25, 0.99)
     assert policy.window_months == 3 and policy.z == 2.33 and policy.strata == ("town_no", "reference_tier")
     import yaml
 
-    drift_policy = yaml.safe_load(model_monitoring.CONFIG_PATH.read_text(encoding="utf-8"))["feature_drift"]
+    drift_policy = yaml.safe_load(monitoring_policy.CONFIG_PATH.read_text(encoding="utf-8"))["feature_drift"]
     assert drift_policy == {"bins": 10, "moderate": 0.10, "significant": 0.25}
 
 
@@ -425,6 +419,6 @@ def test_default_config_and_the_feature_drift_section_it_shares() -> None:
     ],
 )
 def test_bad_config_is_refused_naming_file_and_field(tmp_path: Path, edit, message: str) -> None:
-    path = yaml_variant(tmp_path, model_monitoring.CONFIG_PATH, lambda doc: edit(doc["model_monitoring"]))
+    path = yaml_variant(tmp_path, monitoring_policy.CONFIG_PATH, lambda doc: edit(doc["model_monitoring"]))
     with pytest.raises(ValueError, match=r"^monitoring\.yaml: " + message):
-        model_monitoring.load_policy(path)
+        monitoring_policy.load_policy(path)

@@ -19,8 +19,9 @@ from zs_risk_pipeline.lib.ingest.contract import sources
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring.early_warnings import ensure_table as ensure_warnings_table
-from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline.lib.sampling import amendments, drawing, plan_policy, protocol
+from zs_risk_pipeline.lib.publish import tables
+from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_audit, plan_policy, protocol, task_lists
+from zs_risk_pipeline.lib.sampling import package as sampling_package
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
@@ -39,10 +40,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Duck
             staging.land(conn, name, month, root / "landing")
             staging.stage(conn, name, month)
     enterprise_monthly.build_enterprise_monthly(conn, M)
-    population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], M)
+    population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], M)
     registry = Registry(root / "models")
     classify.build_tiers(conn, M, population, registry, scorecard.load_scorecard(), tier_policy.load_policy())
-    plan_policy.build_frames(conn, plan_policy.load_plans(), M)
+    frames.build_frames(conn, plan_policy.load_plans(), M)
     yield conn, root
     conn.close()
 
@@ -70,10 +71,10 @@ def _digest(folder: Path) -> str:
 
 def test_draw_month_lists_every_task_and_packages_verify(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     drawn = drawing.draw_month(conn, plan_policy.load_plans(), M, tmp_path / "plans")
-    active = [plan_policy.plan_id(p, M) for p in plan_policy.plans_active(plan_policy.load_plans(), M)]
+    active = [frames.plan_id(p, M) for p in frames.plans_active(plan_policy.load_plans(), M)]
     assert [d.plan_id for d in drawn] == active and "MR-GENERAL-2023-04" in active
     for d in drawn:
-        assert d.drawn_now and protocol.verify_package(d.package) == []
+        assert d.drawn_now and sampling_package.verify_package(d.package) == []
         frame_n = conn.execute("SELECT count(*) FROM sampling.frame WHERE plan_id = $p", {"p": d.plan_id}).fetchall()
         assert d.frame == frame_n[0][0]
         assert d.selected == sum(s["n"] for s in d.strata.values())
@@ -130,7 +131,7 @@ def test_a_commitment_without_its_package_is_not_redrawn(conn: duckdb.DuckDBPyCo
 def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     configured = plan_policy.load_plans()
     drawing.draw_month(conn, configured, M, tmp_path / "plans")
-    assert drawing.audit_month(conn, configured, M, tmp_path / "plans") == {name: [] for name in drawing.AUDITS}
+    assert plan_audit.audit_month(conn, configured, M, tmp_path / "plans") == {name: [] for name in plan_audit.AUDITS}
     pid = "MR-GENERAL-2023-04"
     first, second = conn.execute(
         "SELECT uscc, inspector_1 FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL ORDER BY task_no "
@@ -140,14 +141,14 @@ def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckD
     # a task silently lost: the stratum's count falls short of n_h
     conn.execute("CREATE TEMP TABLE _kept AS SELECT * FROM sampling.plan").fetchall()
     conn.execute("DELETE FROM sampling.plan WHERE uscc = $u AND plan_id = $p", {"u": first[0], "p": pid}).fetchall()
-    assert drawing.audit_month(conn, configured, M, tmp_path / "plans")["sample_sizes"]
+    assert plan_audit.audit_month(conn, configured, M, tmp_path / "plans")["sample_sizes"]
     # the same enterprise drawn again for the plan in the same year (another month's plan of the prefix)
     conn.execute(
         "INSERT INTO sampling.plan SELECT * REPLACE ('MR-GENERAL-2023-09' AS plan_id) FROM _kept WHERE uscc = $u "
         "AND plan_id = $p",
         {"u": second[0], "p": pid},
     ).fetchall()
-    assert drawing.audit_month(conn, configured, M, tmp_path / "plans")["no_repeat"][0][2] == second[0]
+    assert plan_audit.audit_month(conn, configured, M, tmp_path / "plans")["no_repeat"][0][2] == second[0]
     # one inspector twice on a task, and a stranger (not in the directory) assigned
     conn.execute(
         "UPDATE sampling.plan SET inspector_2 = inspector_1 WHERE uscc = $u AND plan_id = $p",
@@ -158,7 +159,7 @@ def test_audits_pass_on_a_fresh_draw_and_catch_each_violation(conn: duckdb.DuckD
         "(SELECT max(task_no) FROM sampling.plan WHERE plan_id = $p AND inspector_1 IS NOT NULL)",
         {"p": pid},
     ).fetchall()
-    found = drawing.audit_month(conn, configured, M, tmp_path / "plans")
+    found = plan_audit.audit_month(conn, configured, M, tmp_path / "plans")
     assert [r[1] for r in found["pairs"] if r[2] == "pair"] == [second[0]]
     assert any(r[2] == "NOBODY" for r in found["pairs_eligible"])
     conn.execute("DROP TABLE _kept").fetchall()
@@ -187,7 +188,7 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
 
     configured = plan_policy.load_plans()
     drawn = drawing.draw_month(conn, configured, M, tmp_path / "plans")
-    counts = drawing.write_task_lists(conn, configured, M, tmp_path / "lists")
+    counts = task_lists.write_task_lists(conn, configured, M, tmp_path / "lists")
     assert sum(counts.values()) == sum(d.selected for d in drawn)
     folder = tmp_path / "lists" / "2023-04"
     for branch, n in counts.items():
@@ -200,7 +201,7 @@ def test_task_lists_per_branch_carry_no_tier(conn: duckdb.DuckDBPyConnection, tm
         tiers_of_month = conn.execute("SELECT DISTINCT tier FROM tiers.enterprise_monthly").fetchall()
         assert all(f",{t}," not in text for (t,) in tiers_of_month)  # no tier value in any cell
     # a rerun replaces the month's lists whole
-    assert drawing.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
+    assert task_lists.write_task_lists(conn, configured, M, tmp_path / "lists") == counts
 
 
 def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of_the_draw(
@@ -226,7 +227,7 @@ def test_task_lists_are_in_town_and_uscc_order_and_their_numbers_tell_nothing_of
         for p in plan_policy.load_plans()
     ]
     drawing.draw_month(conn, configured, M, tmp_path / "plans")
-    drawing.write_task_lists(conn, configured, M, tmp_path / "lists")
+    task_lists.write_task_lists(conn, configured, M, tmp_path / "lists")
     code = dict(pd.read_csv(REFERENCE_DIR / "towns.csv", dtype=str)[["name_zh", "town_code"]].values)
     tier_of = dict(  # from the warehouse: the lists carry no tier
         conn.execute("SELECT uscc, tier FROM tiers.enterprise_monthly WHERE month = ?", [f"{M}-01"]).fetchall()
@@ -301,7 +302,7 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_
             "SELECT DISTINCT uscc FROM staging.complaints WHERE received_on BETWEEN DATE '2023-03-01' AND "
             "DATE '2023-03-31' AND _delivery_month <= DATE '2023-03-01' AND complaint_id NOT LIKE 'T%'"
         ).fetchall()
-        queued = drawing.build_trigger_queue(conn, M)
+        queued = task_lists.build_trigger_queue(conn, M)
         rows = conn.execute("SELECT uscc, tier, trigger_type FROM sampling.trigger_queue").fetchall()
         got = {u: t for u, t, _ in rows}
         complained = {u for u, _, kind in rows if kind == "complaint"}
@@ -329,7 +330,7 @@ def test_trigger_queue_holds_a_and_b_firms_with_a_complaint_or_a_warning_in_the_
             ]
         )
         assert firms["C"] not in got
-        assert drawing.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
+        assert task_lists.build_trigger_queue(conn, M) == queued  # a rerun replaces the month
     finally:
         conn.execute("DELETE FROM staging.complaints WHERE _source_file = 'test'").fetchall()
         conn.execute("DELETE FROM monitoring.early_warnings").fetchall()
@@ -424,7 +425,7 @@ def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
     ).fetchall()[0]
     assert row[:3] == (replacement, second, first) and f"{first} → {replacement}" in row[3]
     # the check that failed before: the plan is judged by what was known at the draw plus its exclusions
-    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
+    assert plan_audit.audit_month(late, configured, M, packages) == {name: [] for name in plan_audit.AUDITS}
     # a third rerun knows the fact already: nothing new, nothing rewritten
     amended_files = {n: (folder / n).read_bytes() for n in ("exclusions.csv", "amendments.csv")}
     assert not drawing.draw_month(late, configured, M, packages)[0].amended_now
@@ -433,7 +434,7 @@ def test_a_late_result_becomes_an_amendment_that_verify_draw_reproduces(
     assert cli.main(["verify-draw", GENERAL, "--package", str(folder)]) == 0
     assert "1 recorded exclusions and 1 amendments recomputed" in capsys.readouterr().out
     # the branch's task list is re-issued with the change marked, the lists issued before kept
-    drawing.write_task_lists(late, configured, M, tmp_path / "lists")
+    task_lists.write_task_lists(late, configured, M, tmp_path / "lists")
     import pandas as pd
 
     lists = pd.concat(
@@ -481,7 +482,7 @@ def test_an_unstaffable_amendment_keeps_its_reason(
     uscc, first, second = _first_staffed(late, packages)
     eligible = [
         i
-        for u, i in protocol._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0]
+        for u, i in sampling_package._read_csv(packages / GENERAL / "eligibility.csv", ("uscc", "inspector_id"))[0]
         if u == uscc
     ]
     for inspector in eligible:  # everyone who could take the task declares a conflict, except `second`
@@ -499,7 +500,7 @@ def test_an_unstaffable_amendment_keeps_its_reason(
     ).fetchall()[0]
     assert row == (None, second, amended[0].reason)  # reported with its reason, never dropped
     assert amendments.verify(packages / GENERAL) == []
-    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
+    assert plan_audit.audit_month(late, configured, M, packages) == {name: [] for name in plan_audit.AUDITS}
 
 
 def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
@@ -523,7 +524,7 @@ def test_an_inspector_who_left_is_replaced_and_a_passed_plan_is_not_amended(
     passed = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
     assert not passed.open and not passed.amended_now and passed.late_facts_not_amended >= 1
     assert not (packages / GENERAL / "exclusions.csv").exists()
-    assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
+    assert plan_audit.audit_month(late, configured, M, packages) == {name: [] for name in plan_audit.AUDITS}
     late.execute("DELETE FROM tiers.enterprise_monthly WHERE month = DATE '2023-04-01'").fetchall()
     # while the plan is ahead, the departure is an amendment
     drawn = next(d for d in drawing.draw_month(late, configured, M, packages) if d.plan_id == GENERAL)
@@ -579,9 +580,9 @@ def test_the_late_delivery_rerun_stays_green_whatever_the_plan_seeds(
     try:
         staging.land(late, "inspections", M, root / "landing")
         staging.stage(late, "inspections", M)
-        plan_policy.build_frames(late, configured, M, packages)  # a published plan keeps the frame it was drawn from
+        frames.build_frames(late, configured, M, packages)  # a published plan keeps the frame it was drawn from
         rerun = {d.plan_id: d for d in drawing.draw_month(late, configured, M, packages)}
-        assert drawing.audit_month(late, configured, M, packages) == {name: [] for name in drawing.AUDITS}
+        assert plan_audit.audit_month(late, configured, M, packages) == {name: [] for name in plan_audit.AUDITS}
         for pid, uscc, inspector in hit:
             assert _draw_digests(packages / pid) == before[pid]
             assert amendments.verify(packages / pid) == []

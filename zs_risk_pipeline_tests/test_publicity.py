@@ -19,7 +19,8 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.publicity import assets as publicity_assets
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.core import settings, workdays
-from zs_risk_pipeline.lib.publicity import export
+from zs_risk_pipeline.lib.publicity import batches as publicity_batches
+from zs_risk_pipeline.lib.publicity import export, export_files, export_rules
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 CAL = workdays.Calendar()  # the package's statutory years only, whatever the operator's config holds
@@ -115,13 +116,13 @@ def test_a_configured_year_uses_the_operators_table() -> None:
     ],
 )
 def test_bad_config_is_refused_naming_file_and_field(tmp_path: Path, edit, message: str) -> None:
-    path = yaml_variant(tmp_path, export.CONFIG_PATH, edit)
+    path = yaml_variant(tmp_path, export_rules.CONFIG_PATH, edit)
     with pytest.raises(ValueError, match=r"publicity\.yaml.*" + message):
-        export.load_config(path)
+        export_rules.load_config(path)
 
 
 def test_shipped_config() -> None:
-    config = export.load_config()
+    config = export_rules.load_config()
     assert config.deadline_working_days == 20 and not hasattr(config, "publication_day")
     assert config.departments["SCJGJ"] == "中山市市场监督管理局"
     assert not config.calendar.tables  # no 2027 schedule shipped: none could be sourced reliably
@@ -146,17 +147,17 @@ def _good_table() -> pd.DataFrame:
         "是",
         "法定节假日安排",
     ]
-    return pd.DataFrame([row], columns=list(export.EXPORT_COLUMNS))
+    return pd.DataFrame([row], columns=list(export_rules.EXPORT_COLUMNS))
 
 
 def test_the_contract_passes_the_check() -> None:
-    assert export.check_export(_good_table()) == []
+    assert export_rules.check_export(_good_table()) == []
 
 
 @pytest.mark.parametrize("column", ["tier", "Risk_Tier", "score", "probability", "stratum", "风险等级", "分层", "得分"])
 def test_the_check_catches_a_risk_column(column: str) -> None:
     table = _good_table().assign(**{column: "D"})
-    problems = export.check_export(table)
+    problems = export_rules.check_export(table)
     assert any(column in p and "not in the one-public contract" in p for p in problems)
     assert any(column in p and "internal risk data" in p for p in problems)
 
@@ -166,9 +167,11 @@ def test_the_check_catches_a_risk_column_renamed_into_the_contract() -> None:
     table = _good_table()
     table.loc[0, "检查类型"] = "D"
     table.loc[0, "抽查计划名称"] = "2024年9月D类企业双随机抽查"
-    problems = " ".join(export.check_export(table))
+    problems = " ".join(export_rules.check_export(table))
     assert "column 检查类型" in problems and "column 抽查计划名称" in problems
-    assert export.check_export(_good_table()[list(reversed(export.EXPORT_COLUMNS))])  # order is the contract
+    assert export_rules.check_export(
+        _good_table()[list(reversed(export_rules.EXPORT_COLUMNS))]
+    )  # order is the contract
 
 
 # --- a small warehouse -------------------------------------------------------------------------------------
@@ -309,7 +312,7 @@ NOW = dt.datetime(2024, 10, 2, 6, 0, tzinfo=dt.UTC)  # when the monthly chain ru
 
 def publish(conn: duckdb.DuckDBPyConnection, month: str, exports: Path) -> export.ExportResult:
     """What the monthly chain does: the month's batches not yet published, then the month's record."""
-    export.publish_batches(conn, month, exports, now=NOW)
+    publicity_batches.publish_batches(conn, month, exports, now=NOW)
     return export.export_month(conn, month, exports)
 
 
@@ -322,11 +325,13 @@ def conn() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _digests(exports: Path) -> dict[str, str]:
-    return {label: hashlib.sha256(p.read_bytes()).hexdigest() for label, p in export.file_paths(exports, M).items()}
+    return {
+        label: hashlib.sha256(p.read_bytes()).hexdigest() for label, p in export_files.file_paths(exports, M).items()
+    }
 
 
 def _batch_files(exports: Path, month: str = M) -> dict[str, bytes]:
-    folder = export.folder_of(exports, month) / export.BATCH_DIR
+    folder = export_files.folder_of(exports, month) / export_rules.BATCH_DIR
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
 
 
@@ -335,8 +340,8 @@ def test_export_rows_deadlines_and_late_flag(conn: duckdb.DuckDBPyConnection, tm
     assert (out.rows, out.late, out.batches) == (4, 1, 3)
     assert (out.first_published, out.last_published) == (d("2024-09-14"), d("2024-10-08"))
     assert out.departments_unmapped == {"NEWCODE": 1} and out.names_missing == 0
-    table = export.read_export(export.file_paths(tmp_path, M)["utf8"], "utf8")
-    assert tuple(table.columns) == export.EXPORT_COLUMNS
+    table = export_rules.read_export(export_files.file_paths(tmp_path, M)["utf8"], "utf8")
+    assert tuple(table.columns) == export_rules.EXPORT_COLUMNS
     first, second, triggered, special = (r for _, r in table.iterrows())  # ordered by date, then task
     assert (first["检查日期"], first["公示截止日期"], first["公示日期"], first["是否超期"]) == (
         "2024-09-02",
@@ -370,19 +375,21 @@ def test_export_rows_deadlines_and_late_flag(conn: duckdb.DuckDBPyConnection, tm
 def test_each_landing_file_is_published_as_a_batch_dated_by_its_arrival(
     conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    out = export.publish_batches(conn, M, tmp_path, now=NOW)
+    out = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
     assert [(b.batch_id, b.source_file, b.rows, b.late) for b in out.batches] == [
         ("2024-09-14_inspections_20240913", WEEK_2, 1, 0),
         ("2024-10-08_inspections_20240927", WEEK_4, 2, 0),  # its row without 录入日期: ingested 09-30 in Zhongshan
         ("2024-10-08_inspections_20240930", LAST, 1, 1),
     ]
     assert _batch_files(tmp_path).keys() == {
-        f"{b.batch_id}.{label}.csv" for b in out.batches for label in export.ENCODINGS
+        f"{b.batch_id}.{label}.csv" for b in out.batches for label in export_rules.ENCODINGS
     } | {f"{b.batch_id}.xlsx" for b in out.batches}  # and each batch's Excel copy
     for b in out.batches:
-        files = export.batch_paths(tmp_path, M, b.batch_id)
-        assert export.verify_files(files) == ([], b.rows)  # the monthly file's check, on every batch
-        assert files["utf8"].read_text(encoding="utf-8-sig").splitlines()[0].split(",") == list(export.EXPORT_COLUMNS)
+        files = export_files.batch_paths(tmp_path, M, b.batch_id)
+        assert export_rules.verify_files(files) == ([], b.rows)  # the monthly file's check, on every batch
+        assert files["utf8"].read_text(encoding="utf-8-sig").splitlines()[0].split(",") == list(
+            export_rules.EXPORT_COLUMNS
+        )
     stored = conn.execute(
         "SELECT batch_id, file_sha256, row_count, arrived_on, rows_without_recorded_on, published_on, late_rows "
         "FROM publicity.result_batches ORDER BY batch_id"
@@ -408,7 +415,7 @@ def test_a_result_of_the_first_of_the_month_recorded_three_working_days_later_is
     deliver(conn, file, [(*row, "2024-11-06")], month="2024-11")  # Fri 11-01 + 3 working days: Wed 11-06
     out = publish(conn, "2024-11", tmp_path)
     assert (out.rows, out.late) == (1, 0)
-    table = export.read_export(export.file_paths(tmp_path, "2024-11")["utf8"], "utf8")
+    table = export_rules.read_export(export_files.file_paths(tmp_path, "2024-11")["utf8"], "utf8")
     assert (table.loc[0, "公示日期"], table.loc[0, "公示截止日期"], table.loc[0, "是否超期"]) == (
         "2024-11-07",
         "2024-11-29",
@@ -441,15 +448,15 @@ def test_a_file_delivered_after_the_deadline_is_late(conn: duckdb.DuckDBPyConnec
 
 
 def test_a_published_batch_is_never_rewritten(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    first = export.publish_batches(conn, M, tmp_path, now=NOW)
+    first = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
     files = {
         p: (p.stat().st_ino, p.stat().st_mtime_ns)
         for b in first.batches
-        for p in export.batch_paths(tmp_path, M, b.batch_id).values()
+        for p in export_files.batch_paths(tmp_path, M, b.batch_id).values()
     }
     before = _batch_files(tmp_path)
     # a rerun, days later: the rows without 录入日期 would now be dated otherwise, yet nothing is published again
-    again = export.publish_batches(conn, M, tmp_path, now=NOW + dt.timedelta(days=9))
+    again = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW + dt.timedelta(days=9))
     assert (again.published, again.problems) == ([], [])
     assert [b.batch_id for b in again.unchanged] == [b.batch_id for b in first.batches]
     assert _batch_files(tmp_path) == before
@@ -458,11 +465,11 @@ def test_a_published_batch_is_never_rewritten(conn: duckdb.DuckDBPyConnection, t
 
 
 def test_a_rebuilt_warehouse_finds_its_batches_in_place(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    export.publish_batches(conn, M, tmp_path, now=NOW)
-    before = {p: p.stat().st_mtime_ns for p in (export.folder_of(tmp_path, M) / export.BATCH_DIR).iterdir()}
+    publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
+    before = {p: p.stat().st_mtime_ns for p in (export_files.folder_of(tmp_path, M) / export_rules.BATCH_DIR).iterdir()}
     fresh = duckdb.connect()  # the warehouse rebuilt from the landing, the exports kept
     build(fresh)
-    out = export.publish_batches(fresh, M, tmp_path, now=NOW)
+    out = publicity_batches.publish_batches(fresh, M, tmp_path, now=NOW)
     assert sorted(out.adopted) == sorted(b.batch_id for b in out.published) and len(out.adopted) == 3
     assert {p: p.stat().st_mtime_ns for p in before} == before  # recorded again, not written again
 
@@ -476,7 +483,7 @@ def test_a_changed_file_is_a_new_batch_and_keeps_the_first_publication(
     gaj = next(r for r in INSPECTIONS if r[8] == WEEK_2)[:8]
     extra = ("JT-GAJ-2024-09-00002", "JT-GAJ-2024-09", C, "2024-09-11", "random", "未发现问题", "GAJ", "2024-09-13")
     deliver(conn, WEEK_2, [gaj, extra], version=2, ingested_at="2024-09-16 01:00:00")
-    out = export.publish_batches(conn, M, tmp_path, now=NOW)
+    out = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
     assert [(b.batch_id, b.rows) for b in out.published] == [
         (f"2024-09-14_inspections_20240913_{sha(WEEK_2, 2)[:8]}", 2)
     ]
@@ -489,29 +496,29 @@ def test_a_changed_file_is_a_new_batch_and_keeps_the_first_publication(
 
 
 def test_a_batch_changed_on_disk_is_reported_and_not_rewritten(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    first = export.publish_batches(conn, M, tmp_path, now=NOW)
-    path = export.batch_paths(tmp_path, M, first.batches[0].batch_id)["gb18030"]
+    first = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
+    path = export_files.batch_paths(tmp_path, M, first.batches[0].batch_id)["gb18030"]
     tampered = path.read_bytes().replace("发现问题已责令改正".encode("gb18030"), "未发现问题".encode("gb18030"))
     path.write_bytes(tampered)
-    again = export.publish_batches(conn, M, tmp_path, now=NOW)
+    again = publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
     assert again.published == [] and len(again.unchanged) == 2
     assert any(path.name in p and "changed since published" in p for p in again.problems)
     assert path.read_bytes() == tampered  # reported, never overwritten
-    problems, batches, _ = export.verify_batches(conn, M, tmp_path)
+    problems, batches, _ = publicity_batches.verify_batches(conn, M, tmp_path)
     assert batches == 3 and any(path.name in p for p in problems)
 
 
 def test_the_months_record_waits_for_its_batches(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(export.NotYetPublished, match="publicity/result_batches"):
         export.export_month(conn, M, tmp_path)
-    assert not export.file_paths(tmp_path, M)["utf8"].exists()
+    assert not export_files.file_paths(tmp_path, M)["utf8"].exists()
 
 
 def test_files_decode_in_both_encodings_and_carry_no_tier_or_score(
     conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     publish(conn, M, tmp_path)
-    files = export.file_paths(tmp_path, M)
+    files = export_files.file_paths(tmp_path, M)
     assert files["utf8"].read_bytes().startswith(b"\xef\xbb\xbf")
     texts = {
         "utf8": files["utf8"].read_bytes().decode("utf-8-sig"),
@@ -527,10 +534,10 @@ def test_files_decode_in_both_encodings_and_carry_no_tier_or_score(
     ]
     for text in [*texts.values(), *batches]:
         header = text.splitlines()[0].split(",")
-        assert header == list(export.EXPORT_COLUMNS)
+        assert header == list(export_rules.EXPORT_COLUMNS)
         for secret in ("0.987654", "0.876543", "777", "机密原因XYZ", "0.5"):
             assert secret not in text
-    assert export.verify_files(files) == ([], 4)
+    assert export_rules.verify_files(files) == ([], 4)
 
 
 def test_nothing_from_the_tiers_reaches_the_export(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -555,15 +562,15 @@ def test_two_runs_write_byte_identical_files(conn: duckdb.DuckDBPyConnection, tm
 
 def test_a_restated_month_keeps_what_was_published_before(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     publish(conn, M, tmp_path)
-    files = export.file_paths(tmp_path, M)
-    published = [*files.values(), export.workbook_path(files)]  # the Excel copy goes with its CSVs
+    files = export_files.file_paths(tmp_path, M)
+    published = [*files.values(), export_files.workbook_path(files)]  # the Excel copy goes with its CSVs
     first = {p.name: p.read_bytes() for p in published}
     publish(conn, M, tmp_path)  # unchanged: nothing superseded
-    assert not (export.folder_of(tmp_path, M) / "superseded").exists()
+    assert not (export_files.folder_of(tmp_path, M) / "superseded").exists()
     row = ("MR-GENERAL-2024-09-00002", "MR-GENERAL-2024-09", B, "2024-09-03", "random", "未发现问题", "SCJGJ")
     deliver(conn, "inspections/2024-09/i2.csv", [(*row, "2024-10-09")])  # late results delivered for the month
     publish(conn, M, tmp_path)
-    kept = export.folder_of(tmp_path, M) / "superseded" / "v1"
+    kept = export_files.folder_of(tmp_path, M) / "superseded" / "v1"
     assert {p.name: p.read_bytes() for p in kept.iterdir()} == first
     assert all(p.read_bytes() != first[p.name] for p in published)
 
@@ -575,29 +582,29 @@ def test_a_failing_check_leaves_the_previous_files(
     before, batches_before = _digests(tmp_path), _batch_files(tmp_path)
     row = ("MR-GENERAL-2024-09-00002", "MR-GENERAL-2024-09", B, "2024-09-03", "random", "未发现问题", "SCJGJ")
     deliver(conn, "inspections/2024-09/i2.csv", [(*row, "2024-09-05")])
-    real_batch, real_month = export.batch_frame, export.export_frame
+    real_batch, real_month = export_files.batch_frame, export_files.export_frame
 
     def leaking_batch(c: duckdb.DuckDBPyConnection, batch_id: str) -> pd.DataFrame:  # a bug joins the tiers in
         return real_batch(c, batch_id).assign(风险等级="D")
 
-    monkeypatch.setattr(export, "batch_frame", leaking_batch)
-    with pytest.raises(export.ExportRefused, match="风险等级"):
-        export.publish_batches(conn, M, tmp_path, now=NOW)
+    monkeypatch.setattr(export_files, "batch_frame", leaking_batch)
+    with pytest.raises(export_rules.ExportRefused, match="风险等级"):
+        publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
     assert _batch_files(tmp_path) == batches_before  # no batch, and no hidden file left behind
     assert conn.execute("SELECT count(*) FROM publicity.result_batch_rows").fetchall() == [(4,)]
-    monkeypatch.setattr(export, "batch_frame", real_batch)
-    export.publish_batches(conn, M, tmp_path, now=NOW)
+    monkeypatch.setattr(export_files, "batch_frame", real_batch)
+    publicity_batches.publish_batches(conn, M, tmp_path, now=NOW)
 
     def leaking(c: duckdb.DuckDBPyConnection, month: dt.date) -> pd.DataFrame:
         return real_month(c, month).assign(风险等级="D")
 
-    monkeypatch.setattr(export, "export_frame", leaking)
-    with pytest.raises(export.ExportRefused, match="风险等级"):
+    monkeypatch.setattr(export_files, "export_frame", leaking)
+    with pytest.raises(export_rules.ExportRefused, match="风险等级"):
         export.export_month(conn, M, tmp_path)
     assert _digests(tmp_path) == before
-    files = export.file_paths(tmp_path, M)
-    assert sorted(p.name for p in export.folder_of(tmp_path, M).iterdir() if p.is_file()) == sorted(
-        p.name for p in [*files.values(), export.workbook_path(files)]
+    files = export_files.file_paths(tmp_path, M)
+    assert sorted(p.name for p in export_files.folder_of(tmp_path, M).iterdir() if p.is_file()) == sorted(
+        p.name for p in [*files.values(), export_files.workbook_path(files)]
     )  # no hidden file left behind
     # the warehouse table was rolled back with the files: still the four rows that were published
     assert conn.execute("SELECT count(*) FROM publicity.inspection_results").fetchall() == [(4,)]
@@ -606,7 +613,7 @@ def test_a_failing_check_leaves_the_previous_files(
 def test_a_month_without_results_publishes_the_header(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     out = publish(conn, "2024-08", tmp_path)
     assert (out.rows, out.late, out.batches) == (0, 0, 0)
-    assert export.verify_files(export.file_paths(tmp_path, "2024-08")) == ([], 0)
+    assert export_rules.verify_files(export_files.file_paths(tmp_path, "2024-08")) == ([], 0)
     assert _batch_files(tmp_path, "2024-08") == {}
 
 
@@ -617,7 +624,7 @@ def test_summary_lines(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     lines = export.summary_lines(paths, conn)
     assert "2024-09: 4 results" in lines[0] and "3 batches (2024-09-14 … 2024-10-08)" in lines[0]
     assert "1 after the 20-working-day deadline" in lines[0]
-    assert str(export.file_paths(paths.exports, M)["utf8"]) in lines[1]
+    assert str(export_files.file_paths(paths.exports, M)["utf8"]) in lines[1]
     assert "late results by month (each delivered late by its source): 2024-09 1" in lines[-1]
 
 
@@ -644,7 +651,7 @@ def test_through_dagster_the_checks_verify_the_files_and_warn_about_late_rows(ho
     md = result.asset_materializations_for_node("publicity__inspection_results")[0].metadata
     assert md["late_rows"].value == 1 and md["dagster/partition_row_count"].value == 4
     assert md["batches"].value == 3
-    assert set(md["files_sha256"].value) == {str(p) for p in export.file_paths(home.exports, M).values()}
+    assert set(md["files_sha256"].value) == {str(p) for p in export_files.file_paths(home.exports, M).values()}
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["batches_unchanged_and_carry_no_tier_score_or_stratum"].passed
     assert checks["export_carries_no_tier_score_or_stratum"].passed

@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline.lib.core import digest
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import catalog, tables, verify, wap
 
-SPEC = wap.MART_TABLES["enterprise_features"]
+SPEC = tables.MART_TABLES["enterprise_features"]
 T0 = dt.datetime(2024, 4, 1, 8, 0)
 
 
@@ -19,37 +19,37 @@ def wh(tmp_path) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     conn.execute("CREATE SCHEMA features")
     conn.execute("CREATE TABLE features.enterprise_monthly (uscc VARCHAR, month DATE, x DOUBLE)")
-    wap.prepare(conn)
+    tables.prepare(conn)
     return conn
 
 
 def write(conn, month: str, values: list[float]) -> None:
-    conn.execute("DELETE FROM features.enterprise_monthly WHERE month = $m", {"m": wap.month_date(month)})
+    conn.execute("DELETE FROM features.enterprise_monthly WHERE month = $m", {"m": tables.month_date(month)})
     for i, v in enumerate(values):
         conn.execute(
             "INSERT INTO features.enterprise_monthly VALUES ($u, $m, $x)",
-            {"u": f"U{i:03d}", "m": wap.month_date(month), "x": v},
+            {"u": f"U{i:03d}", "m": tables.month_date(month), "x": v},
         )
 
 
 def audit(conn, month: str, passed: bool = True, checks=SPEC.required_checks) -> None:
-    fp = wap.fingerprint(conn, SPEC, month)
+    fp = tables.fingerprint(conn, SPEC, month)
     for name in checks:
         wap.record_audit(conn, SPEC, month, name, fp, passed, {"test": True}, at=T0)
 
 
 def mart_rows(mart_dir, month: str) -> list[tuple]:
-    with duckdb.connect(str(mart_dir / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart_dir / tables.MART_FILE), read_only=True) as r:
         return r.execute(
-            "SELECT uscc, x FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": wap.month_date(month)}
+            "SELECT uscc, x FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": tables.month_date(month)}
         ).fetchall()
 
 
 def test_unaudited_month_is_refused_and_nothing_is_published(wh, tmp_path):
     write(wh, "2024-03", [1.0, 2.0])
-    with pytest.raises(wap.PublishRefused, match="never ran"):
+    with pytest.raises(tables.PublishRefused, match="never ran"):
         wap.publish_month(wh, SPEC, "2024-03", tmp_path / "mart")
-    assert not (tmp_path / "mart" / wap.MART_FILE).exists()
+    assert not (tmp_path / "mart" / tables.MART_FILE).exists()
 
 
 def test_passing_audit_publishes_and_a_failed_one_keeps_the_previous_version(wh, tmp_path):
@@ -62,7 +62,7 @@ def test_passing_audit_publishes_and_a_failed_one_keeps_the_previous_version(wh,
     write(wh, "2024-03", [9.0, 9.0, 9.0])  # a re-run whose checks fail
     audit(wh, "2024-03", passed=False, checks=SPEC.required_checks[:1])
     audit(wh, "2024-03", passed=True, checks=SPEC.required_checks[1:])
-    with pytest.raises(wap.PublishRefused, match="failed"):
+    with pytest.raises(tables.PublishRefused, match="failed"):
         wap.publish_month(wh, SPEC, "2024-03", mart)
     assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
     assert first.file.read_bytes() and digest.sha256_file(first.file) == first.file_sha256
@@ -72,7 +72,7 @@ def test_content_changed_after_the_audit_is_refused(wh, tmp_path):
     write(wh, "2024-03", [1.0, 2.0])
     audit(wh, "2024-03")
     wh.execute("UPDATE features.enterprise_monthly SET x = 5 WHERE uscc = 'U000'")
-    with pytest.raises(wap.PublishRefused, match="other content"):
+    with pytest.raises(tables.PublishRefused, match="other content"):
         wap.publish_month(wh, SPEC, "2024-03", tmp_path / "mart")
 
 
@@ -81,7 +81,7 @@ def test_reader_held_open_across_a_publish(wh, tmp_path):
     write(wh, "2024-03", [1.0])
     audit(wh, "2024-03")
     wap.publish_month(wh, SPEC, "2024-03", mart)
-    reader = duckdb.connect(str(mart / wap.MART_FILE), read_only=True)
+    reader = duckdb.connect(str(mart / tables.MART_FILE), read_only=True)
     assert reader.execute("SELECT count(*) FROM enterprise_features").fetchall() == [(1,)]
 
     write(wh, "2024-04", [3.0, 4.0])
@@ -92,7 +92,7 @@ def test_reader_held_open_across_a_publish(wh, tmp_path):
     ]
     reader.close()
     assert mart_rows(mart, "2024-04") == [("U000", 3.0), ("U001", 4.0)]
-    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as r:
         comment = r.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'enterprise_features'").fetchall()
         assert "企业月度特征" in comment[0][0]
         assert r.execute("SELECT count(*) FROM indicators").fetchall()[0][0] >= 40
@@ -115,7 +115,7 @@ def test_publishing_the_same_rows_gives_the_same_bytes_and_a_hash_chained_log(wh
     audit(wh, "2024-04")
     wap.publish_month(wh, SPEC, "2024-04", tmp_path / "m1", at=T0)
     log = wh.execute("SELECT seq, prev_hash, entry_hash FROM audit.publish_log ORDER BY seq").fetchall()
-    assert log[0][1] == wap.GENESIS and log[1][1] == log[0][2]
+    assert log[0][1] == tables.GENESIS and log[1][1] == log[0][2]
 
 
 def test_unchanged_publishes_compare_with_the_catalogue_built_once_and_still_repair_a_tampered_one(
@@ -126,23 +126,23 @@ def test_unchanged_publishes_compare_with_the_catalogue_built_once_and_still_rep
     audit(wh, "2024-03")
     wap.publish_month(wh, SPEC, "2024-03", mart, at=T0)
     scratch_builds = []
-    real_build = wap.build_catalog
+    real_build = catalog.build_catalog
 
     def counted(mart_dir, target=None):
         if target is not None:
             scratch_builds.append(target)
         return real_build(mart_dir, target)
 
-    monkeypatch.setattr(wap, "build_catalog", counted)
+    monkeypatch.setattr(catalog, "build_catalog", counted)
     for _ in range(3):  # a run's unchanged publishes: the expected catalogue is built once, not every time
         assert wap.publish_month(wh, SPEC, "2024-03", mart, at=T0).recovered == ()
     assert len(scratch_builds) == 1
-    with duckdb.connect(str(mart / wap.MART_FILE)) as w:  # an insider hides rows behind the view
+    with duckdb.connect(str(mart / tables.MART_FILE)) as w:  # an insider hides rows behind the view
         w.execute("CREATE OR REPLACE VIEW enterprise_features AS SELECT 1 AS x")
     again = wap.publish_month(wh, SPEC, "2024-03", mart, at=T0)
     assert again.recovered == ("mart.duckdb: rebuilt (it was missing or not as the code builds it)",)
     assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.0)]
-    assert wap.catalog_problems(mart) == []  # verify builds its own catalogue to compare with
+    assert catalog.catalog_problems(mart) == []  # verify builds its own catalogue to compare with
 
 
 def test_verify_names_a_tampered_file_and_a_rewritten_log_entry(wh, tmp_path):
@@ -151,12 +151,12 @@ def test_verify_names_a_tampered_file_and_a_rewritten_log_entry(wh, tmp_path):
         write(wh, month, values)
         audit(wh, month)
         wap.publish_month(wh, SPEC, month, mart)
-    assert wap.verify(wh, mart) == []
+    assert verify.verify(wh, mart) == []
 
     target = mart / "data" / "enterprise_features" / "month=2024-03" / "data.parquet"
     target.write_bytes(target.read_bytes() + b"x")
     wh.execute("UPDATE audit.publish_log SET rows = 99 WHERE seq = 2")
-    problems = wap.verify(wh, mart)
+    problems = verify.verify(wh, mart)
     assert any("month=2024-03/data.parquet: content differs" in p for p in problems)
     assert any(p.startswith("publish log entry 2: entry altered") for p in problems)
 
@@ -177,15 +177,15 @@ def test_a_republished_month_is_a_new_version_and_the_old_one_stays_verifiable(w
     assert v1.version_file.exists() and digest.sha256_file(v1.version_file) == v1.file_sha256
     assert digest.sha256_file(v2.file) == v2.file_sha256 != v1.file_sha256
     assert mart_rows(mart, "2024-03") == [("U000", 1.0), ("U001", 2.5)]
-    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as r:
         history = r.execute(
             "SELECT published_version, uscc, x FROM enterprise_features_versions ORDER BY ALL"
         ).fetchall()
     assert history == [(1, "U000", 1.0), (1, "U001", 2.0), (2, "U000", 1.0), (2, "U001", 2.5)]
-    assert wap.verify(wh, mart) == []
+    assert verify.verify(wh, mart) == []
 
     v1.version_file.write_bytes(v1.version_file.read_bytes()[:-1] + b"\x00")  # history rewritten
-    problems = wap.verify(wh, mart)
+    problems = verify.verify(wh, mart)
     assert problems == [
         "versions/enterprise_features/month=2024-03/v0001.parquet: content differs from what entry 1 published "
         "(version 1)"
@@ -202,33 +202,33 @@ def test_the_current_file_must_be_the_latest_version(wh, tmp_path):
     v2 = wap.publish_month(wh, SPEC, "2024-03", mart)
     v2.file.unlink()
     v2.file.write_bytes(v1.version_file.read_bytes())  # someone puts the superseded version back
-    assert wap.verify(wh, mart) == [
+    assert verify.verify(wh, mart) == [
         "data/enterprise_features/month=2024-03/data.parquet: content differs from version 2, the current one (entry 2)"
     ]
     again = wap.publish_month(wh, SPEC, "2024-03", mart)  # the next publish restores it from its version
-    assert again.unchanged and wap.verify(wh, mart) == []
+    assert again.unchanged and verify.verify(wh, mart) == []
 
 
 def test_fingerprint_follows_content_not_storage_order(wh):
     write(wh, "2024-03", [1.0, 2.0, 2.0])
-    first = wap.fingerprint(wh, SPEC, "2024-03")
+    first = tables.fingerprint(wh, SPEC, "2024-03")
     rows = wh.execute("SELECT * FROM features.enterprise_monthly ORDER BY uscc DESC").fetchall()
     wh.execute("DELETE FROM features.enterprise_monthly")
     wh.executemany("INSERT INTO features.enterprise_monthly VALUES (?, ?, ?)", rows)  # stored in reverse
-    assert wap.fingerprint(wh, SPEC, "2024-03") == first
+    assert tables.fingerprint(wh, SPEC, "2024-03") == first
     write(wh, "2024-03", [2.0, 1.0, 2.0])  # the same values on other enterprises
-    assert wap.fingerprint(wh, SPEC, "2024-03") != first
+    assert tables.fingerprint(wh, SPEC, "2024-03") != first
     write(wh, "2024-03", [1.0, 2.0, 2.0, 2.0])
     wh.execute("UPDATE features.enterprise_monthly SET uscc = 'U002' WHERE uscc = 'U003'")  # a duplicated row
-    assert wap.fingerprint(wh, SPEC, "2024-03").sha256 != first.sha256
+    assert tables.fingerprint(wh, SPEC, "2024-03").sha256 != first.sha256
 
 
 def test_a_log_from_before_versions_is_refused_not_rewritten(tmp_path):
     conn = duckdb.connect(str(tmp_path / "old.duckdb"))
     conn.execute("CREATE SCHEMA audit")
     conn.execute("CREATE TABLE audit.publish_log (seq BIGINT, mart_table VARCHAR, month DATE, file VARCHAR)")
-    with pytest.raises(wap.PublishRefused, match="earlier release"):
-        wap.prepare(conn)
+    with pytest.raises(tables.PublishRefused, match="earlier release"):
+        tables.prepare(conn)
 
 
 def test_a_new_month_in_the_same_schema_keeps_the_catalogue_and_a_new_column_rebuilds_it(wh, tmp_path):
@@ -236,7 +236,7 @@ def test_a_new_month_in_the_same_schema_keeps_the_catalogue_and_a_new_column_reb
     mart = tmp_path / "mart"
 
     def built() -> tuple[int, int]:
-        st = (mart / wap.MART_FILE).stat()
+        st = (mart / tables.MART_FILE).stat()
         return st.st_ino, st.st_mtime_ns
 
     write(wh, "2024-03", [1.0, 2.0])
@@ -248,17 +248,17 @@ def test_a_new_month_in_the_same_schema_keeps_the_catalogue_and_a_new_column_reb
     wap.publish_month(wh, SPEC, "2024-04", mart, at=T0)
     assert built() == first  # the same file: not rebuilt
     assert mart_rows(mart, "2024-04") == [("U000", 3.0)]  # and the new month reads through the existing view
-    assert wap.catalog_problems(mart) == []  # still exactly the catalogue the code builds
+    assert catalog.catalog_problems(mart) == []  # still exactly the catalogue the code builds
 
     wh.execute("ALTER TABLE features.enterprise_monthly ADD COLUMN y DOUBLE")
-    wh.execute("INSERT INTO features.enterprise_monthly VALUES ('U000', $m, 5, 6)", {"m": wap.month_date("2024-05")})
+    wh.execute("INSERT INTO features.enterprise_monthly VALUES ('U000', $m, 5, 6)", {"m": tables.month_date("2024-05")})
     audit(wh, "2024-05")
     wap.publish_month(wh, SPEC, "2024-05", mart, at=T0)
     assert built() != first  # a new column: the catalogue is rebuilt and the view has it
-    with duckdb.connect(str(mart / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(mart / tables.MART_FILE), read_only=True) as r:
         columns = [c[0] for c in r.execute("DESCRIBE enterprise_features").fetchall()]
     assert columns[-1] == "y"
-    assert wap.catalog_problems(mart) == []
+    assert catalog.catalog_problems(mart) == []
 
 
 def test_the_catalogue_key_follows_the_home_it_guards(wh, tmp_path):
@@ -266,5 +266,5 @@ def test_the_catalogue_key_follows_the_home_it_guards(wh, tmp_path):
     audit(wh, "2024-03")
     wap.publish_month(wh, SPEC, "2024-03", tmp_path / "a", at=T0)
     wap.publish_month(wh, SPEC, "2024-03", tmp_path / "b", at=T0)
-    assert wap.catalog_key(tmp_path / "a") != wap.catalog_key(tmp_path / "b")
-    assert wap._built_key(tmp_path / "a") == wap.catalog_key(tmp_path / "a")
+    assert catalog.catalog_key(tmp_path / "a") != catalog.catalog_key(tmp_path / "b")
+    assert catalog._built_key(tmp_path / "a") == catalog.catalog_key(tmp_path / "a")

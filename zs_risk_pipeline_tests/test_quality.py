@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib.monitoring import drift, model_monitoring
+from zs_risk_pipeline.lib.monitoring import drift, drift_checks, monitoring_policy
 from zs_risk_pipeline.lib.quality import gates
 
 
@@ -85,8 +85,8 @@ def test_a_mostly_zero_count_moving_off_zero_is_drift_and_monitoring_sees_the_sa
     # the model-monitoring row of the same indicator on the same data: one binning, one formula
     frame = pd.concat([ref, cur], ignore_index=True).to_frame("complaints_12m")
     frame["is_current"] = np.r_[np.zeros(len(ref), bool), np.ones(len(cur), bool)]
-    policy = replace(model_monitoring.load_policy(), key_indicators=("complaints_12m",), strata=())
-    (row,) = model_monitoring.indicator_drift(frame, policy)
+    policy = replace(monitoring_policy.load_policy(), key_indicators=("complaints_12m",), strata=())
+    (row,) = drift_checks.indicator_drift(frame, policy)
     assert row["metric"] == "indicator_psi" and row["status"] == "significant"
     assert row["value"] == pytest.approx(value, abs=1e-9)
     assert row["detail"]["bins"] == 2  # the zero atom and the positive counts; no NULLs, nothing below 0

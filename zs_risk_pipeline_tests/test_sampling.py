@@ -13,8 +13,9 @@ import duckdb
 import pytest
 import yaml
 
-from zs_risk_pipeline.lib.sampling import plan_policy, protocol
-from zs_risk_pipeline.lib.sampling.plan_policy import CONFIG_PATH, load_plans, per_draw_rate
+from zs_risk_pipeline.lib.sampling import frames, plan_policy, protocol
+from zs_risk_pipeline.lib.sampling.frames import per_draw_rate
+from zs_risk_pipeline.lib.sampling.plan_policy import CONFIG_PATH, load_plans
 from zs_risk_pipeline_tests.conftest import yaml_variant
 
 SEED = "fedcba9876543210" * 4
@@ -206,8 +207,8 @@ def test_tiers_outside_their_months_and_a_under_no_disturbance_draw_nothing(tmp_
         tiers={"B": {"ratio": "0.05", "months": [6]}, "C": {"ratio": "0.2"}, "D": {"ratio": "1"}},
         exclusions={"skip_tier_a_routine": True},
     )
-    assert plan_policy.frame_rates(plan, tier_month(3)) == {"C": "0.1", "D": "0.5"}
-    assert plan_policy.frame_rates(plan, tier_month(6)) == {"B": "0.05", "C": "0.111112", "D": "1"}
+    assert frames.frame_rates(plan, tier_month(3)) == {"C": "0.1", "D": "0.5"}
+    assert frames.frame_rates(plan, tier_month(6)) == {"B": "0.05", "C": "0.111112", "D": "1"}
     assert per_draw_rate(plan, "A", tier_month(6)) == "0"
     with pytest.raises(ValueError, match="tier 'E'"):
         per_draw_rate(plan, "E", tier_month(6))
@@ -215,15 +216,15 @@ def test_tiers_outside_their_months_and_a_under_no_disturbance_draw_nothing(tmp_
 
 def test_plan_ids_and_active_plans_follow_the_month_after() -> None:
     plans = {p.id: p for p in load_plans()}
-    assert plan_policy.plan_id(plans["MR-GENERAL"], "2024-03") == "MR-GENERAL-2024-04"
-    assert plan_policy.plan_id(plans["MR-GENERAL"], "2024-12-01") == "MR-GENERAL-2025-01"  # next calendar year
+    assert frames.plan_id(plans["MR-GENERAL"], "2024-03") == "MR-GENERAL-2024-04"
+    assert frames.plan_id(plans["MR-GENERAL"], "2024-12-01") == "MR-GENERAL-2025-01"  # next calendar year
     # Quarterly plans draw in March, June, September, December: from the tiers of Feb, May, Aug, Nov.
-    assert "MR-SPECEQ" in {p.id for p in plan_policy.plans_active(list(plans.values()), "2024-02")}
-    assert "MR-SPECEQ" not in {p.id for p in plan_policy.plans_active(list(plans.values()), "2024-03")}
+    assert "MR-SPECEQ" in {p.id for p in frames.plans_active(list(plans.values()), "2024-02")}
+    assert "MR-SPECEQ" not in {p.id for p in frames.plans_active(list(plans.values()), "2024-03")}
     # December's tiers start the new year: the first batch, not the last.
     assert per_draw_rate(plans["MR-GENERAL"], "D", "2024-12") == "0.05"
     with pytest.raises(ValueError, match="YYYY-MM"):
-        plan_policy.plan_id(plans["MR-GENERAL"], "2024-13")
+        frames.plan_id(plans["MR-GENERAL"], "2024-13")
 
 
 # --- the frame on a tiny warehouse ---------------------------------------------------------------------
@@ -325,7 +326,7 @@ def test_frame_keeps_exactly_the_eligible_enterprises_once(tmp_path: Path, conn:
     plan = lighting_plan(tmp_path)
     conn.execute("CREATE SCHEMA sampling")
     add_own_plan_table(conn)
-    rows = plan_policy.build_frame(conn, plan, MONTH)
+    rows = frames.build_frame(conn, plan, MONTH)
 
     got = conn.execute("SELECT uscc FROM sampling.frame WHERE plan_id = 'MR-X-2024-04'").fetchall()
     usccs = [u for (u,) in got]
@@ -342,7 +343,7 @@ def test_without_the_no_disturbance_flag_a_tier_is_in_the_frame(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection
 ) -> None:
     plan = plan_of(tmp_path, scope={"industries": ["C387", "F5136"], "towns": ["442000105", "442000110"]})
-    plan_policy.build_frame(conn, plan, MONTH)
+    frames.build_frame(conn, plan, MONTH)
     usccs = {u for (u,) in conn.execute("SELECT uscc FROM sampling.frame").fetchall()}
     # No sampling.plan table yet: the enterprise of our own earlier plan is only caught once that exists.
     assert usccs == EXPECTED | {"OUT-DRAWN-PLANNED"}
@@ -353,7 +354,7 @@ def test_a_sampling_plan_table_without_plan_id_or_uscc_is_an_error(
 ) -> None:
     conn.execute("CREATE SCHEMA sampling; CREATE TABLE sampling.plan (id VARCHAR, enterprise VARCHAR)")
     with pytest.raises(RuntimeError, match=r"sampling\.plan lacks plan_id or uscc"):
-        plan_policy.build_frame(conn, lighting_plan(tmp_path), MONTH)
+        frames.build_frame(conn, lighting_plan(tmp_path), MONTH)
 
 
 def test_licence_scope_counts_licences_valid_at_month_end(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
@@ -371,7 +372,7 @@ def test_licence_scope_counts_licences_valid_at_month_end(tmp_path: Path, conn: 
         "('L9', 'IN-A', 'food', '2021-01-01', '2026-01-01', '有效', '2024-01-01', 'l.csv', 9)"  # two licences
     )
     plan = plan_of(tmp_path, scope={"licence_domains": ["food", "cosmetics"]})
-    plan_policy.build_frame(conn, plan, MONTH)
+    frames.build_frame(conn, plan, MONTH)
     usccs = [u for (u,) in conn.execute("SELECT uscc FROM sampling.frame").fetchall()]
     assert sorted(usccs) == ["IN-A", "IN-B", "IN-C"]
 
@@ -390,9 +391,9 @@ def test_pi_per_stratum_is_n_over_n_of_the_protocol(tmp_path: Path, conn: duckdb
         months=[4, 8, 12],
         tiers={"A": {"ratio": "0.03"}, "B": {"ratio": "0.1"}, "C": {"ratio": "0.3"}, "D": {"ratio": "1"}},
     )
-    rates = plan_policy.frame_rates(plan, MONTH)  # the first of three batches: a third of each annual ratio
+    rates = frames.frame_rates(plan, MONTH)  # the first of three batches: a third of each annual ratio
     assert rates == {"A": "0.01", "B": "0.033334", "C": "0.1", "D": "0.333334"}
-    plan_policy.build_frame(conn, plan, MONTH)
+    frames.build_frame(conn, plan, MONTH)
 
     counts = dict(conn.execute("SELECT stratum, count(*) FROM sampling.frame GROUP BY stratum").fetchall())
     assert counts == {"A": 8, "B": 12, "C": 30, "D": 8}
@@ -410,32 +411,32 @@ def test_pi_per_stratum_is_n_over_n_of_the_protocol(tmp_path: Path, conn: duckdb
 
     # The frame is what the draw takes: the achieved n per stratum is the frame's n.
     frame = conn.execute("SELECT uscc, stratum FROM sampling.frame").df()
-    selection = protocol.draw(conn, frame, rates, SEED, plan_policy.plan_id(plan, MONTH))
+    selection = protocol.draw(conn, frame, rates, SEED, frames.plan_id(plan, MONTH))
     assert selection["stratum"].value_counts().to_dict() == sizes
 
 
 def test_rerunning_the_month_gives_the_same_rows(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     plan = lighting_plan(tmp_path)
     other = plan_of(tmp_path, id="MR-Y")
-    first = plan_policy.build_frame(conn, plan, MONTH)
-    plan_policy.build_frame(conn, other, MONTH)
-    plan_policy.build_frame(conn, other, "2024-02")
+    first = frames.build_frame(conn, plan, MONTH)
+    frames.build_frame(conn, other, MONTH)
+    frames.build_frame(conn, other, "2024-02")
     before = frame_rows(conn)
 
-    assert plan_policy.build_frame(conn, plan, MONTH) == first
+    assert frames.build_frame(conn, plan, MONTH) == first
     assert frame_rows(conn) == before
 
     # New data for M replaces the plan's month, and only it.
     conn.execute("UPDATE tiers.enterprise_monthly SET tier = 'A' WHERE uscc = 'IN-D' AND month = ?", [M])
-    assert plan_policy.build_frame(conn, plan, MONTH) == first - 1
+    assert frames.build_frame(conn, plan, MONTH) == first - 1
     assert frame_rows(conn, "MR-Y-2024-04") == [r for r in before if r[1] == "MR-Y-2024-04"]
     assert frame_rows(conn, "MR-Y-2024-03") == [r for r in before if r[1] == "MR-Y-2024-03"]
 
 
 def test_a_plan_not_drawing_this_month_writes_no_frame(tmp_path: Path, conn: duckdb.DuckDBPyConnection) -> None:
     plan = plan_of(tmp_path, months=[6])
-    assert plan_policy.plans_active([plan], MONTH) == []
-    assert plan_policy.build_frame(conn, plan, MONTH) == 0
+    assert frames.plans_active([plan], MONTH) == []
+    assert frames.build_frame(conn, plan, MONTH) == 0
     assert frame_rows(conn) == []
 
 
@@ -443,11 +444,11 @@ def test_the_plans_of_a_month_are_written_together(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plans = [lighting_plan(tmp_path), plan_of(tmp_path, id="MR-Y")]
-    assert plan_policy.build_frames(conn, plans, MONTH) == {"MR-X": 9, "MR-Y": 13}
+    assert frames.build_frames(conn, plans, MONTH) == {"MR-X": 9, "MR-Y": 13}
     together = frame_rows(conn)
     conn.execute("DELETE FROM sampling.frame")
     for plan in plans:
-        plan_policy.build_frame(conn, plan, MONTH)
+        frames.build_frame(conn, plan, MONTH)
     assert frame_rows(conn) == together  # one base for the month, the same frames as plan by plan
 
     # A failure in any plan leaves every frame of the month as it was.
@@ -463,7 +464,7 @@ def test_the_plans_of_a_month_are_written_together(
     draw_sizes = protocol.stratum_sizes
     monkeypatch.setattr(protocol, "stratum_sizes", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        plan_policy.build_frames(conn, plans, MONTH)
+        frames.build_frames(conn, plans, MONTH)
     assert frame_rows(conn) == together
     with pytest.raises(ValueError, match="distinct"):
-        plan_policy.build_frames(conn, [plans[0], plans[0]], MONTH)
+        frames.build_frames(conn, [plans[0], plans[0]], MONTH)

@@ -34,14 +34,16 @@ from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.evidence import signing, verification
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import catalog as publish_catalog
+from zs_risk_pipeline.lib.publish import log, tables
+from zs_risk_pipeline.lib.sampling import package as sampling_package
 from zs_risk_pipeline.lib.sampling import protocol as draw_protocol
 from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY, signed_home_env
 
 PUBLIC_KEY = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 PLAN = "MR-GENERAL-2023-03"  # a plan drawn in the tiny home (its frame is the whole city)
-ENTRIES = 2 * len(wap.MART_TABLES)  # the tiny home's publish log: two months, one version of every table each
+ENTRIES = 2 * len(tables.MART_TABLES)  # the tiny home's publish log: two months, one version of every table each
 LOG_COLUMNS = (
     "seq",
     "mart_table",
@@ -144,7 +146,7 @@ def log_entries(conn: duckdb.DuckDBPyConnection) -> list[dict]:
 def recomputed_hash(e: dict) -> str:
     """An entry's hash, computed as the pipeline does (publish._entry_dict / _entry_hash)."""
     month = e["month"].strftime("%Y-%m") if isinstance(e["month"], dt.date) else e["month"]
-    fields = wap._entry_dict(
+    fields = log._entry_dict(
         e["seq"],
         e["mart_table"],
         month,
@@ -157,7 +159,7 @@ def recomputed_hash(e: dict) -> str:
         e["prev_hash"],
         e["context"],
     )
-    return wap._entry_hash(fields)
+    return log._entry_hash(fields)
 
 
 def rechain(conn: duckdb.DuckDBPyConnection, entries: list[dict]) -> dict[int, str]:
@@ -185,7 +187,7 @@ def insert_entry(conn: duckdb.DuckDBPyConnection, e: dict) -> None:
 
 
 def heads_path(paths: settings.Paths) -> Path:
-    return wap.heads_file(paths.mart)
+    return tables.heads_file(paths.mart)
 
 
 def rewrite_heads(path: Path, docs: list[dict]) -> None:
@@ -216,13 +218,13 @@ def set_column(table: pa.Table, name: str, values: list) -> pa.Table:
 
 
 def catalog(paths: settings.Paths, *statements: str) -> None:
-    with duckdb.connect(str(paths.mart / wap.MART_FILE)) as conn:
+    with duckdb.connect(str(paths.mart / tables.MART_FILE)) as conn:
         for sql in statements:
             conn.execute(sql)
 
 
 def view_comment(paths: settings.Paths, view: str) -> str:
-    with duckdb.connect(str(paths.mart / wap.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(paths.mart / tables.MART_FILE), read_only=True) as conn:
         return conn.execute("SELECT comment FROM duckdb_views() WHERE view_name = ?", [view]).fetchone()[0]
 
 
@@ -256,8 +258,8 @@ def redraw(folder: Path, seed: str, scratch: Path, commitment: dict, drop_uscc: 
     with duckdb.connect() as conn:
         selection = draw_protocol.draw(conn, frame, rates, seed, pid)
         assignments = draw_protocol.assign(conn, selection, eligibility, seed, pid, cap)
-    package = draw_protocol.write_package(scratch / pid, doc, frame, selection, eligibility, assignments, commitment)
-    assert draw_protocol.check_package(package).problems == []  # the forged package is consistent in itself
+    package = sampling_package.write_package(scratch / pid, doc, frame, selection, eligibility, assignments, commitment)
+    assert sampling_package.check_package(package).problems == []  # the forged package is consistent in itself
     shutil.rmtree(folder)
     shutil.move(package, folder)
     return json.loads((folder / draw_protocol.PLAN_FILE).read_text(encoding="utf-8"))
@@ -305,7 +307,7 @@ def test_a_home_copied_elsewhere_is_named_until_its_catalogue_is_rebuilt(
     verifier = signing.Verifier.from_hex(PUBLIC_KEY)
     problems = verification.verify_home(settings.Paths(elsewhere), verifier).problems
     assert problems and all("reads files outside this home's mart" in p and "copied or moved" in p for p in problems)
-    wap.build_catalog(elsewhere / "mart")
+    publish_catalog.build_catalog(elsewhere / "mart")
     assert verification.verify_home(settings.Paths(elsewhere), verifier).problems == []
 
 
@@ -365,7 +367,7 @@ def test_month_folder_symlinked_from_outside_the_mart(fresh: settings.Paths, tmp
     outside.mkdir()
     shutil.copyfile(fresh.mart / "data/enterprise_tiers/month=2023-02/data.parquet", outside / "data.parquet")
     (fresh.mart / "data/enterprise_tiers/month=2023-03").symlink_to(outside, target_is_directory=True)
-    with duckdb.connect(str(fresh.mart / wap.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(fresh.mart / tables.MART_FILE), read_only=True) as conn:
         served = conn.execute("SELECT count(*) FROM enterprise_tiers").fetchone()[0]
     with duckdb.connect(str(fresh.warehouse), read_only=True) as conn:
         published = conn.execute(
@@ -387,7 +389,7 @@ def test_view_redefined_to_hide_d_tier(fresh: settings.Paths):
         f"'{files}', union_by_name = true, hive_partitioning = false) WHERE tier <> 'D'",
         f"COMMENT ON VIEW enterprise_tiers IS '{comment}'",
     )
-    with duckdb.connect(str(fresh.mart / wap.MART_FILE), read_only=True) as conn:
+    with duckdb.connect(str(fresh.mart / tables.MART_FILE), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM enterprise_tiers WHERE tier = 'D'").fetchone()[0] == 0
     tampered("mart.duckdb: view main.enterprise_tiers is not defined as the pipeline builds it", "WHERE (tier != 'D')")
 
@@ -599,7 +601,7 @@ def test_firm_dropped_from_the_frame_and_redrawn_with_the_same_seed(
     if commitment == "frame-hash-updated":
         record = {
             **old_record,
-            "frame_sha256": hashlib.sha256(draw_protocol.frame_csv(new_frame)).hexdigest(),
+            "frame_sha256": hashlib.sha256(sampling_package.frame_csv(new_frame)).hexdigest(),
             "frame_rows": len(new_frame),
         }
     new_plan = redraw(folder, old_plan["seed"], tmp_path, record, drop_uscc=dropped)

@@ -10,7 +10,7 @@ import pytest
 import zs_risk_synth as synth
 from zs_risk_pipeline.definitions import build_defs
 from zs_risk_pipeline.lib.features import enterprise_monthly
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 
 MONTHS = ["2023-01", "2023-02"]
 
@@ -30,9 +30,9 @@ def run(month: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 
 
 def published(home, month: str) -> list[tuple]:
-    with duckdb.connect(str(home.mart / wap.MART_FILE), read_only=True) as r:
+    with duckdb.connect(str(home.mart / tables.MART_FILE), read_only=True) as r:
         return r.execute(
-            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": wap.month_date(month)}
+            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": tables.month_date(month)}
         ).fetchall()
 
 
@@ -56,7 +56,7 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
         conn.execute(
             f"UPDATE features.enterprise_monthly SET {first} = -1e9 "
             "WHERE month = $m AND uscc = (SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",
-            {"m": wap.month_date(month)},
+            {"m": tables.month_date(month)},
         )
         return n
 

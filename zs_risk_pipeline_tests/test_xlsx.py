@@ -15,8 +15,9 @@ import pytest
 
 from zs_risk_pipeline.lib.core import xlsx
 from zs_risk_pipeline.lib.ingest import uscc
-from zs_risk_pipeline.lib.publicity import export
-from zs_risk_pipeline.lib.sampling import drawing, plan_policy
+from zs_risk_pipeline.lib.publicity import batches as publicity_batches
+from zs_risk_pipeline.lib.publicity import export_files, export_rules
+from zs_risk_pipeline.lib.sampling import frames, plan_policy, task_lists
 from zs_risk_pipeline_tests import test_publicity as pub
 
 ALL_DIGITS = "914420006627069697"  # Excel shows it as 9.1442000662707E+17 and keeps 15 digits
@@ -107,7 +108,7 @@ TOWNS = ("442000001", "442000002")  # 石岐街道 → 石岐分局, 东区街�
 @pytest.fixture
 def lists_conn() -> Iterator[duckdb.DuckDBPyConnection]:
     """The tables sql/sampling/task_list.sql reads, with one all-digit USCC on each branch's list."""
-    ids = [plan_policy.plan_id(p, TIER_MONTH) for p in plan_policy.plans_active(plan_policy.load_plans(), TIER_MONTH)]
+    ids = [frames.plan_id(p, TIER_MONTH) for p in frames.plans_active(plan_policy.load_plans(), TIER_MONTH)]
     c = duckdb.connect()
     c.execute(
         "CREATE SCHEMA staging; CREATE TABLE staging.registry (uscc VARCHAR, name VARCHAR, address VARCHAR, "
@@ -134,7 +135,7 @@ def test_task_lists_have_excel_copies_with_every_uscc_intact(
     lists_conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     configured = plan_policy.load_plans()
-    counts = drawing.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
+    counts = task_lists.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
     folder = tmp_path / "2023-04"
     assert counts == {"东区分局": 2, "石岐分局": 2}
     seen: set[str] = set()
@@ -148,7 +149,7 @@ def test_task_lists_have_excel_copies_with_every_uscc_intact(
         assert (folder / f"{branch}.xlsx").stat().st_mode == (folder / f"{branch}.utf8.csv").stat().st_mode
     assert {ALL_DIGITS, "914420007000000007"} <= seen and len(seen) == 4
     before = {p.name: p.read_bytes() for p in folder.glob("*.xlsx")}
-    drawing.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)  # a rerun: the same bytes
+    task_lists.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)  # a rerun: the same bytes
     assert {p.name: p.read_bytes() for p in folder.glob("*.xlsx")} == before
     assert not (folder / "superseded").exists()
 
@@ -157,14 +158,14 @@ def test_a_reissued_list_keeps_the_workbooks_issued_before(
     lists_conn: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
     configured = plan_policy.load_plans()
-    drawing.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
+    task_lists.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
     folder = tmp_path / "2023-04"
     issued = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert len([n for n in issued if n.endswith(".xlsx")]) == 2
     lists_conn.execute(
         "UPDATE sampling.plan SET inspector_2 = 'I0003', amendment = '回避' WHERE uscc = ?", [ALL_DIGITS]
     )
-    drawing.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
+    task_lists.write_task_lists(lists_conn, configured, TIER_MONTH, tmp_path)
     kept = folder / "superseded" / "v1"
     assert {p.name: p.read_bytes() for p in kept.iterdir()} == issued  # the CSVs and the workbooks as issued
     ws = _sheet(folder / "石岐分局.xlsx")
@@ -199,8 +200,8 @@ def pub_conn() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _published_pairs(exports: Path) -> list[tuple[Path, Path]]:
     """(UTF-8 CSV, workbook) of the month's record and of every batch."""
-    batches = sorted((export.folder_of(exports, pub.M) / export.BATCH_DIR).glob("*.utf8.csv"))
-    files = [export.file_paths(exports, pub.M)["utf8"], *batches]
+    batches = sorted((export_files.folder_of(exports, pub.M) / export_rules.BATCH_DIR).glob("*.utf8.csv"))
+    files = [export_files.file_paths(exports, pub.M)["utf8"], *batches]
     return [(f, xlsx.path_for(f)) for f in files]
 
 
@@ -211,10 +212,10 @@ def test_the_public_results_have_excel_copies_with_every_uscc_intact(
     pairs = _published_pairs(tmp_path)
     assert len(pairs) == 1 + 4  # the month's record and its four batches
     for csv_path, book in pairs:
-        csv = export.read_export(csv_path, "utf8")
+        csv = export_rules.read_export(csv_path, "utf8")
         ws = _sheet(book)
         _assert_like_csv(ws, csv)  # the contract's columns only: no tier, score or stratum
-        assert tuple(c.value for c in ws[1]) == export.EXPORT_COLUMNS
+        assert tuple(c.value for c in ws[1]) == export_rules.EXPORT_COLUMNS
         values = {_text(c.value) for r in ws.iter_rows() for c in r}
         for secret in ("0.987654", "0.876543", "777", "机密原因XYZ", "D"):
             assert secret not in values
@@ -238,18 +239,18 @@ def test_the_public_workbooks_are_byte_identical_on_rerun_and_follow_a_restated_
         b.relative_to(tmp_path / "a"): data for b, data in first.items()
     }
     # a batch published before there were Excel copies gets one from its CSV, and only that one is written
-    batch = sorted((export.folder_of(tmp_path / "a", pub.M) / export.BATCH_DIR).glob("*.xlsx"))[0]
+    batch = sorted((export_files.folder_of(tmp_path / "a", pub.M) / export_rules.BATCH_DIR).glob("*.xlsx"))[0]
     untouched = {b: b.stat().st_mtime_ns for b in first if b != batch}
     batch.unlink()
-    export.publish_batches(pub_conn, pub.M, tmp_path / "a", now=pub.NOW)
+    publicity_batches.publish_batches(pub_conn, pub.M, tmp_path / "a", now=pub.NOW)
     assert batch.read_bytes() == first[batch]
     assert {b: b.stat().st_mtime_ns for b in untouched} == untouched
     # late results restate the month: the workbook as published goes to superseded/ with its CSVs
-    record = export.workbook_path(export.file_paths(tmp_path / "a", pub.M))
+    record = export_files.workbook_path(export_files.file_paths(tmp_path / "a", pub.M))
     row = ("MR-GENERAL-2024-09-00002", "MR-GENERAL-2024-09", pub.B, "2024-09-03", "random", "未发现问题", "SCJGJ")
     pub.deliver(pub_conn, "inspections/2024-09/i2.csv", [(*row, "2024-10-09")])
     pub.publish(pub_conn, pub.M, tmp_path / "a")
-    kept = export.folder_of(tmp_path / "a", pub.M) / "superseded" / "v1"
+    kept = export_files.folder_of(tmp_path / "a", pub.M) / "superseded" / "v1"
     assert (kept / record.name).read_bytes() == first[record]
     assert record.read_bytes() != first[record]
     assert len(list(_sheet(record).iter_rows())) == len(list(_sheet(first[record]).iter_rows())) + 1

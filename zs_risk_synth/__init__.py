@@ -19,15 +19,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_synth import consequences, licences, population, registry
 from zs_risk_synth import events as E
+from zs_risk_synth import files as zs_risk_synth_files
 from zs_risk_synth import inspections as I
 from zs_risk_synth import output as O
-from zs_risk_synth import population, registry
 from zs_risk_synth._util import Calendar, Streams, concat, first_of_runs, take
 
 __all__ = ["DEFECT_CLASSES", "generate"]
 
-DEFECT_CLASSES = O.DEFECT_CLASSES
+DEFECT_CLASSES = zs_risk_synth_files.DEFECT_CLASSES
 
 
 def generate(
@@ -72,8 +73,8 @@ def generate(
     complaints = E.complaints(pop, cal, streams)
     insp_ev, plan_draws = I.draw_inspections(pop, cal, streams, complaints)
     codes, p_true = I.results(pop, streams, insp_ev, seasons)
-    abn_found, penalty_triggers, fraud = I.consequences(pop, cal, streams, insp_ev, codes, complaints)
-    I.withdraw_registrations(pop, cal, fraud)
+    abn_found, penalty_triggers, fraud = consequences.consequences(pop, cal, streams, insp_ev, codes, complaints)
+    consequences.withdraw_registrations(pop, cal, fraud)
     # What a withdrawn registration no longer does: report, draw complaints; a later check finds it gone.
     gone = pop.exit_day[insp_ev["idx"]] <= insp_ev["day"]
     codes = np.where(gone, I.BIT["CLOSED_OR_EXITED"], codes)
@@ -83,11 +84,11 @@ def generate(
     pen = E.penalties(pop, cal, streams, penalty_triggers)
     abnormal = E.consistent_listings(concat([late, abn_found]), pop, cal)
     dishonest = E.dishonest(pop, cal, streams, abnormal, pen, fraud)
-    lic = E.licences(pop, cal, streams, pen)
+    lic = licences.licences(pop, cal, streams, pen)
     dept, i1, i2 = I.assign_inspectors(pop, cal, streams, insp_ev, inspectors, conflicts)
     # The inspectorate enters each result some working days after the inspection and delivers weekly; a result
     # entered after the window's last day is not delivered yet (still in transit).
-    recorded = I.recorded_days(streams, insp_ev)
+    recorded = consequences.recorded_days(streams, insp_ev)
     delivered = np.minimum(cal.month_of(recorded), months)
     say("synth: events drawn; building registry deliveries")
     reg = registry.registry_rows(pop, cal, streams)
@@ -115,7 +116,7 @@ def generate(
         conflicts=conflicts,
         recorded=recorded,
         delivered=delivered,
-        delivery_day=I.delivery_days(recorded),
+        delivery_day=consequences.delivery_days(recorded),
         chinese_headers=chinese_headers,
     )
 
@@ -124,20 +125,22 @@ def generate(
     defects: list[dict] = []
     for m in range(months):
         for name, source in contract.items():
-            for rel, table in O.deliveries(world, name, m):
+            for rel, table in zs_risk_synth_files.deliveries(world, name, m):
                 if not table.num_rows and name == "inspections":
                     continue  # a week without results: no weekly file
                 # A monthly source with nothing to report still delivers (a file without rows), as
                 # config/deliveries.yaml expects: silence would look like a missing delivery.
-                if table.num_rows and defect_rate > 0 and O.FORMATS.get(name, "csv") == "csv":
+                if table.num_rows and defect_rate > 0 and zs_risk_synth_files.FORMATS.get(name, "csv") == "csv":
                     # One stream per file; the monthly sources keep the stream they always had.
                     names = (name, m) if name != "inspections" else (name, m, Path(rel).stem)
                     rng = streams.rng("defects", *names)
-                    table, found = O.inject_defects(table, source, rng, defect_rate, cal.month_end(m))
+                    table, found = zs_risk_synth_files.inject_defects(table, source, rng, defect_rate, cal.month_end(m))
                     if len(found["row_number"]):
                         found.update(source=name, month=cal.label(m), file=rel)
                         defects.append(found)
-                O.write_table(table, landing_dir / rel, source, encoding=encoding, chinese=chinese_headers)
+                zs_risk_synth_files.write_table(
+                    table, landing_dir / rel, source, encoding=encoding, chinese=chinese_headers
+                )
                 rows[name] += table.num_rows
                 files += 1
         say(f"synth: {cal.label(m)} written")
@@ -218,5 +221,5 @@ def _write_defects(path: Path, defects: list[dict]) -> int:
     else:
         table = pa.table({c: pa.array([], pa.int64() if c == "row_number" else pa.string()) for c in cols})
     table = table.sort_by([("file", "ascending"), ("row_number", "ascending")])
-    path.write_bytes(O.csv_bytes(table, "utf-8"))
+    path.write_bytes(zs_risk_synth_files.csv_bytes(table, "utf-8"))
     return table.num_rows

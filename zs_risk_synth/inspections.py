@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zs_risk_pipeline.lib.core import workdays as statutory
+from zs_risk_synth import population
 from zs_risk_synth import profiles as P
 from zs_risk_synth._util import (
     NEVER,
@@ -27,27 +27,30 @@ from zs_risk_synth._util import (
     sort_events,
     take,
     to_workday,
-    uniform_days,
-    weekday,
     weighted_sample,
 )
-from zs_risk_synth.events import FALSE_INFO, IN, NOT_PUBLICIZED, OUT, UNREACHABLE, _list_events
-from zs_risk_synth.population import DORMANT_UNREACHABLE, Population
 
 CODES = tuple(c for c, _, _ in P.result_codes())
+
+
 BIT = {c: 1 << i for i, c in enumerate(CODES)}
+
+
 TRIGGER = ("random", "triggered", "special")
+
+
 RANDOM, TRIGGERED, SPECIAL = range(3)
+
+
 QUAL_BIT = {q: 1 << i for i, q in enumerate(P.QUALIFICATIONS)}
+
+
 CONFLICT_REASONS = (
     "近亲属在该企业任职",
     "曾在该企业任职",
     "持有该企业股份",
     "与该企业法定代表人有其他利害关系",
 )
-
-
-# --- inspectors (执法检查人员名录库) ----------------------------------------------------------------------
 
 
 @dataclass
@@ -86,7 +89,7 @@ def _new_staff(rng: np.random.Generator, k: int, town_share: np.ndarray) -> tupl
     return dept.astype(np.int8), branch.astype(np.int16), quals.astype(np.int16)
 
 
-def build_inspectors(pop: Population, cal: Calendar, streams: Streams) -> Inspectors:
+def build_inspectors(pop: population.Population, cal: Calendar, streams: Streams) -> Inspectors:
     """About one inspector per 1,000 entities (at least 60), mostly market regulation staff of the town
     branches, some city-level and joint-inspection member units; staff leave, are hired and renew their
     certificates."""
@@ -143,7 +146,7 @@ def build_inspectors(pop: Population, cal: Calendar, streams: Streams) -> Inspec
     return Inspectors(np.array(ids), dept, branch, quals, hired, left, cert_2d)
 
 
-def build_conflicts(pop: Population, cal: Calendar, streams: Streams, insp: Inspectors) -> Events:
+def build_conflicts(pop: population.Population, cal: Calendar, streams: Streams, insp: Inspectors) -> Events:
     """Declared conflicts of interest: a backlog in the first delivery, then a few each month."""
     parts = []
     for m in range(cal.months):
@@ -181,10 +184,7 @@ def build_conflicts(pop: Population, cal: Calendar, streams: Streams, insp: Insp
     return sort_events(ev, "month", "day", "insp")
 
 
-# --- drawing inspections ----------------------------------------------------------------------------------
-
-
-def _plan_scopes(pop: Population) -> list[np.ndarray]:
+def _plan_scopes(pop: population.Population) -> list[np.ndarray]:
     codes = np.array([i.code for i in P.industries()])
     tkeys = [t.key for t in P.towns()]
     out = []
@@ -204,7 +204,9 @@ def _plan_scopes(pop: Population) -> list[np.ndarray]:
     return out
 
 
-def draw_inspections(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> tuple[Events, Events]:
+def draw_inspections(
+    pop: population.Population, cal: Calendar, streams: Streams, comp: Events
+) -> tuple[Events, Events]:
     """The inspections, and one record per plan-month draw that selected anyone (the 抽查计划 delivery):
     its frame (enterprises it drew from) and sample size, so π = sample / frame for a random draw."""
     scopes = _plan_scopes(pop)
@@ -258,7 +260,7 @@ def _stochastic_round(rng: np.random.Generator, x: float) -> int:
     return int(np.floor(x) + (rng.random() < x - np.floor(x)))
 
 
-def _triggered(pop: Population, cal: Calendar, streams: Streams, comp: Events) -> Events:
+def _triggered(pop: population.Population, cal: Calendar, streams: Streams, comp: Events) -> Events:
     """A check after complaints: likelier with substantiated complaints, almost sure after a burst."""
     rng = streams.rng("triggered")
     if not len(comp["idx"]):
@@ -287,8 +289,6 @@ def _triggered(pop: Population, cal: Calendar, streams: Streams, comp: Events) -
     }
 
 
-# --- results -----------------------------------------------------------------------------------------------
-
 # Problem codes and their shares: checks of published information vs. product/food/safety checks.
 _PUBLICITY_MIX = {
     "NOT_PUBLICIZED": 0.30,
@@ -299,6 +299,8 @@ _PUBLICITY_MIX = {
     "REFUSED_SERIOUS": 0.03,
     "OTHER_DEPT_VIOLATION": 0.05,
 }
+
+
 _DOMAIN_MIX = {
     "FOUND_RECTIFIED": 0.45,
     "FOUND_PENDING": 0.25,
@@ -313,7 +315,9 @@ _DOMAIN_MIX = {
 MISSING_REPORT_FOUND = 0.9  # a publicity check of a firm whose due annual report is missing finds it
 
 
-def report_missing_at(pop: Population, seasons: list[tuple], idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+def report_missing_at(
+    pop: population.Population, seasons: list[tuple], idx: np.ndarray, days: np.ndarray
+) -> np.ndarray:
     """Whether the entity's annual report of the latest season whose deadline has passed was still not filed
     on that day (seasons as returned by events.annual_reports, in year order)."""
     out = np.zeros(len(idx), dtype=bool)
@@ -328,7 +332,9 @@ def report_missing_at(pop: Population, seasons: list[tuple], idx: np.ndarray, da
     return out
 
 
-def results(pop: Population, streams: Streams, ev: Events, seasons: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+def results(
+    pop: population.Population, streams: Streams, ev: Events, seasons: list[tuple]
+) -> tuple[np.ndarray, np.ndarray]:
     """Bit mask of result codes per inspection (bits in the order of reference/result_codes.csv), and the true
     probability that each inspection finds a problem (ground truth, for the oracle of the model's evaluation).
 
@@ -365,16 +371,16 @@ def results(pop: Population, streams: Streams, ev: Events, seasons: list[tuple])
     no_activity = ~problem & ~publicity & (rng.random(n) < 0.05)
     codes = np.where(no_activity, BIT["NO_RELEVANT_ACTIVITY"], codes)
     dormant = pop.dormant[ent]
-    found_closed = np.where(rng.random(n) < DORMANT_UNREACHABLE, BIT["UNREACHABLE"], BIT["CLOSED_OR_EXITED"])
+    found_closed = np.where(rng.random(n) < population.DORMANT_UNREACHABLE, BIT["UNREACHABLE"], BIT["CLOSED_OR_EXITED"])
     codes = np.where(dormant, found_closed, codes)  # a dormant entity: nobody there, or visibly closed
     gone = pop.exit_day[ent] <= ev["day"]
     codes = np.where(gone, BIT["CLOSED_OR_EXITED"], codes)
-    p_true = np.where(gone, 0.0, np.where(dormant, DORMANT_UNREACHABLE, p_eff))
+    p_true = np.where(gone, 0.0, np.where(dormant, population.DORMANT_UNREACHABLE, p_eff))
     return codes.astype(np.int16), p_true
 
 
 def assign_inspectors(
-    pop: Population, cal: Calendar, streams: Streams, ev: Events, insp: Inspectors, conflicts: Events
+    pop: population.Population, cal: Calendar, streams: Streams, ev: Events, insp: Inspectors, conflicts: Events
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Department and two distinct inspectors per inspection: certified, in post, of the responsible branch,
     qualified for the plan's domain where possible, and without a declared conflict with the firm."""
@@ -458,121 +464,13 @@ def _two_of(rng: np.random.Generator, k: int, n: int) -> tuple[np.ndarray, np.nd
     return a, c
 
 
-# --- consequences of findings ------------------------------------------------------------------------------
-
-
-def consequences(
-    pop: Population, cal: Calendar, streams: Streams, ev: Events, codes: np.ndarray, comp: Events
-) -> tuple[Events, Events, Events]:
-    """Abnormal-list entries after UNREACHABLE / NOT_PUBLICIZED / FALSE_INFO, penalty decisions after
-    findings and substantiated complaints, and withdrawn registrations (撤销) of shells found unreachable."""
-    rng = streams.rng("consequences")
-    ent, d = ev["idx"], ev["day"]
-    n = len(ent)
-    live = ~pop.dormant[ent]
-    parts = []
-    for bit, reason, p_in, lag, p_out, out_lag in (
-        (BIT["UNREACHABLE"], UNREACHABLE, 0.95, (5, 15), 0.45, (30, 200)),
-        (BIT["NOT_PUBLICIZED"], NOT_PUBLICIZED, 0.4, (25, 50), 0.85, (7, 90)),
-        (BIT["FALSE_INFO"], FALSE_INFO, 0.85, (5, 20), 0.6, (15, 150)),
-    ):
-        hit = np.flatnonzero(((codes & bit) > 0) & (rng.random(n) < p_in))
-        on = to_workday(d[hit] + rng.integers(lag[0], lag[1] + 1, len(hit)))
-        parts.append(_list_events(ent[hit], on, IN, reason))
-        fix = live[hit] & (rng.random(len(hit)) < p_out)
-        off = to_workday(on[fix] + rng.integers(out_lag[0], out_lag[1] + 1, int(fix.sum())))
-        parts.append(_list_events(ent[hit][fix], off, OUT, reason))
-    abnormal = concat(parts)
-
-    pen_p = np.zeros(n)
-    boost = np.zeros(n)
-    for code, p, b in (
-        ("FOUND_PENDING", 0.6, 0.5),
-        ("REFUSED_SERIOUS", 0.5, 0.8),
-        ("FALSE_INFO", 0.15, 0.3),
-        ("FOUND_RECTIFIED", 0.08, 0.0),
-    ):
-        has = (codes & BIT[code]) > 0
-        pen_p = np.where(has, np.maximum(pen_p, p), pen_p)
-        boost = np.where(has, np.maximum(boost, b), boost)
-    go = np.flatnonzero(rng.random(n) < pen_p)
-    sub = np.flatnonzero((comp["substantiated"] == 1) & (rng.random(len(comp["idx"])) < 0.03))
-    triggers = {
-        "idx": np.concatenate([ent[go], comp["idx"][sub]]),
-        "day": to_workday(
-            np.concatenate([d[go] + rng.integers(20, 121, len(go)), comp["day"][sub] + rng.integers(20, 121, len(sub))])
-        ),
-        "boost": np.concatenate([boost[go], np.zeros(len(sub))]),
-    }
-
-    shell = pop.dormant[ent] & ((pop.hub[ent] >= 0) | pop.serial[ent]) & ((codes & BIT["UNREACHABLE"]) > 0)
-    fr = np.flatnonzero(shell & (rng.random(n) < 0.1))
-    fraud = {"idx": ent[fr], "day": to_workday(d[fr] + uniform_days(rng, 30, 120, len(fr)))}
-    fraud = take(fraud, np.flatnonzero(fraud["day"] < pop.exit_day[fraud["idx"]]))
-    fraud = sort_events(fraud, "idx", "day")
-    fraud = take(fraud, np.flatnonzero(first_of_runs([fraud["idx"]]))) if len(fraud["idx"]) else fraud
-    return abnormal, triggers, fraud
-
-
-def withdraw_registrations(pop: Population, cal: Calendar, fraud: Events) -> None:
-    """Fraudulent registrations are withdrawn (撤销) on the day of the decision: the entity leaves the
-    register."""
-    inside = fraud["day"] <= cal.last_day
-    idx, d = fraud["idx"][inside], fraud["day"][inside]
-    earlier = d < pop.exit_day[idx]
-    pop.exit_day[idx[earlier]] = d[earlier]
-    pop.exit_status[idx[earlier]] = P.WITHDRAWN
-
-
 __all__ = [
     "CODES",
-    "IN",
-    "OUT",
     "TRIGGER",
     "Inspectors",
     "assign_inspectors",
     "build_conflicts",
     "build_inspectors",
-    "consequences",
     "draw_inspections",
     "results",
-    "withdraw_registrations",
 ]
-
-
-# --- delivery of the results (结果录入与报送) -----------------------------------------------------------------
-
-# Working days from an inspection to the entry of its result in the results system, i.e. its delivery.
-RECORDED_AFTER = (1, 8)
-
-
-def recorded_days(streams: Streams, ev: Events) -> np.ndarray:
-    """The day each result is entered into the results system (录入日期): the n-th working day after the
-    inspection, n uniform on RECORDED_AFTER, on the statutory calendar. The package's schedule only, not the
-    operator's config: the same arguments must give the same city wherever it is generated."""
-    days = np.asarray(ev["day"], dtype=np.int64)
-    if not len(days):
-        return days.copy()
-    n = streams.rng("results-recorded").integers(RECORDED_AFTER[0], RECORDED_AFTER[1] + 1, len(days))
-    first = np.datetime64(int(days.min()) + 1, "D")
-    # 8 working days take at most about three weeks (Spring Festival): 60 days always cover them.
-    work = statutory.Calendar().workdays(first, np.datetime64(int(days.max()) + 60, "D")).astype(np.int64)
-    return work[np.searchsorted(work, days, side="right") + n - 1]
-
-
-def delivery_days(recorded: np.ndarray) -> np.ndarray:
-    """The date of the weekly file that delivers each result: the last working day of the week (Monday to
-    Sunday) it was recorded in, but never past the end of that month, so a file stays in its month's folder."""
-    rec = np.asarray(recorded, dtype=np.int64)
-    if not len(rec):
-        return rec.copy()
-    sunday = rec - weekday(rec) + 6
-    month_end = ((rec.astype("datetime64[D]").astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
-    cap = np.minimum(sunday, month_end)
-    work = (
-        statutory.Calendar()
-        .workdays(np.datetime64(int(rec.min()), "D"), np.datetime64(int(cap.max()), "D"))
-        .astype(np.int64)
-    )
-    # The result's own day is a working day of that week and month, so the file date is never before it.
-    return work[np.searchsorted(work, cap, side="right") - 1]

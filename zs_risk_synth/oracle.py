@@ -14,7 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from zs_risk_pipeline.lib.model import metrics, training
+from zs_risk_pipeline.lib.model import labels as model_labels
+from zs_risk_pipeline.lib.model import metrics, model_config
 
 
 def load_truth(truth_dir: Path) -> pd.DataFrame | None:
@@ -26,13 +27,13 @@ def load_truth(truth_dir: Path) -> pd.DataFrame | None:
 
 
 def holdout_auc(
-    conn: duckdb.DuckDBPyConnection, month: str, truth: pd.DataFrame, config: training.ModelConfig | None = None
+    conn: duckdb.DuckDBPyConnection, month: str, truth: pd.DataFrame, config: model_config.ModelConfig | None = None
 ) -> float | None:
     """Weighted AUC of the hidden probability on the holdout the model step of `month` used; None when that
     holdout lacks either outcome or an inspection the truth does not know."""
-    config = config or training.load_config()
-    labels = training.load_labels(conn, month, config)
-    hold = labels[training.windows(labels, month, config)["holdout"]].reset_index(drop=True)
+    config = config or model_config.load_config()
+    labels = model_labels.load_labels(conn, month, config)
+    hold = labels[model_labels.windows(labels, month, config)["holdout"]].reset_index(drop=True)
     y = hold["label"].to_numpy(dtype="float64")
     if len(hold) == 0 or y.min() == y.max():
         return None

@@ -13,6 +13,7 @@ import numpy as np
 
 from zs_risk_pipeline.lib.ingest import uscc as uscc_lib
 from zs_risk_synth import profiles as P
+from zs_risk_synth import vocab
 from zs_risk_synth._util import (
     NEVER,
     Calendar,
@@ -26,16 +27,36 @@ from zs_risk_synth._util import (
 )
 
 ANNUAL_GROWTH = 0.07  # net growth of the entity stock (Zhongshan 2024: +6.92 %; 2025: +7.22 %)
+
+
 MONTHLY_EXIT = 0.0075  # mean monthly exit hazard of active entities (~9 % a year)
+
+
 PRE_EXITED = 0.025  # share of the first snapshot already deregistered or revoked
+
+
 DORMANT_INITIAL = 0.045  # registered but not operating (僵尸企业): never report, unreachable
+
+
 DORMANT_NEW = 0.015
+
+
 MEAN_LATENT_RISK = 0.12
+
+
 MEAN_P_PROBLEM = 0.10  # problem rate of a random inspection of an operating entity
+
+
 DORMANT_UNREACHABLE = 0.75  # a dormant entity is found unreachable (a problem), else closed (not one)
+
+
 # Registrations by calendar month (Spring Festival dip in February, catch-up in March).
 SEASON = np.array([1.0, 0.6, 1.25, 1.05, 1.0, 1.05, 1.05, 1.0, 1.0, 0.85, 1.05, 1.1])
+
+
 SEASON = SEASON / SEASON.mean()
+
+
 USCC_REFORM = day("2015-10-01")  # entities older than this kept their organisation code inside the USCC
 
 
@@ -85,63 +106,6 @@ class Population:
     def active_between(self, lo: int, hi: int) -> np.ndarray:
         """Entities registered before `hi` and not exited before `lo` (active some time in [lo, hi])."""
         return (self.est_day <= hi) & (self.exit_day > lo)
-
-
-# --- name and address vocabularies ----------------------------------------------------------------------
-
-
-def brand_vocab() -> list[str]:
-    return [a + b for a in P.BRAND_1 for b in P.BRAND_2 if a != b]
-
-
-def nick_vocab() -> list[str]:
-    """Names of individual businesses' owners as shop signs use them: 阿强, 陈记, 陈志强."""
-    out = ["阿" + g for g in P.GIVEN] + [s + "记" for s in P.SURNAMES]
-    out += [s + g1 + g2 for s in P.SURNAMES for g1 in P.GIVEN for g2 in P.GIVEN if g1 != g2]
-    return out
-
-
-def road_vocab() -> list[str]:
-    return [h + t for h in P.ROAD_HEAD for t in P.ROAD_TAIL]
-
-
-def word_vocab() -> tuple[list[str], dict[str, np.ndarray]]:
-    """All name words, and per industry the offset/count of its enterprise, shop and co-operative words."""
-    words: list[str] = []
-    idx: dict[str, list[int]] = {k: [] for k in ("ent_off", "ent_cnt", "ind_off", "ind_cnt", "coop_off")}
-    for ind in P.industries():
-        idx["ent_off"].append(len(words))
-        idx["ent_cnt"].append(len(ind.ent_words))
-        words += list(ind.ent_words)
-        shop = list(ind.ind_words) or list(ind.ent_words[:1])
-        idx["ind_off"].append(len(words))
-        idx["ind_cnt"].append(len(shop))
-        words += shop
-        coop = P.COOP_CLASSES.get(ind.code, ind.ent_words[:1])
-        idx["coop_off"].append(len(words))
-        words.append(coop[0])
-    return words, {k: np.array(v, dtype=np.int64) for k, v in idx.items()}
-
-
-ROADS_PER_TOWN = 60
-
-
-def address_extras(rng: np.random.Generator, is_ind: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What follows the house number (see registry.addresses): shops mostly on the ground floor
-    (首层, 之三), firms in units of office buildings (3栋12楼, 12层1205室)."""
-    n = len(is_ind)
-    kind = np.where(
-        is_ind, rng.choice(5, n, p=[0.3, 0.45, 0.22, 0.03, 0.0]), rng.choice(5, n, p=[0.15, 0.05, 0.1, 0.3, 0.4])
-    ).astype(np.int8)
-    return kind, rng.integers(1, 10, n).astype(np.int16), rng.integers(1, 30, n).astype(np.int16)
-
-
-def street_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """House numbers 1-500, lower numbers somewhat more common."""
-    return (1 + np.floor(rng.random(n) ** 1.5 * 500)).astype(np.int32)
-
-
-# --- building ---------------------------------------------------------------------------------------------
 
 
 def registrations_per_month(cal: Calendar, n0: int) -> np.ndarray:
@@ -413,7 +377,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
     ins_ratio = np.where(is_ind, np.nan, sigmoid(2.0 - 1.0 * zc + rng.normal(0, 0.4, n)))
 
     # Name and address parts.
-    _, wv = word_vocab()
+    _, wv = vocab.word_vocab()
     pick = rng.integers(0, 1 << 30, n)
     word = np.where(
         is_ind,
@@ -421,16 +385,19 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
         wv["ent_off"][industry] + pick % wv["ent_cnt"][industry],
     )
     word = np.where(etype == P.COOP, wv["coop_off"][industry], word)  # "花卉种植" / "水产养殖"
-    brand = rng.integers(0, len(brand_vocab()), n).astype(np.int32)
-    nick = rng.integers(0, len(nick_vocab()), n).astype(np.int32)
+    brand = rng.integers(0, len(vocab.brand_vocab()), n).astype(np.int32)
+    nick = rng.integers(0, len(vocab.nick_vocab()), n).astype(np.int32)
     name_style = rng.integers(0, 4, n).astype(np.int8)
     town_roads = np.stack(
-        [streams.rng("roads", t).choice(len(road_vocab()), ROADS_PER_TOWN, replace=False) for t in range(len(tws))]
+        [
+            streams.rng("roads", t).choice(len(vocab.road_vocab()), vocab.ROADS_PER_TOWN, replace=False)
+            for t in range(len(tws))
+        ]
     )
-    road = town_roads[town, rng.integers(0, ROADS_PER_TOWN, n)].astype(np.int32)
-    num = street_numbers(rng, n)
-    extra_kind, extra_a, extra_b = address_extras(rng, is_ind)
-    hub_address = _hub_addresses(streams.rng("hubs"), hub_town, town_roads)
+    road = town_roads[town, rng.integers(0, vocab.ROADS_PER_TOWN, n)].astype(np.int32)
+    num = vocab.street_numbers(rng, n)
+    extra_kind, extra_a, extra_b = vocab.address_extras(rng, is_ind)
+    hub_address = vocab._hub_addresses(streams.rng("hubs"), hub_town, town_roads)
 
     return Population(
         n0=n0,
@@ -470,18 +437,3 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
         hub_town=hub_town,
         hub_address=hub_address,
     )
-
-
-def _hub_addresses(rng: np.random.Generator, hub_town: np.ndarray, town_roads: np.ndarray) -> np.ndarray:
-    """Full address strings of the business centres, shared verbatim by the firms registered there."""
-    tws = P.towns()
-    roads = road_vocab()
-    brands = brand_vocab()
-    out = []
-    for t in hub_town:  # a few thousand centres at most: a plain loop is fine here
-        road = roads[town_roads[t, rng.integers(0, ROADS_PER_TOWN)]]
-        floor = int(rng.integers(2, 30))
-        building = brands[rng.integers(0, len(brands))] + P.HUB_NAMES[rng.integers(0, len(P.HUB_NAMES))]
-        room = f"{floor}层{floor}{int(rng.integers(1, 20)):02d}室"
-        out.append(f"中山市{tws[t].name_zh}{road}{int(rng.integers(1, 200))}号{building}{room}")
-    return np.array(out, dtype=object)

@@ -23,10 +23,9 @@ from zs_risk_synth._util import (
     sort_events,
     vocab_take,
 )
-from zs_risk_synth.population import (
+from zs_risk_synth.population import Population, _nice_capital
+from zs_risk_synth.vocab import (
     ROADS_PER_TOWN,
-    Population,
-    _nice_capital,
     address_extras,
     brand_vocab,
     nick_vocab,

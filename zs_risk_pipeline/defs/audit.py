@@ -4,20 +4,20 @@ import dagster as dg
 import duckdb
 
 from zs_risk_pipeline.lib.features import enterprise_monthly
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.quality import gates
 
 
-def fingerprint(conn: duckdb.DuckDBPyConnection, spec: wap.MartTable, month: str) -> wap.Fingerprint:
-    wap.prepare(conn)
-    return wap.fingerprint(conn, spec, month)
+def fingerprint(conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str) -> tables.Fingerprint:
+    tables.prepare(conn)
+    return tables.fingerprint(conn, spec, month)
 
 
 def audited(
     conn: duckdb.DuckDBPyConnection,
-    spec: wap.MartTable,
+    spec: tables.MartTable,
     month: str,
-    fp: wap.Fingerprint,
+    fp: tables.Fingerprint,
     gate: gates.GateResult,
     detail: dict,
 ) -> dg.AssetCheckResult:
@@ -26,7 +26,9 @@ def audited(
     return dg.AssetCheckResult(passed=gate.passed, metadata={**detail, "fingerprint": fp.sha256})
 
 
-def alive_row_count(conn: duckdb.DuckDBPyConnection, spec: wap.MartTable, month: str, name: str) -> dg.AssetCheckResult:
+def alive_row_count(
+    conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, name: str
+) -> dg.AssetCheckResult:
     """One row per enterprise in scope alive at month end, counted independently from the staged registry."""
     fp = fingerprint(conn, spec, month)
     alive = enterprise_monthly.alive_count(conn, month)

@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.features import enterprise_monthly as features
-from zs_risk_pipeline.lib.publish.wap import month_date
+from zs_risk_pipeline.lib.publish.tables import month_date
 
 
 @dg.asset(

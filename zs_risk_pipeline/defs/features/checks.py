@@ -11,10 +11,10 @@ from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.features.suite import features_suite
 from zs_risk_pipeline.lib.monitoring import drift
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.quality import gates
 
-SPEC = wap.MART_TABLES["enterprise_features"]
+SPEC = tables.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
 CONFIG = resources.config_file("monitoring.yaml")
 
@@ -34,7 +34,7 @@ def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: Du
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
         result = gates.run_suite(
-            wap.month_frame(conn, SPEC, month),
+            tables.month_frame(conn, SPEC, month),
             "features_quality_suite",
             features_suite(enterprise_monthly.indicators()),
         )
@@ -70,10 +70,10 @@ def row_count_matches_alive_enterprises(
 )
 def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
-    month = wap.month_date(context.partition_key)
+    month = tables.month_date(context.partition_key)
     with warehouse.get_connection() as conn:
-        current = wap.month_frame(conn, SPEC, month)
-        reference = wap.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
+        current = tables.month_frame(conn, SPEC, month)
+        reference = tables.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
     if reference.empty:
         return dg.AssetCheckResult(
             passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": "no previous month to compare with"}

@@ -5,9 +5,9 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib.model import scorecard, training
+from zs_risk_pipeline.lib.model import model_config, scorecard, training
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import tier_policy
 
 RISK_MODEL = dg.AssetKey(["model", "risk_model"])
@@ -53,7 +53,7 @@ def risk_model(
     paths = zs_home.paths()
     registry = Registry(paths.models)
     with warehouse.get_connection() as conn:
-        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         decision = training.run_month(
             conn,
             month,
@@ -61,7 +61,7 @@ def risk_model(
             registry,
             scorecard.load_scorecard(),
             tier_policy.load_policy(),
-            training.load_config(),
+            model_config.load_config(),
         )
     md: dict[str, object] = {
         "status": decision["status"],

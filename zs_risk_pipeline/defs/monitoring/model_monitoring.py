@@ -12,11 +12,12 @@ from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring import model_monitoring as monitoring
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.monitoring import monitoring_policy, ordering, report
+from zs_risk_pipeline.lib.publish import tables as publish_tables
 from zs_risk_pipeline.lib.quality import gates
 
 MODEL_MONITORING = dg.AssetKey(["monitoring", "model_monitoring"])
-SPEC = wap.MART_TABLES["enterprise_tiers"]
+SPEC = publish_tables.MART_TABLES["enterprise_tiers"]
 
 
 @dg.asset(
@@ -50,9 +51,9 @@ def model_monitoring(
     month = context.partition_key
     registry = Registry(zs_home.paths().models)
     with warehouse.get_connection() as conn:
-        summary = monitoring.build_model_monitoring(conn, month, monitoring.load_policy(), registry)
+        summary = monitoring.build_model_monitoring(conn, month, monitoring_policy.load_policy(), registry)
         frame = monitoring.month_rows(conn, month)
-    tables = monitoring.markdown_tables(frame)
+    tables = report.markdown_tables(frame)
     return dg.MaterializeResult(
         metadata={
             "dagster/table_name": "monitoring.model_monitoring",
@@ -88,7 +89,7 @@ def _drift_check(
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
         frame = monitoring.month_rows(conn, context.partition_key)
-    hits = monitoring.significant_drift(frame, metrics)
+    hits = report.significant_drift(frame, metrics)
     checked = frame[frame["metric"].isin(metrics)] if not frame.empty else frame
     return dg.AssetCheckResult(
         passed=not hits,
@@ -163,10 +164,10 @@ def latest_results_keep_tier_order(
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        rates, verdict, funnel = monitoring.ordering(conn, month, monitoring.load_policy())
+        rates, verdict, funnel = ordering.ordering(conn, month, monitoring_policy.load_policy())
         violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
         result = gates.sql_gate(
             "latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering"
         )
-        detail = monitoring.ordering_detail(rates, verdict, funnel)
+        detail = ordering.ordering_detail(rates, verdict, funnel)
         return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})

@@ -8,7 +8,8 @@ from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.core import workdays
 from zs_risk_pipeline.lib.ingest.staging import month_start
-from zs_risk_pipeline.lib.publicity import export
+from zs_risk_pipeline.lib.publicity import batches as publicity_batches
+from zs_risk_pipeline.lib.publicity import export, export_files, export_rules
 
 RESULT_BATCHES = dg.AssetKey(["publicity", "result_batches"])
 INSPECTION_RESULTS = dg.AssetKey(["publicity", "inspection_results"])
@@ -46,8 +47,8 @@ def result_batches(
     month = context.partition_key
     with warehouse.get_connection() as conn:
         try:
-            out = export.publish_batches(conn, month, zs_home.paths().exports)
-        except export.ExportRefused as e:
+            out = publicity_batches.publish_batches(conn, month, zs_home.paths().exports)
+        except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "result_batch_rows", month_start(month), "month")
     for problem in out.problems:
@@ -65,7 +66,9 @@ def result_batches(
             "rows_published": sum(b.rows for b in out.published),
             "late_rows_published": sum(b.late for b in out.published),
             "problems": out.problems,
-            "folder": dg.MetadataValue.path(str(export.folder_of(zs_home.paths().exports, month) / export.BATCH_DIR)),
+            "folder": dg.MetadataValue.path(
+                str(export_files.folder_of(zs_home.paths().exports, month) / export_rules.BATCH_DIR)
+            ),
         }
     )
 
@@ -85,7 +88,7 @@ def batches_unchanged_and_carry_no_tier_score_or_stratum(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        problems, batches, rows = export.verify_batches(conn, context.partition_key, zs_home.paths().exports)
+        problems, batches, rows = publicity_batches.verify_batches(conn, context.partition_key, zs_home.paths().exports)
     return dg.AssetCheckResult(
         passed=not problems, metadata={"batches": batches, "rows_read": rows, "problems": problems}
     )
@@ -120,7 +123,7 @@ def inspection_results(
     with warehouse.get_connection() as conn:
         try:
             out = export.export_month(conn, month, zs_home.paths().exports)
-        except export.ExportRefused as e:
+        except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "inspection_results", month_start(month), "month")
     late = (
@@ -142,13 +145,13 @@ def inspection_results(
             "last_published_on": str(out.last_published or ""),
             "deadline_working_days": out.deadline_working_days,
             "files_sha256": out.files,
-            "encodings": dict(export.ENCODING_NAMES),
+            "encodings": dict(export_rules.ENCODING_NAMES),
             "calendar_basis_by_year": out.calendar_basis_by_year,
             "rows_by_deadline_basis": out.rows_by_basis,
             "calendar_years_ignored_in_config": out.configured_years_ignored,
             "departments_unmapped": out.departments_unmapped,
             "names_missing": out.names_missing,
-            "folder": dg.MetadataValue.path(str(export.folder_of(zs_home.paths().exports, month))),
+            "folder": dg.MetadataValue.path(str(export_files.folder_of(zs_home.paths().exports, month))),
         }
     )
 
@@ -168,8 +171,8 @@ def inspection_results(
 def export_carries_no_tier_score_or_stratum(
     context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
-    files = export.file_paths(zs_home.paths().exports, context.partition_key)
-    problems, rows = export.verify_files(files)
+    files = export_files.file_paths(zs_home.paths().exports, context.partition_key)
+    problems, rows = export_rules.verify_files(files)
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"files": [str(p) for p in files.values()], "rows_read": rows, "problems": problems},

@@ -5,10 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables, wap
 
 
-def build_publish_asset(spec: wap.MartTable) -> dg.AssetsDefinition:
+def build_publish_asset(spec: tables.MartTable) -> dg.AssetsDefinition:
     @dg.asset(
         key=["mart", spec.name],
         deps=[dg.AssetKey([spec.schema, spec.table])],
@@ -19,7 +19,7 @@ def build_publish_asset(spec: wap.MartTable) -> dg.AssetsDefinition:
         pool="duckdb",
         tags={"layer": "mart"},
         description=(
-            f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{wap.MART_FILE}, view "
+            f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{tables.MART_FILE}, view "
             f"{spec.name}) once its blocking checks ({', '.join(spec.required_checks)}) passed on exactly the rows "
             "in the warehouse; logged (hash chain, Ed25519-signed entry and head) before the file becomes visible, "
             "then swapped in atomically; a crash at any point is recovered by the next run; a re-published month "
@@ -37,7 +37,7 @@ def build_publish_asset(spec: wap.MartTable) -> dg.AssetsDefinition:
         with warehouse.get_connection() as conn:
             try:
                 result = wap.publish_month(conn, spec, context.partition_key, mart_dir)
-            except wap.PublishRefused as e:
+            except tables.PublishRefused as e:
                 raise dg.Failure(description=str(e)) from None
         return dg.MaterializeResult(
             metadata={
@@ -54,9 +54,9 @@ def build_publish_asset(spec: wap.MartTable) -> dg.AssetsDefinition:
                 ),
                 "recovered_count": len(result.recovered),
                 "code_version": result.context.get("code", {}).get("source_sha256", ""),
-                "mart": dg.MetadataValue.path(str(mart_dir / wap.MART_FILE)),
+                "mart": dg.MetadataValue.path(str(mart_dir / tables.MART_FILE)),
                 "how_to_read": dg.MetadataValue.md(
-                    f"`duckdb -readonly {mart_dir / wap.MART_FILE}` then "
+                    f"`duckdb -readonly {mart_dir / tables.MART_FILE}` then "
                     f"`SELECT * FROM {spec.name} WHERE month = DATE '{context.partition_key}' LIMIT 10;`"
                 ),
             }
@@ -65,4 +65,4 @@ def build_publish_asset(spec: wap.MartTable) -> dg.AssetsDefinition:
     return _publish
 
 
-publish_assets = [build_publish_asset(spec) for spec in wap.MART_TABLES.values()]
+publish_assets = [build_publish_asset(spec) for spec in tables.MART_TABLES.values()]

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables as mart
 from zs_risk_pipeline.lib.quality import gates
 from zs_risk_pipeline.lib.reporting import tables
 
@@ -26,7 +26,7 @@ DESCRIPTIONS_ZH = {
 
 
 def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    spec = wap.MART_TABLES[table.name]
+    spec = mart.MART_TABLES[table.name]
     key = dg.AssetKey(["reporting", table.name])
 
     @dg.asset(
@@ -44,7 +44,7 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
         month = context.partition_key
         with warehouse.get_connection() as conn:
             tables.build(conn, table.name, month)
-            md = table_metadata(conn, "reporting", table.name, wap.month_date(month), "month")
+            md = table_metadata(conn, "reporting", table.name, mart.month_date(month), "month")
         return dg.MaterializeResult(metadata=md)
 
     @dg.asset_check(

@@ -7,8 +7,9 @@ from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib.publish.wap import month_date
-from zs_risk_pipeline.lib.sampling import amendments, drawing, plan_policy
+from zs_risk_pipeline.lib.publish.tables import month_date
+from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_audit, plan_policy
+from zs_risk_pipeline.lib.sampling import task_lists as sampling_task_lists
 
 FRAME = dg.AssetKey(["sampling", "frame"])
 PLAN = dg.AssetKey(["sampling", "plan"])
@@ -35,11 +36,10 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
     month = context.partition_key
     configured = plan_policy.load_plans()
     with warehouse.get_connection() as conn:
-        written = plan_policy.build_frames(conn, configured, month, zs_home.paths().plans)
-    active = {p.id for p in plan_policy.plans_active(configured, month)}
+        written = frames.build_frames(conn, configured, month, zs_home.paths().plans)
+    active = {p.id for p in frames.plans_active(configured, month)}
     table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
-        f"| {plan_policy.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |"
-        for p in configured
+        f"| {frames.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |" for p in configured
     )
     return dg.MaterializeResult(
         metadata={
@@ -127,8 +127,8 @@ def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRisk
     packages = zs_home.paths().plans
     problems: dict[str, list[str]] = {}
     checked = []
-    for p in plan_policy.plans_active(plan_policy.load_plans(), month):
-        pid = plan_policy.plan_id(p, month)
+    for p in frames.plans_active(plan_policy.load_plans(), month):
+        pid = frames.plan_id(p, month)
         checked.append(pid)
         found = amendments.verify(packages / pid) if (packages / pid).exists() else ["package missing"]
         if found:
@@ -162,7 +162,7 @@ def task_lists(
 ) -> dg.MaterializeResult:
     folder = zs_home.paths().exports / "task_lists"
     with warehouse.get_connection() as conn:
-        counts = drawing.write_task_lists(conn, plan_policy.load_plans(), context.partition_key, folder)
+        counts = sampling_task_lists.write_task_lists(conn, plan_policy.load_plans(), context.partition_key, folder)
     return dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": sum(counts.values()),
@@ -190,7 +190,7 @@ def task_lists(
 )
 def trigger_queue(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        queued = drawing.build_trigger_queue(conn, context.partition_key)
+        queued = sampling_task_lists.build_trigger_queue(conn, context.partition_key)
         md = table_metadata(conn, "sampling", "trigger_queue", month_date(context.partition_key), "month")
     return dg.MaterializeResult(metadata={**md, "enterprises_queued": sum(queued.values()), "queued_by_tier": queued})
 
@@ -223,7 +223,7 @@ def plans_keep_the_protocol_and_constraints(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        found = drawing.audit_month(conn, plan_policy.load_plans(), context.partition_key, zs_home.paths().plans)
+        found = plan_audit.audit_month(conn, plan_policy.load_plans(), context.partition_key, zs_home.paths().plans)
     return dg.AssetCheckResult(
         passed=not any(found.values()),
         metadata={

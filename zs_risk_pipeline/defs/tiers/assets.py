@@ -9,7 +9,7 @@ from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 
 TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
@@ -37,7 +37,7 @@ def enterprise_monthly(
 ) -> dg.MaterializeResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
-        population = wap.month_frame(conn, wap.MART_TABLES["enterprise_features"], month)
+        population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         summary = classify.build_tiers(
             conn,
             month,
@@ -46,7 +46,7 @@ def enterprise_monthly(
             scorecard.load_scorecard(),
             tier_policy.load_policy(),
         )
-        md = table_metadata(conn, "tiers", "enterprise_monthly", wap.month_date(month), "month")
+        md = table_metadata(conn, "tiers", "enterprise_monthly", tables.month_date(month), "month")
     mix = "| tier | enterprises | share | by score | mean points |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {t} | {summary['tier_counts'][t]:,} | {summary['tier_shares'][t]:.2%} | "
         f"{summary['tier_by_score_shares'][t]:.2%} | {summary['mean_points_by_tier'].get(t, '')} |"

@@ -9,12 +9,12 @@ from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.publish import wap
+from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.quality import gates
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline.lib.tiers.suite import tiers_suite
 
-SPEC = wap.MART_TABLES["enterprise_tiers"]
+SPEC = tables.MART_TABLES["enterprise_tiers"]
 
 
 @dg.asset_check(
@@ -32,7 +32,7 @@ def tiers_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        result = gates.run_suite(wap.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
+        result = gates.run_suite(tables.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
         return audited(conn, SPEC, month, fp, result, result.metadata())
 
 
@@ -115,6 +115,6 @@ def tier_shares_within_tolerance(
 ) -> dg.AssetCheckResult:
     policy = tier_policy.load_policy()
     with warehouse.get_connection() as conn:
-        frame = wap.month_frame(conn, SPEC, context.partition_key)
+        frame = tables.month_frame(conn, SPEC, context.partition_key)
     report = tier_policy.share_report(frame["tier"].to_numpy(), policy)
     return dg.AssetCheckResult(passed=report["within"], severity=dg.AssetCheckSeverity.WARN, metadata=report)

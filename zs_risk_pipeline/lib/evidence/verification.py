@@ -22,8 +22,8 @@ import duckdb
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.evidence import signing
-from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline.lib.sampling import amendments, drawing, protocol
+from zs_risk_pipeline.lib.publish import verify
+from zs_risk_pipeline.lib.sampling import amendments, drawing, package, protocol
 
 
 @dataclass
@@ -41,7 +41,7 @@ def packages(plans_dir: Path) -> list[Path]:
 def package_problems(folder: Path, verifier: signing.Verifier, on_record: dict[str, tuple] | None) -> list[str]:
     """One plan package: the draw and amendments recomputed, the signed commitment and frame, and (when the
     warehouse is at hand, `on_record`: plan_id → (seed_commitment, record)) the commitment recorded at the draw."""
-    problems = amendments.verify(folder) + protocol.commitment_problems(folder, verifier)
+    problems = amendments.verify(folder) + package.commitment_problems(folder, verifier)
     if on_record is None:
         return problems
     return problems + drawing.commitment_mismatch(folder, on_record.get(folder.name))
@@ -51,7 +51,7 @@ def verify_home(paths: settings.Paths, verifier: signing.Verifier, external_head
     report = HomeReport()
     conn = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
     try:
-        report.problems += wap.verify(conn, paths.mart, verifier, external_head=external_head)
+        report.problems += verify.verify(conn, paths.mart, verifier, external_head=external_head)
         if conn is not None and run_sql(conn, "publish/has_log.sql")[0][0]:
             tail = run_sql(conn, "publish/log_tail.sql")
             report.entries, report.head = (int(tail[0][0]), tail[0][1]) if tail else (0, None)

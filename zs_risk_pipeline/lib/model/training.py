@@ -18,132 +18,23 @@ Plain Python, no Dagster; numpy and LightGBM over whole arrays.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.linear_model import LogisticRegression
 
-from zs_risk_pipeline.lib.core import resources
-from zs_risk_pipeline.lib.core.sql import load_sql
 from zs_risk_pipeline.lib.features.enterprise_monthly import Indicator, indicators
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
-from zs_risk_pipeline.lib.model import metrics
+from zs_risk_pipeline.lib.model import labels as model_labels
+from zs_risk_pipeline.lib.model import metrics, model_config
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.model.scorecard import TOP_REASONS, Scorecard
 from zs_risk_pipeline.lib.model.scorecard import feature_matrix as scorecard_columns
 from zs_risk_pipeline.lib.tiers.tier_policy import TierPolicy, assign_tiers, cutoffs_from_shares
-
-CONFIG_PATH = resources.config_file("model.yaml")
-# Always set, whatever the YAML says: the same data must give the same model, byte for byte.
-FIXED_PARAMS = {
-    "objective": "binary",
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbosity": -1,
-    "feature_pre_filter": False,
-}
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    version: int
-    holdout_months: int
-    validation_months: int
-    max_history_months: int
-    lightgbm: dict[str, Any]
-    num_boost_round: int
-    early_stopping_rounds: int
-    auc_tolerance: float
-    require_increasing_tiers: bool
-    min_new_labels: int
-
-
-def _positive_int(value: Any, field: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: {field} must be a positive integer, got {value!r}")
-    return value
-
-
-def load_config(path: Path | None = None) -> ModelConfig:
-    """Read and validate config/model.yaml (or `path`)."""
-    path = path or CONFIG_PATH
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    name = path.name
-    windows = doc.get("windows") or {}
-    params = doc.get("lightgbm")
-    if not isinstance(params, dict) or "seed" not in params or "num_threads" not in params:
-        raise ValueError(f"{name}: lightgbm must be a mapping that fixes seed and num_threads (determinism)")
-    clash = sorted(set(params) & set(FIXED_PARAMS))
-    if clash:
-        raise ValueError(f"{name}: lightgbm must not set {clash}: the pipeline fixes them")
-    promotion = doc.get("promotion") or {}
-    tolerance = promotion.get("auc_tolerance")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
-        raise ValueError(f"{name}: promotion.auc_tolerance must be a number in [0, 1), got {tolerance!r}")
-    return ModelConfig(
-        version=_positive_int(doc.get("version"), "version", name),
-        holdout_months=_positive_int(windows.get("holdout_months"), "windows.holdout_months", name),
-        validation_months=_positive_int(windows.get("validation_months"), "windows.validation_months", name),
-        max_history_months=_positive_int(windows.get("max_history_months"), "windows.max_history_months", name),
-        lightgbm=dict(params),
-        num_boost_round=_positive_int(doc.get("num_boost_round"), "num_boost_round", name),
-        early_stopping_rounds=_positive_int(doc.get("early_stopping_rounds"), "early_stopping_rounds", name),
-        auc_tolerance=float(tolerance),
-        require_increasing_tiers=bool(promotion.get("require_increasing_tiers", True)),
-        min_new_labels=_positive_int(
-            (doc.get("retraining") or {}).get("min_new_labels"), "retraining.min_new_labels", name
-        ),
-    )
-
-
-# --- labels ------------------------------------------------------------------------------------------------
-
-
-def _months_back(month: str, back: int) -> dt.date:
-    start = month_start(month)
-    index = start.year * 12 + start.month - 1 - back
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def label_params(month: str, config: ModelConfig) -> dict[str, Any]:
-    return {
-        "month": month_start(month),
-        "month_end": month_end(month),
-        "first_month": _months_back(month, config.max_history_months - 1),
-    }
-
-
-def load_labels(conn: duckdb.DuckDBPyConnection, month: str, config: ModelConfig) -> pd.DataFrame:
-    """Weighted labels known by the end of `month`, with the features of the month before each inspection."""
-    return conn.execute(load_sql("model/labels.sql"), label_params(month, config)).df()
-
-
-def label_funnel(conn: duckdb.DuckDBPyConnection, month: str, config: ModelConfig) -> dict[str, int]:
-    """Random inspections → with π → with prior features (= labels): nothing leaves the funnel unexplained."""
-    cur = conn.execute(load_sql("model/label_funnel.sql"), label_params(month, config))
-    names = [d[0] for d in cur.description]
-    row = cur.fetchall()[0]  # fetch everything: DuckDB refuses new work while a result is unfinished
-    return dict(zip(names, (int(v) for v in row), strict=True))
-
-
-def windows(labels: pd.DataFrame, month: str, config: ModelConfig) -> dict[str, np.ndarray]:
-    """Boolean masks train / validation / holdout by inspection month (time-based, never shuffled)."""
-    start = month_start(month)
-    m = pd.to_datetime(labels["inspection_month"])
-    back = (start.year - m.dt.year.to_numpy()) * 12 + (start.month - m.dt.month.to_numpy())
-    h, v = config.holdout_months, config.validation_months
-    return {"train": back >= h + v, "validation": (back >= h) & (back < h + v), "holdout": back < h}
-
-
-# --- the model ---------------------------------------------------------------------------------------------
 
 
 def feature_matrix(df: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -260,21 +151,21 @@ def scorecard_scored(scorecard: Scorecard, df: pd.DataFrame) -> Scored:
     )
 
 
-def lgb_params(config: ModelConfig, features: list[Indicator]) -> dict[str, Any]:
+def lgb_params(config: model_config.ModelConfig, features: list[Indicator]) -> dict[str, Any]:
     return {
         **config.lightgbm,
-        **FIXED_PARAMS,
+        **model_config.FIXED_PARAMS,
         # Known directions of risk become monotone constraints; categorical codes have none.
         "monotone_constraints": [0 if f.kind == "categorical" else f.direction for f in features],
     }
 
 
-def train(labels: pd.DataFrame, month: str, config: ModelConfig) -> tuple[RiskModel, dict[str, Any]]:
+def train(labels: pd.DataFrame, month: str, config: model_config.ModelConfig) -> tuple[RiskModel, dict[str, Any]]:
     """Fit on the train window, early-stop and calibrate on the validation window; returns model and facts."""
     catalogue = indicators()
     names = [f.name for f in catalogue]
     categorical = [f.name for f in catalogue if f.kind == "categorical"]
-    w = windows(labels, month, config)
+    w = model_labels.windows(labels, month, config)
     X = feature_matrix(labels, names)
     y = labels["label"].to_numpy(dtype="float64")
     weight = labels["weight"].to_numpy(dtype="float64")
@@ -327,9 +218,6 @@ def train(labels: pd.DataFrame, month: str, config: ModelConfig) -> tuple[RiskMo
     return model, facts
 
 
-# --- evaluation and the promotion gate ----------------------------------------------------------------------
-
-
 def evaluate(
     y: np.ndarray,
     weight: np.ndarray,
@@ -371,7 +259,10 @@ def evaluate(
 
 
 def decide(
-    challenger: dict[str, Any], champion: dict[str, Any] | None, scorecard: dict[str, Any], config: ModelConfig
+    challenger: dict[str, Any],
+    champion: dict[str, Any] | None,
+    scorecard: dict[str, Any],
+    config: model_config.ModelConfig,
 ) -> tuple[bool, list[str]]:
     """The promotion gate: (promote?, reasons for refusing). Same holdout for all three."""
     refusals = []
@@ -400,11 +291,11 @@ def run_month(
     registry: Registry,
     scorecard: Scorecard,
     policy: TierPolicy,
-    config: ModelConfig,
+    config: model_config.ModelConfig,
 ) -> dict[str, Any]:
     """The month's model step: load the labels known by the month's end, then `challenge`."""
-    labels = load_labels(conn, month, config)
-    funnel = label_funnel(conn, month, config)
+    labels = model_labels.load_labels(conn, month, config)
+    funnel = model_labels.label_funnel(conn, month, config)
     return challenge(labels, month, population, registry, scorecard, policy, config, funnel)
 
 
@@ -415,7 +306,7 @@ def challenge(
     registry: Registry,
     scorecard: Scorecard,
     policy: TierPolicy,
-    config: ModelConfig,
+    config: model_config.ModelConfig,
     funnel: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Train the month's challenger, compare it with the champion and the scorecard, record the decision.
@@ -431,7 +322,7 @@ def challenge(
         "labels": len(labels),
         "funnel": funnel,  # from run_month: where every random inspection of the month went
     }
-    w = windows(labels, month, config)
+    w = model_labels.windows(labels, month, config)
     sizes = {part: int(mask.sum()) for part, mask in w.items()}
     problems = {part: int(labels["label"].to_numpy()[mask].sum()) for part, mask in w.items()}
     cold = scorecard.use_scorecard(len(labels))
@@ -520,4 +411,4 @@ def challenge(
 
 
 def _previous(month: str) -> str:
-    return _months_back(month, 1).isoformat()[:7]
+    return model_labels._months_back(month, 1).isoformat()[:7]

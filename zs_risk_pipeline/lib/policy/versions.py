@@ -29,7 +29,7 @@ import yaml
 _MODULES = {
     "features": "features.enterprise_monthly",  # which entities are in scope (a feature row, a tier)
     "scorecard": "model.scorecard",
-    "model": "model.training",
+    "model": "model.model_config",
     "tier_policy": "tiers.tier_policy",
     "warning_rules": "monitoring.early_warnings",
     "sampling_plans": "sampling.plan_policy",

@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from zs_risk_pipeline.lib.sampling import protocol
+from zs_risk_pipeline.lib.sampling import package, protocol
 
 EXCLUSIONS_FILE = "exclusions.csv"
 AMENDMENTS_FILE = "amendments.csv"
@@ -134,7 +134,7 @@ def unstaffed_reason(eligible: int, excluded: int, left: int, cap: int) -> str:
 
 
 def replay(
-    check: protocol.PackageCheck, exclusions: Sequence[Exclusion], amended_in: Mapping[int, str]
+    check: package.PackageCheck, exclusions: Sequence[Exclusion], amended_in: Mapping[int, str]
 ) -> tuple[list[Amendment], dict[str, tuple[str, str]]]:
     """The amendments the recorded exclusions call for, round by round, and the staffing they leave.
 
@@ -186,10 +186,10 @@ def replay(
 def _read(path: Path, header: Sequence[str]) -> tuple[list[tuple[str, ...]], str | None]:
     if not path.is_file():
         return [], None
-    return protocol._read_csv(path, header)
+    return package._read_csv(path, header)
 
 
-def _exclusions(rows: list[tuple[str, ...]], check: protocol.PackageCheck) -> tuple[list[Exclusion], list[str]]:
+def _exclusions(rows: list[tuple[str, ...]], check: package.PackageCheck) -> tuple[list[Exclusion], list[str]]:
     """exclusions.csv rows parsed and checked on their own (pairs of eligibility.csv, rounds 1, 2, … in order)."""
     problems: list[str] = []
     out: list[Exclusion] = []
@@ -249,13 +249,13 @@ def _project(rows: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [tuple(r[i] for i in _COMPARED) if len(r) == len(AMENDMENTS_HEADER) else r for r in rows]
 
 
-def verify(folder: Path, check: protocol.PackageCheck | None = None) -> list[str]:
+def verify(folder: Path, check: package.PackageCheck | None = None) -> list[str]:
     """Recompute a published plan's package from its own files: the draw, then its exclusions and amendments.
 
     [] when everything matches. A package without amendment records is its draw alone. `check`: the package's
     draw.check_package result when the caller has it (the draw files never change, so it stays valid)."""
     folder = Path(folder)
-    check = check or protocol.check_package(folder)
+    check = check or package.check_package(folder)
     has_ex, has_am = (folder / EXCLUSIONS_FILE).is_file(), (folder / AMENDMENTS_FILE).is_file()
     if not (has_ex or has_am):
         return check.problems
@@ -276,7 +276,7 @@ def verify(folder: Path, check: protocol.PackageCheck | None = None) -> list[str
     problems += found
     expected, _ = replay(check, exclusions, months)
     header = tuple(AMENDMENTS_HEADER[i] for i in _COMPARED)
-    problems += protocol._compare(AMENDMENTS_FILE, header, _project(a.row() for a in expected), _project(am_rows))
+    problems += package._compare(AMENDMENTS_FILE, header, _project(a.row() for a in expected), _project(am_rows))
     return problems
 
 
@@ -306,9 +306,9 @@ def _replace(path: Path, text: str) -> None:
 
 
 def _state(
-    folder: Path, check: protocol.PackageCheck | None = None
-) -> tuple[protocol.PackageCheck, list[Exclusion], list[tuple[str, ...]]]:
-    check = check or protocol.check_package(folder)
+    folder: Path, check: package.PackageCheck | None = None
+) -> tuple[package.PackageCheck, list[Exclusion], list[tuple[str, ...]]]:
+    check = check or package.check_package(folder)
     if check.problems or not check.complete:
         raise AmendmentError(f"{folder.name}: the draw does not verify: " + "; ".join(check.problems[:3]))
     ex_rows, problem = _read(folder / EXCLUSIONS_FILE, EXCLUSIONS_HEADER)
@@ -320,7 +320,7 @@ def _state(
     return check, exclusions, am_rows
 
 
-def complete_round(folder: Path, amended_in: str, check: protocol.PackageCheck | None = None) -> list[Amendment]:
+def complete_round(folder: Path, amended_in: str, check: package.PackageCheck | None = None) -> list[Amendment]:
     """Finish the last round when a crash came between writing exclusions.csv and amendments.csv: the missing
     amendments are exactly the ones the rule derives from the recorded facts, so they are appended (with
     `amended_in`, the month of the run finishing it). Returns what was appended; [] when nothing was missing.
@@ -346,7 +346,7 @@ def complete_round(folder: Path, amended_in: str, check: protocol.PackageCheck |
 
 
 def record_round(
-    folder: Path, facts: Sequence[Fact], amended_in: str, check: protocol.PackageCheck | None = None
+    folder: Path, facts: Sequence[Fact], amended_in: str, check: package.PackageCheck | None = None
 ) -> list[Amendment]:
     """Append the facts not yet recorded as a new round of exclusions, and the amendments they call for.
 
@@ -385,7 +385,7 @@ def record_round(
     return amended
 
 
-def staffing(folder: Path, check: protocol.PackageCheck | None = None) -> Staffing:
+def staffing(folder: Path, check: package.PackageCheck | None = None) -> Staffing:
     """The current inspectors of every task of a (verified) package, after its amendments."""
     folder = Path(folder)
     check, exclusions, am_rows = _state(folder, check)

@@ -28,14 +28,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from zs_risk_pipeline.lib.core import digest, faults, files, xlsx
-from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.core import faults, files
+from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.evidence import signing
-from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
-from zs_risk_pipeline.lib.monitoring import early_warnings
+from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.policy import versions
-from zs_risk_pipeline.lib.sampling import amendments, eligibility, plan_policy, protocol
+from zs_risk_pipeline.lib.sampling import amendments, eligibility, frames, plan_policy, protocol
+from zs_risk_pipeline.lib.sampling import package as sampling_package
 
 
 class PackageInvalid(RuntimeError):
@@ -199,9 +198,9 @@ def _reload(
     load it. Never redrawn; its draw files are never written again."""
     tier_month = month_start(month)
     amended_in = f"{tier_month:%Y-%m}"
-    check = protocol.check_package(folder)  # once: the draw files never change, the amendment records may
+    check = sampling_package.check_package(folder)  # once: the draw files never change, the amendment records may
     amendments.complete_round(folder, amended_in, check)
-    problems = amendments.verify(folder, check) + protocol.commitment_problems(folder, signer.verifier)
+    problems = amendments.verify(folder, check) + sampling_package.commitment_problems(folder, signer.verifier)
     rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": pid})
     problems += commitment_mismatch(folder, rows[0] if rows else None)
     if problems:
@@ -312,9 +311,9 @@ def draw_plan(
 ) -> DrawnPlan:
     """Draw (or, if already published, verify, amend and reload) one plan for tier month M. A new plan.json
     records the policy version it was drawn under (lib/policy/versions.py) and any `extra` fields as they are."""
-    m = plan_policy.plan_month(month)  # validates the month
+    m = frames.plan_month(month)  # validates the month
     tier_month = month_start(month)
-    pid = plan_policy.plan_id(plan, month)
+    pid = frames.plan_id(plan, month)
     folder = Path(packages_dir) / pid
     run_sql(conn, "sampling/plan_create.sql")
     signer = signer or signing.signer_from_env()
@@ -323,8 +322,10 @@ def draw_plan(
 
     rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
     frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
-    rates = plan_policy.frame_rates(plan, month)
-    frame_bytes = protocol.frame_csv(frame)  # once: its hash is committed, then the same bytes are the package's
+    rates = frames.frame_rates(plan, month)
+    frame_bytes = sampling_package.frame_csv(
+        frame
+    )  # once: its hash is committed, then the same bytes are the package's
     seed, record = _commit(conn, pid, f"{m:%Y-%m}", frame_bytes, Path(packages_dir), signer)
     selection = protocol.draw(conn, frame, rates, seed, pid)
     eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
@@ -334,7 +335,7 @@ def draw_plan(
     doc = protocol.new_plan(
         pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
     )
-    protocol.write_package(
+    sampling_package.write_package(
         folder, doc, frame, selection, eligible, assignments, commitment=record, frame_bytes=frame_bytes
     )
     _pending(Path(packages_dir), pid).unlink(missing_ok=True)
@@ -354,167 +355,4 @@ def draw_month(
 ) -> list[DrawnPlan]:
     """Every plan active for tier month M, drawn or reloaded (and amended), in plan order."""
     signer = signer or signing.signer_from_env()
-    return [draw_plan(conn, p, month, packages_dir, extra, signer) for p in plan_policy.plans_active(plans, month)]
-
-
-# --- what the blocking checks verify ----------------------------------------------------------------------
-
-AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible", "unrecorded_facts")
-
-
-def _pairs_outside_package(
-    conn: duckdb.DuckDBPyConnection, pid: str, folder: Path, excluded: set[tuple[str, str]]
-) -> list[tuple]:
-    """Inspectors on tasks of sampling.plan that the package does not allow: not in its eligibility.csv (what
-    was known at the draw) or `excluded` by its recorded facts."""
-    allowed = set(_read(folder, "eligibility.csv").itertuples(index=False, name=None)) - excluded
-    assigned = run_sql(conn, "sampling/plan_assigned.sql", {"plan_id": pid})
-    return [(pid, uscc, i) for uscc, i in assigned if (uscc, i) not in allowed]
-
-
-def audit_month(
-    conn: duckdb.DuckDBPyConnection,
-    configured: Sequence[plan_policy.SamplingPlan],
-    month: str,
-    packages_dir: Path,
-) -> dict[str, list[tuple]]:
-    """Violations of the drawn plans of tier month M, per audit (empty lists: all kept). A plan is judged by what
-    was known when it was drawn plus its recorded exclusions, never by information that arrived after it:
-
-    - sample_sizes: a stratum whose drawn count differs from the protocol's n_h in the frame;
-    - no_repeat: an enterprise twice in a plan, or drawn twice for the same plan prefix in a calendar year;
-    - pairs: a task without two distinct inspectors and without a reason, or an inspector above the cap;
-    - pairs_eligible: an inspector on a task who is not in the package's eligibility.csv or is excluded;
-    - unrecorded_facts: for a plan still open, a pair of eligibility.csv that the constraints, read now by
-      sql/sampling/exclusion_facts.sql (independently of the draw's eligibility.sql), rule out but that is not in
-      exclusions.csv: every new fact must become an amendment or an unstaffed task with its reason. For a plan
-      drawn in this run it is the recomputation of its constraints (nothing may fail them).
-    """
-    m = month_start(month)
-    active = plan_policy.plans_active(configured, month)
-    ids = [plan_policy.plan_id(p, month) for p in active]
-    out: dict[str, list[tuple]] = {
-        "sample_sizes": run_sql(conn, "checks/sampling_sizes.sql", {"month": m}),
-        "no_repeat": run_sql(conn, "checks/sampling_no_repeat.sql", {"month": m}),
-        "pairs": run_sql(
-            conn, "checks/sampling_pairs.sql", {"month": m, "plan_ids": ids, "caps": [p.workload_cap for p in active]}
-        ),
-        "pairs_eligible": [],
-        "unrecorded_facts": [],
-    }
-    is_open = plan_is_open(conn, m)
-    for plan, pid in zip(active, ids, strict=True):
-        folder = Path(packages_dir) / pid
-        if not folder.exists():
-            out["pairs_eligible"].append((pid, "", "no package"))
-            continue
-        known = {(e.uscc, e.inspector_id) for e in amendments.staffing(folder).exclusions}
-        out["pairs_eligible"] += _pairs_outside_package(conn, pid, folder, known)
-        if is_open:
-            facts = exclusion_facts(conn, plan, month, folder)
-            out["unrecorded_facts"] += [
-                (pid, f.uscc, f.inspector_id, f.reason) for f in facts if (f.uscc, f.inspector_id) not in known
-            ]
-    return out
-
-
-# --- task lists for the branches ------------------------------------------------------------------------
-
-ENCODINGS = {"utf8": "utf-8-sig", "gb18030": "gb18030"}  # BOM in the UTF-8 file: Excel opens it right
-
-
-def write_task_lists(
-    conn: duckdb.DuckDBPyConnection, configured: Sequence[plan_policy.SamplingPlan], month: str, folder: Path
-) -> dict[str, int]:
-    """One CSV per branch (分局) with the tasks of the plans drawn from tier month M, in UTF-8 and GB18030:
-    `folder/<YYYY-MM of M+1>/<branch>.<utf8|gb18030>.csv`. No tier, score or draw number; amended tasks carry
-    their change in the column 变更. Rows and task numbers (任务序号, 1..n per list) follow the enterprise's town and
-    USCC, never the draw: the staffing order ranks firms by draw key, and so by tier. Beside them
-    `<branch>.xlsx`, the same list for Excel (codes as text cells, lib/core/xlsx.py). Tasks per branch.
-
-    The month's folder is written aside and swapped in, so a rerun replaces it whole; when the lists changed (an
-    amendment re-issues them: the CSVs are compared) the lists issued before, workbooks included, are kept under
-    superseded/v<k>/.
-    """
-    active = plan_policy.plans_active(configured, month)
-    params = {
-        "month": month_start(month),
-        "month_end": month_end(month),
-        "plan_ids": [plan_policy.plan_id(p, month) for p in active],
-        "plan_names": [p.name_zh for p in active],
-        "items": ["；".join(i.name_zh for i in p.items) for p in active],
-        "towns_csv": str(REFERENCE_DIR / "towns.csv"),
-    }
-    tasks = conn.execute(load_sql("sampling/task_list.sql"), params).df()
-    plan_month = plan_policy.plan_month(month)
-    target = Path(folder) / f"{plan_month:%Y-%m}"
-    staging = target.with_name(f".{target.name}.tmp")
-    old = target.with_name(f".{target.name}.old")
-    if old.exists() and not target.exists():
-        old.rename(target)  # an earlier run stopped between its two renames: the issued lists come back
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    counts: dict[str, int] = {}
-    for branch, rows in tasks.groupby("branch", sort=True):  # a loop over the ~20 branches, not over tasks
-        table = rows.drop(columns=["branch"])
-        for label, encoding in ENCODINGS.items():
-            table.to_csv(staging / f"{branch}.{label}.csv", index=False, encoding=encoding, lineterminator="\n")
-        _write_task_workbook(staging / f"{branch}.utf8.csv", str(branch), plan_month)
-        counts[str(branch)] = len(table)
-    _keep_issued(target, staging)
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-    return counts
-
-
-def _keep_issued(target: Path, staging: Path) -> None:
-    """Carry the lists issued before into the new folder: superseded/ as it was, plus the current lists as the
-    next superseded/v<k>/ when the new ones differ (what a branch was once told stays on record)."""
-    if not target.exists():
-        return
-    if (target / "superseded").is_dir():
-        shutil.copytree(target / "superseded", staging / "superseded")
-    before = {p.name: digest.sha256_file(p) for p in target.glob("*.csv")}
-    after = {p.name: digest.sha256_file(p) for p in staging.glob("*.csv")}
-    if before and before != after:
-        keep = staging / "superseded" / f"v{len(list((staging / 'superseded').glob('v*'))) + 1}"
-        keep.mkdir(parents=True)
-        # The CSVs decide (the workbooks are derived from them); the workbooks issued with them go along.
-        for name in [*before, *(p.name for p in sorted(target.glob("*.xlsx")))]:
-            shutil.copyfile(target / name, keep / name)
-
-
-def _write_task_workbook(csv_path: Path, branch: str, plan_month: dt.date) -> None:
-    """The branch's list as an Excel workbook beside its CSVs, read back from the UTF-8 CSV: every code a text
-    cell (an all-digit USCC keeps its 18 digits), the task number a number; dated by the plan month, so the same
-    list gives the same bytes."""
-    table = xlsx.read_text(csv_path, ENCODINGS["utf8"])
-    xlsx.write(
-        table,
-        xlsx.path_for(csv_path),
-        f"任务清单 {plan_month:%Y-%m} {branch}",
-        dt.datetime(plan_month.year, plan_month.month, 1),
-        title=f"双随机抽查检查任务清单 {plan_month:%Y-%m} {branch}",
-        counts={"任务序号"},
-    )
-
-
-# --- trigger queue ---------------------------------------------------------------------------------------
-
-
-def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
-    """Queue the A/B-tier enterprises with a complaint or an early warning (预警) in tier month M for triggered
-    inspection (触发式监管), replacing the month in sampling.trigger_queue in one transaction; enterprises
-    queued per tier. Without warnings built for M, only the complaints queue."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        early_warnings.ensure_table(conn)
-        rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_start(month), "month_end": month_end(month)})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return {str(tier): int(n) for tier, n in rows}
+    return [draw_plan(conn, p, month, packages_dir, extra, signer) for p in frames.plans_active(plans, month)]

@@ -31,7 +31,7 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.staging import month_end
-from zs_risk_pipeline.lib.sampling import plan_policy
+from zs_risk_pipeline.lib.sampling import frames, plan_policy
 
 COLUMNS = ("uscc", "inspector_id")
 # Summary keys of the constraints, in the order each candidate pair is attributed to the first one it fails.
@@ -49,7 +49,7 @@ SUMMARY_KEYS = (
 
 def eligibility_params(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[str, Any]:
     """Named parameters of sql/sampling/eligibility.sql for the plan drawn from the tiers of month M."""
-    inspection_month = plan_policy.plan_month(month)  # M+1; validates `month`
+    inspection_month = frames.plan_month(month)  # M+1; validates `month`
     m = (inspection_month - dt.timedelta(days=1)).replace(day=1)
     return {
         "month": m,
@@ -106,7 +106,7 @@ def eligibility(
         if summary["snapshot_month"] is None:
             raise LookupError(
                 f"no inspector directory (staging.inspectors) delivered by {params['month']:%Y-%m}: "
-                f"cannot staff plan {plan_policy.plan_id(plan, month)}"
+                f"cannot staff plan {frames.plan_id(plan, month)}"
             )
         pairs = conn.execute(load_sql("sampling/eligibility_pairs.sql")).df()
     finally:

@@ -19,51 +19,78 @@ Plain Python, no Dagster; the frame itself is set-based SQL.
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
-from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, sources
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
-from zs_risk_pipeline.lib.policy import versions
 from zs_risk_pipeline.lib.sampling import protocol
 
 CONFIG_PATH = resources.config_file("sampling_plans.yaml")
+
+
 TABLE = "sampling.frame"
+
+
 TIERS = ("A", "B", "C", "D")
+
+
 # Licence domains as the landing contract defines them (licenses.domain); an inspection item may also be
 # "general" (e.g. the publicity-information check), which no licence is.
 LICENCE_DOMAINS: tuple[str, ...] = next(c.enum for c in sources()["licenses"].columns if c.name == "domain") or ()
+
+
 ITEM_DOMAINS = ("general", *LICENCE_DOMAINS)
+
+
 ITEM_TYPES = ("general", "key")  # 一般检查事项 | 重点检查事项
+
+
 PUBLICITY_FLOOR = Decimal("0.03")  # 《企业公示信息抽查办法》: at least 3 % of enterprises a year
+
+
 RATE_PLACES = 6  # per-draw rates are rounded up to this many decimals (never below the annual quota)
 
+
 _PLAN_KEYS = {"id", "name_zh", "department", "publicity", "items", "scope", "tiers", "months", "exclusions"}
+
+
 _PLAN_KEYS |= {"workload_cap"}
+
+
 _REQUIRED_KEYS = {"id", "name_zh", "department", "items", "tiers", "months", "workload_cap"}
+
+
 _ITEM_KEYS = {"name_zh", "domain", "type"}
+
+
 _SCOPE_KEYS = {"industries", "licence_domains", "towns"}
+
+
 _TIER_KEYS = {"ratio", "months"}
+
+
 _EXCLUSION_KEYS = {"skip_tier_a_routine"}
+
+
 # Dash-separated words each starting with a letter: "MR-FOOD-2024-04" splits back unambiguously, and a
 # prefix never holds the LIKE wildcards _ or %.
 _PREFIX = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*$")
+
+
 _DEPARTMENT = re.compile(r"^[A-Z][A-Z0-9]*$")
+
+
 # GB/T 4754-2017: section letter, then optionally the 2-digit division, 3-digit group or 4-digit class.
 _INDUSTRY = re.compile(r"^([A-T])(\d{2}(\d{1,2})?)?$")
+
+
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-01)?$")
 
 
@@ -111,10 +138,6 @@ class SamplingPlan:
     publicity: bool
     skip_tier_a_routine: bool  # 无事不扰
     workload_cap: int
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Loading and validation
 
 
 def _reference(name: str) -> list[dict[str, str]]:
@@ -329,193 +352,3 @@ def load_plans(path: Path | None = None) -> list[SamplingPlan]:
     if repeated:
         raise ValueError(f"{name}: plan id(s) {repeated} appear more than once")
     return plans
-
-
-# ---------------------------------------------------------------------------------------------------------
-# What a plan draws in a month
-
-
-def _tier_month(month: str | dt.date) -> dt.date:
-    if isinstance(month, dt.date):
-        if month.day != 1:
-            raise ValueError(f"month must be the first day of a month, got {month}")
-        return month
-    if not isinstance(month, str) or not _MONTH.match(month):
-        raise ValueError(f"month must be 'YYYY-MM' or 'YYYY-MM-01', got {month!r}")
-    return month_start(month)
-
-
-def plan_month(month: str | dt.date) -> dt.date:
-    """The month M+1 in which the plan drawn from the tiers of month M is carried out (its first day)."""
-    m = _tier_month(month)
-    return dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-
-
-def plan_id(plan: SamplingPlan, month: str | dt.date) -> str:
-    """The plan_id of the plan drawn from the tiers of month M: "<prefix>-<YYYY-MM of M+1>"."""
-    return f"{plan.id}-{plan_month(month):%Y-%m}"
-
-
-def plans_active(plans: Sequence[SamplingPlan], month: str | dt.date) -> list[SamplingPlan]:
-    """The plans that draw from the tiers of month M (their months include the calendar month of M+1)."""
-    calendar_month = plan_month(month).month
-    return [p for p in plans if calendar_month in p.months]
-
-
-def _decimal_text(value: Decimal) -> str:
-    """Plain decimal notation without trailing zeros ("0.05", "1", "0"), as draw.parse_rate accepts."""
-    text = format(value.normalize(), "f")
-    return "0" if Decimal(text) == 0 else text
-
-
-def per_draw_rate(plan: SamplingPlan, tier: str, month: str | dt.date) -> str:
-    """The rate of `tier` in the plan drawn from the tiers of month M, as a decimal string ("0" = not drawn).
-
-    An enterprise drawn once is out of the plan's frame for the rest of the calendar year, so batch i of the
-    tier's k months draws ratio / (k − (i − 1) × ratio) of the frame left by the i − 1 batches before it: over
-    the year that is the annual ratio of a steady population ("0.20" over 4 batches: 0.05 of the full frame,
-    then 0.05 / 0.95 of the rest, ...). Splitting the ratio evenly (ratio / k every batch) would fall short,
-    badly so for key items: "1" over 4 batches would reach 68 %, not 100 %. Computed in exact decimal
-    arithmetic, then rounded up to RATE_PLACES decimals so a batch never draws less than its quota.
-    """
-    if tier not in TIERS:
-        raise ValueError(f"tier {tier!r} not in {list(TIERS)}")
-    rule = plan.tiers.get(tier)
-    calendar_month = plan_month(month).month
-    if rule is None or calendar_month not in rule.months:
-        return "0"
-    batches = len(rule.months)
-    before = rule.months.index(calendar_month)  # batches of this tier earlier in the calendar year
-    ratio = Decimal(rule.ratio)
-    with decimal.localcontext() as ctx:
-        ctx.prec = 40
-        rate = ratio / (batches - before * ratio)  # denominator ≥ 1: before ≤ batches − 1 and ratio ≤ 1
-        rate = rate.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=decimal.ROUND_CEILING)
-    return _decimal_text(min(rate, Decimal(1)))
-
-
-def frame_rates(plan: SamplingPlan, month: str | dt.date) -> dict[str, str]:
-    """Per-draw rate of every stratum (tier) the plan draws in the month; tiers not drawn are left out."""
-    rates = {t: per_draw_rate(plan, t, month) for t in TIERS}
-    return {t: r for t, r in rates.items() if Decimal(r) > 0}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The frame
-
-
-def _prior_plans_view(conn: duckdb.DuckDBPyConnection) -> None:
-    """_sampling_prior(plan_id, uscc): the enterprises of our own earlier draws, once sampling.plan exists."""
-    exists = run_sql(conn, "meta/table_exists.sql", {"schema": "sampling", "table": "plan"})[0][0]
-    if not exists:
-        run_sql(conn, "sampling/prior_plans_none.sql")
-        return
-    columns = {r[0] for r in run_sql(conn, "meta/columns.sql", {"schema": "sampling", "table": "plan"})}
-    if not {"plan_id", "uscc"} <= columns:
-        # Never silently skip it: without it an enterprise could be drawn twice for a plan in one year.
-        raise RuntimeError(f"sampling.plan lacks plan_id or uscc (has {sorted(columns)}): cannot exclude earlier draws")
-    run_sql(conn, "sampling/prior_plans.sql")
-
-
-def frame_params(plan: SamplingPlan, month: str | dt.date) -> dict[str, Any]:
-    """Named parameters of sql/sampling/frame.sql for the plan and tier month M."""
-    m = _tier_month(month)
-    pm = plan_month(m)
-    return {
-        "month": m,
-        "month_end": month_end(m.isoformat()),
-        "tiers": list(frame_rates(plan, m)),
-        "industries": list(plan.scope.industries),
-        "licence_domains": list(plan.scope.licence_domains),
-        "towns": list(plan.scope.towns),
-        "year_prefix": f"{plan.id}-{pm.year:04d}-",
-        "plan_month_no": pm.month,
-    }
-
-
-def _published_frame(
-    conn: duckdb.DuckDBPyConnection, folder: Path, m: dt.date
-) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """_sampling_frame_rows from a published plan's package; its strata (N, rate, n) and the policy version it
-    was drawn under from plan.json."""
-    doc = json.loads((folder / protocol.PLAN_FILE).read_text(encoding="utf-8"))
-    with (folder / protocol.FRAME_FILE).open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    package = pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
-    conn.register("_frame_package", package)
-    try:
-        run_sql(conn, "sampling/frame_published.sql", {"month": m, "month_end": month_end(m.isoformat())})
-    finally:
-        conn.unregister("_frame_package")
-    return doc["strata"], doc.get("policy_version")
-
-
-def build_frames(
-    conn: duckdb.DuckDBPyConnection,
-    plans: Sequence[SamplingPlan],
-    month: str | dt.date,
-    packages_dir: Path | None = None,
-) -> dict[str, int]:
-    """Write the frames of `plans` for tier month M (inspections in M+1) to sampling.frame; rows per plan id.
-
-    Eligible for a plan: tiered in month M (tiers.enterprise_monthly), 存续/在业 in the registry version known
-    at the end of M, in the plan's scope, in a tier the plan draws this month (A-tier left out under 无事不扰),
-    and not drawn for the same plan prefix earlier in the calendar year of M+1 (staging.inspections delivered
-    by M, and sampling.plan once it exists). N_h per stratum gives n_h by draw.stratum_sizes and π = n_h / N_h.
-    A plan already published in `packages_dir` keeps the frame it was drawn from (its package's frame.csv and
-    strata): a rerun never re-frames a published plan from later information. The month's base population is
-    computed once for all plans. Each plan's rows of the month are deleted and inserted, all plans in one
-    transaction: a rerun gives the same rows. A plan that does not draw this month gets an empty frame (0 rows).
-    """
-    ids = [p.id for p in plans]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"plans must be distinct, got {ids}")
-    m = _tier_month(month)
-    run_sql(conn, "sampling/create.sql")
-    _prior_plans_view(conn)
-    version = versions.current("sampling").version
-    written: dict[str, int] = {}
-    try:
-        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": month_end(m.isoformat())})
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            for plan in plans:
-                pid = plan_id(plan, m)
-                folder = Path(packages_dir) / pid if packages_dir is not None else None
-                drawn_under = version
-                if folder is not None and (folder / protocol.PLAN_FILE).is_file():
-                    published, drawn_under = _published_frame(conn, folder, m)
-                    strata = sorted(published)
-                    rates = {s: published[s]["rate"] for s in strata}
-                    counts = {s: int(published[s]["N"]) for s in strata}
-                    sizes = {s: int(published[s]["n"]) for s in strata}
-                else:
-                    rates = frame_rates(plan, m)
-                    run_sql(conn, "sampling/frame.sql", frame_params(plan, m))
-                    counts = {str(s): int(n) for s, n in run_sql(conn, "sampling/frame_strata.sql")}
-                    sizes = protocol.stratum_sizes(counts, rates)
-                strata = [s for s in sorted(rates) if counts.get(s, 0) > 0]
-                params = {
-                    "month": m,
-                    "plan_id": pid,
-                    "strata": strata,
-                    "rates": [rates[s] for s in strata],
-                    "frame_sizes": [counts[s] for s in strata],
-                    "sample_sizes": [sizes[s] for s in strata],
-                    "policy_version": drawn_under,
-                }
-                written[plan.id] = int(run_sql(conn, "sampling/frame_replace.sql", params)[0][0])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        run_sql(conn, "sampling/frame_drop.sql")
-    return written
-
-
-def build_frame(
-    conn: duckdb.DuckDBPyConnection, plan: SamplingPlan, month: str | dt.date, packages_dir: Path | None = None
-) -> int:
-    """Write one plan's frame for tier month M to sampling.frame (see build_frames); rows written."""
-    return build_frames(conn, [plan], month, packages_dir)[plan.id]

@@ -1,0 +1,240 @@
+"""The synthetic city's commands (合成城市): `synth`, `demo`, and the late information the demo delivers.
+
+The only commands that import the simulated city (zs_risk_synth); the pipeline itself never does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zs_risk_pipeline import progress
+from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.sampling import frames
+
+if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
+    import dagster as dg
+from zs_risk_pipeline.cli import common, report, run, verify
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    import zs_risk_synth as synth
+
+    paths = common._use_home(args.home, create=True)
+    landing = Path(args.landing) if args.landing else paths.landing
+    truth = Path(args.truth) if args.truth else paths.ground_truth
+    t0 = time.perf_counter()
+    summary = synth.generate(
+        landing,
+        truth,
+        enterprises=args.enterprises,
+        months=args.months,
+        start=args.start,
+        seed=args.seed,
+        encoding=args.encoding,
+        chinese_headers=args.chinese_headers,
+        defect_rate=args.defect_rate,
+        progress=common._say,
+    )
+    paths.restrict()  # the ground truth just written is owner-only, like the rest of the restricted home
+    common._say(
+        f"synthetic Zhongshan written to {landing} (ground truth in {truth}) in {time.perf_counter() - t0:.1f} s"
+    )
+    rows = summary.get("rows", {}) if isinstance(summary, dict) else {}
+    for name, n in sorted(rows.items()):
+        common._say(f"  {name:<16} {n:>12,} rows")
+    return 0
+
+
+def late_delivery(paths: settings.Paths, held: Path, session: progress.Session | None = None) -> bool:
+    """Drop a held-back results file into the landing and let the sensor's reruns follow (see _deliver_late)."""
+    from zs_risk_synth import late
+
+    def deliver() -> str:
+        target = late.deliver(held, paths.landing)
+        rows = sum(1 for _ in held.open(encoding="utf-8")) - 1
+        return f"{rows} inspection results of {held.parent.name} arrive late ({target.relative_to(paths.home)})"
+
+    return _deliver_late(paths, deliver, session)
+
+
+def late_plan_information(paths: settings.Paths, month: str, session: progress.Session | None = None) -> bool:
+    """After the task lists of the plans drawn from `month` went out: an inspector declares a conflict (回避) for
+    two of his tasks and the personnel office corrects the directory for someone who left, both delivered late
+    into `month`; the sensor's rerun amends the published plans (计划变更)."""
+    from zs_risk_synth import late_facts
+
+    lists = paths.exports / "task_lists" / f"{frames.plan_month(month):%Y-%m}"
+
+    def deliver() -> str:
+        declared = late_facts.declare_conflicts(lists, paths.landing, month)
+        leaver = late_facts.inspector_left(lists, paths.landing, month)
+        said = [f"{len(declared)} conflict declarations (回避: " + ", ".join(f"{i} for {u}" for i, u in declared) + ")"]
+        said += [f"a corrected inspector directory ({leaver} has left)"] if leaver else []
+        return " and ".join(said) + f" arrive late for {month}, after the task lists went out"
+
+    return _deliver_late(paths, deliver, session)
+
+
+def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: progress.Session | None = None) -> bool:
+    """Deliver late files, tick the sensor as the daemon would, run what it requests, and show what changed: the
+    table-months re-published, the amendments recorded, and that every published plan's own files stayed
+    byte-identical."""
+    import dagster as dg
+
+    from zs_risk_pipeline.defs.automation import inspection_results_sensor
+    from zs_risk_pipeline.defs.resources import ZsRiskHome
+    from zs_risk_pipeline.lib.core import digest
+
+    def tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
+        resources = {"zs_home": ZsRiskHome(home=str(paths.home))}
+        return inspection_results_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+    own = session is None
+    session = session or run._session(paths, "run.log")
+    job = session.defs.resolve_job_def("monthly_chain")
+    plans_before = digest.sha256_tree(paths.plans)
+    amendments_before = run._amendment_rows(paths)
+    last_entry = run._publish_log(paths, "publish/log_tail.sql")
+    with dg.DagsterInstance.get() as instance:
+        baseline = tick(instance, None)
+        what = deliver()
+        requests = tick(instance, baseline.cursor).run_requests
+        common._say(
+            f"\n== late delivery: {what}; the sensor requests {len(requests)} run{'s' * (len(requests) != 1)}: "
+            + ", ".join(r.partition_key[:7] for r in requests)
+        )
+        labels = [f"[rerun {i}/{len(requests)}] {r.partition_key[:7]}" for i, r in enumerate(requests, start=1)]
+        ok = all(
+            run._run_month(job, instance, r.partition_key, label, r.tags, None, session)
+            for r, label in zip(requests, labels, strict=True)
+        )
+    if own:
+        run._end_session(session, tally=False)
+    since = last_entry[0][0] if last_entry else 0
+    republished = run._publish_log(paths, "publish/log_since.sql", {"seq": since})
+    common._say(
+        "re-published as new versions (earlier versions kept): "
+        + (", ".join(f"{table} {month} v{version}" for table, month, version in republished) or "none")
+        + "; every other published table-month of the reruns came out unchanged"
+    )
+    new = [a for a in run._amendment_rows(paths) if a not in amendments_before]
+    common._say(f"amendments of published plans (计划变更) recorded by the reruns: {len(new)}")
+    for plan_id in sorted({p for p, _ in new}):
+        mine = [a for p, a in new if p == plan_id]
+        why = Counter(a.reason.split(";")[0] for a in mine)
+        unstaffed = sum(not a.replacement for a in mine)
+        common._say(
+            f"  {plan_id}: {len(mine)} ({len(mine) - unstaffed} replaced, {unstaffed} left unstaffed with the reason); "
+            + ", ".join(f"{r} {n}" for r, n in sorted(why.items()))
+        )
+        shown = {r: [a for a in mine if a.reason.split(";")[0] == r][:2] for r in sorted(why)}
+        for a in (a for examples in shown.values() for a in examples):
+            common._say(f"    {a.uscc}: {a.replaced} → {a.replacement or 'nobody'} ({a.reason}; round {a.round})")
+    if new:
+        common._say(f"  every amendment: zs-risk verify-draw PLAN_ID, or {paths.plans}/<PLAN_ID>/amendments.csv")
+    plans_after = digest.sha256_tree(paths.plans)
+    same = sum(plans_after.get(f) == h for f, h in plans_before.items() if not run._is_amendment_record(f))
+    drawn = sum(1 for f in plans_before if not run._is_amendment_record(f))
+    records = sorted({f.split("/")[0] for f in plans_after if run._is_amendment_record(f)})
+    common._say(
+        f"published plans after the reruns: {same} of {drawn} draw files byte-identical; "
+        f"amendment records (append-only) in {len(records)} plan(s)" + (f": {', '.join(records)}" if records else "")
+    )
+    grew = all(plans_after.get(f) == h or run._is_amendment_record(f) for f, h in plans_before.items())
+    return ok and same == drawn and grew
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from zs_risk_pipeline.lib.evidence import signing
+
+    paths = common._use_home(args.home, create=True)
+    os.environ[settings.PII_KEY_ENV] = common.demo_key(paths)
+    os.environ.setdefault(signing.SIGNING_KEY_ENV, common.demo_signing_key(paths))
+    first = common.DEMO["start"]
+    months = common._months(first, "2099-12")[: args.months]
+    # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
+    late_month = months[-3] if len(months) >= 3 else None
+    held_dir = paths.home / "held_back"
+    clock = progress.StageClock()
+    if not any(paths.landing.glob("*/*/*")):
+        with clock.stage("synthetic city"):
+            _synth_demo(paths, args, months, late_month, held_dir)
+    else:
+        common._say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
+    session = run._session(paths, "demo.log", heads=False)  # verify says the head once, at the end
+    session.warnings_per_run = False  # named once, with counts, after the runs
+    common._say(
+        f"== running {len(months)} months through Dagster ({months[0]} … {months[-1]}); "
+        f"Dagster's log of every run: {session.log.path}"
+    )
+    try:
+        with clock.stage(f"{len(months)} months"):
+            ok = run.run_months(months, session=session)
+        pending = [
+            f
+            for f in sorted(held_dir.glob("*/*.csv"))
+            if not (paths.landing / "inspections" / f.parent.name / f.name).exists()
+        ]
+        if ok and pending:
+            with clock.stage("late delivery and its reruns"):
+                for held in pending:
+                    ok = late_delivery(paths, held, session) and ok
+        if ok:
+            with clock.stage("late plan information and its rerun"):
+                ok = late_plan_information(paths, months[-1], session) and ok
+        common._say("")
+        for line in session.tally.lines():
+            common._say(line)
+        if session.failed_runs:
+            common._say(f"{session.failed_runs} run(s) failed; Dagster's full log of every run: {session.log.path}")
+        slowest = session.slowest()
+    finally:
+        session.close()
+    with clock.stage("summary, verify, draw verification"):
+        report.print_summary(paths)
+        verified = verify.cmd_verify(argparse.Namespace(home=None)) == 0
+        drawn = ok and verified and verify.verify_all_draws(paths)
+    common._say("")
+    for line in clock.lines(slowest):
+        common._say(line)
+    return 0 if drawn else 1
+
+
+def _synth_demo(
+    paths: settings.Paths, args: argparse.Namespace, months: list[str], late_month: str | None, held_dir: Path
+) -> None:
+    """The demo's synthetic city, with one member unit's results of `late_month` held back until the end."""
+    from zs_risk_synth import late
+
+    common._say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
+    ns = argparse.Namespace(
+        home=None,
+        landing=None,
+        truth=None,
+        enterprises=args.enterprises,
+        months=args.months,
+        start=months[0],
+        seed=common.DEMO["seed"],
+        encoding="utf-8",
+        chinese_headers=False,
+        defect_rate=common.DEMO["defect_rate"],
+    )
+    cmd_synth(ns)
+    if late_month:
+        from datetime import date, timedelta
+
+        from zs_risk_pipeline.lib.core import workdays
+        from zs_risk_pipeline.lib.ingest.staging import month_end
+
+        # Delivered after the whole run: entered on the first working day of the month after the last one.
+        after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
+        delivered_on = after.dates[0].astype(date)
+        plan_id = f"{common.DEMO['late_plan']}-{late_month}"
+        held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
+        common._say(f"== held back until the end: {held.relative_to(paths.home)}")
