@@ -99,6 +99,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zs-risk: {e}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
