@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 import zs_risk_synth as synth
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest.contract import sources
@@ -65,7 +66,7 @@ def prepare_city(root: str, enterprises: int, months: int, start: str, tier_mont
     names = list(sources())
     delivered = sorted(p.name for p in (land / "registry").iterdir())[:months]
     for month in delivered:
-        day = staging.month_start(month)
+        day = Month.of(month).start
         # A source without a delivery this month is landed only while its tables do not exist yet.
         todo = [
             n
@@ -87,7 +88,7 @@ def prepare_city(root: str, enterprises: int, months: int, start: str, tier_mont
     registry = Registry(base / "models")
     card, policy = scorecard.load_scorecard(), tier_policy.load_policy()
     for month in delivered[-tier_months:]:
-        if has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [staging.month_start(month)]):
+        if has_rows(conn, "tiers", "enterprise_monthly", "month = ?", [Month.of(month).start]):
             print(f"  tiers {month}: kept", flush=True)
             continue
         population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import duckdb
 
+from zs_risk_pipeline.lib.core.month import Month
+
 DEFAULT_START = "2023-01"
 
 
 def _month_after(month: str, n: int) -> str:
-    year, mon = map(int, month.split("-"))
-    index = year * 12 + mon - 1 + n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return Month.of(month).shift(n).label
 
 
 def _cli(home: Path, argv: list[str]) -> int:

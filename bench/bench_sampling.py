@@ -46,7 +46,7 @@ from unittest import mock
 
 import _city  # bench/_city.py: the shared prepared city
 
-from zs_risk_pipeline.lib.ingest import staging
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.ingest.contract import sources
 from zs_risk_pipeline.lib.sampling import drawing, eligibility, frames, package, plan_audit, plan_policy, protocol
 
@@ -146,7 +146,7 @@ def _measure(root: Path) -> float:
     conn = _city.connect(root / "warehouse.duckdb")
     month = conn.execute("SELECT strftime(max(month), '%Y-%m') FROM features.enterprise_monthly").fetchall()[0][0]
     tiered = conn.execute(
-        "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [staging.month_start(month)]
+        "SELECT count(*) FROM tiers.enterprise_monthly WHERE month = ?", [Month.of(month).start]
     ).fetchall()[0][0]
     staged = conn.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'staging' ORDER BY table_name"
@@ -215,7 +215,7 @@ def _measure(root: Path) -> float:
 
 def _rerun_after_late_information(conn: Any, configured: list, month: str, packages: Path) -> None:
     """The month rerun after late conflicts and a departure reached it: frames, reload with amendments, audits."""
-    m = staging.month_start(month)
+    m = Month.of(month).start
     conn.execute(
         "INSERT INTO staging.conflicts SELECT inspector_1, uscc, 'bench', ?, ?, 'conflicts/bench_late.csv', 'bench', "
         "task_no, task_no + 1 FROM sampling.plan WHERE inspector_1 IS NOT NULL AND task_no % 20 = 1",

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import zs_risk_synth as synth
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest import uscc as uscc_lib
@@ -155,7 +156,7 @@ def test_one_row_per_enterprise_alive_at_month_end(city: City) -> None:
         ) r USING (uscc)
         WHERE f.month = $m AND (r.status NOT IN ('存续', '在业') OR NOT list_contains($types, r.entity_type))
         """,
-        {"m": first_day(NEXT), "end": staging.month_end(NEXT), "types": enterprise_monthly.entity_types_in_scope()},
+        {"m": first_day(NEXT), "end": Month.of(NEXT).end, "types": enterprise_monthly.entity_types_in_scope()},
     ).fetchall()[0][0]
     assert bad == 0
 

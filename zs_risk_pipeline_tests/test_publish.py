@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from zs_risk_pipeline.lib.core import digest
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.publish import catalog, tables, verify, wap
 
 SPEC = tables.MART_TABLES["enterprise_features"]
@@ -24,11 +25,11 @@ def wh(tmp_path) -> duckdb.DuckDBPyConnection:
 
 
 def write(conn, month: str, values: list[float]) -> None:
-    conn.execute("DELETE FROM features.enterprise_monthly WHERE month = $m", {"m": tables.month_date(month)})
+    conn.execute("DELETE FROM features.enterprise_monthly WHERE month = $m", {"m": Month.of(month).start})
     for i, v in enumerate(values):
         conn.execute(
             "INSERT INTO features.enterprise_monthly VALUES ($u, $m, $x)",
-            {"u": f"U{i:03d}", "m": tables.month_date(month), "x": v},
+            {"u": f"U{i:03d}", "m": Month.of(month).start, "x": v},
         )
 
 
@@ -41,7 +42,7 @@ def audit(conn, month: str, passed: bool = True, checks=SPEC.required_checks) ->
 def mart_rows(mart_dir, month: str) -> list[tuple]:
     with duckdb.connect(str(mart_dir / tables.MART_FILE), read_only=True) as r:
         return r.execute(
-            "SELECT uscc, x FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": tables.month_date(month)}
+            "SELECT uscc, x FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": Month.of(month).start}
         ).fetchall()
 
 
@@ -251,7 +252,7 @@ def test_a_new_month_in_the_same_schema_keeps_the_catalogue_and_a_new_column_reb
     assert catalog.catalog_problems(mart) == []  # still exactly the catalogue the code builds
 
     wh.execute("ALTER TABLE features.enterprise_monthly ADD COLUMN y DOUBLE")
-    wh.execute("INSERT INTO features.enterprise_monthly VALUES ('U000', $m, 5, 6)", {"m": tables.month_date("2024-05")})
+    wh.execute("INSERT INTO features.enterprise_monthly VALUES ('U000', $m, 5, 6)", {"m": Month.of("2024-05").start})
     audit(wh, "2024-05")
     wap.publish_month(wh, SPEC, "2024-05", mart, at=T0)
     assert built() != first  # a new column: the catalogue is rebuilt and the view has it

@@ -9,6 +9,7 @@ import pytest
 
 import zs_risk_synth as synth
 from zs_risk_pipeline.definitions import build_defs
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.publish import tables
 
@@ -32,7 +33,7 @@ def run(month: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 def published(home, month: str) -> list[tuple]:
     with duckdb.connect(str(home.mart / tables.MART_FILE), read_only=True) as r:
         return r.execute(
-            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": tables.month_date(month)}
+            "SELECT * FROM enterprise_features WHERE month = $m ORDER BY uscc", {"m": Month.of(month).start}
         ).fetchall()
 
 
@@ -56,7 +57,7 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
         conn.execute(
             f"UPDATE features.enterprise_monthly SET {first} = -1e9 "
             "WHERE month = $m AND uscc = (SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",
-            {"m": tables.month_date(month)},
+            {"m": Month.of(month).start},
         )
         return n
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from zs_risk_pipeline import progress
 from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.sampling import frames
 
 if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
@@ -230,10 +231,9 @@ def _synth_demo(
         from datetime import date, timedelta
 
         from zs_risk_pipeline.lib.core import workdays
-        from zs_risk_pipeline.lib.ingest.staging import month_end
 
         # Delivered after the whole run: entered on the first working day of the month after the last one.
-        after = workdays.roll_forward(month_end(months[-1]) + timedelta(days=1), workdays.load_calendar())
+        after = workdays.roll_forward(Month.of(months[-1]).end + timedelta(days=1), workdays.load_calendar())
         delivered_on = after.dates[0].astype(date)
         plan_id = f"{common.DEMO['late_plan']}-{late_month}"
         held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)

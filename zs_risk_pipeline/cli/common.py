@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.core.month import Month
 
 if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
     import dagster as dg
@@ -38,15 +39,10 @@ def _say(msg: str) -> None:
 
 
 def _months(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    ly, lm = int(last[:4]), int(last[5:7])
-    if (y, m) > (ly, lm):
+    start, end = Month.of(first), Month.of(last)
+    if start > end:
         raise SystemExit(f"--from {first} lies after --to {last}")
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    return [start.shift(i).label for i in range(end.months_since(start) + 1)]
 
 
 def _month_arg(value: str) -> str:

@@ -14,16 +14,15 @@ definitions are loaded (`valid_months()` lists them):
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.core.month import Month
 
 FIRST_MONTH = "2023-01-01"
-_MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def today() -> dt.date:
@@ -40,7 +39,7 @@ def latest_delivery(landing: Path) -> dt.date | None:
         if source.is_dir()
         for folder in source.iterdir()
         if folder.is_dir()
-        and _MONTH_DIR.match(folder.name)
+        and Month.is_label(folder.name)
         and any(f.is_file() and not f.name.startswith(".") for f in folder.iterdir())
     )
     latest = max(months, default=None)
@@ -49,14 +48,13 @@ def latest_delivery(landing: Path) -> dt.date | None:
 
 def partitions_for(latest: dt.date | None, on: dt.date) -> dg.MonthlyPartitionsDefinition:
     """The monthly partitions of a home whose latest delivery is `latest`, as loaded on day `on`."""
-    running = on.replace(day=1)
-    just_ended = (running - dt.timedelta(days=1)).replace(day=1)
+    just_ended = Month.of(on).previous().start
     if latest is None or latest >= just_ended or latest < dt.date.fromisoformat(FIRST_MONTH):
         # end_offset=1: the running month is a partition too, so results arriving during it can be published the
         # day they arrive (job results_on_arrival). The monthly chain still builds a month only once it has ended
         # (the schedule requests the month just ended; the sensor never requests the running month's chain).
         return dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, end_offset=1)
-    after = (latest + dt.timedelta(days=31)).replace(day=1)  # the end is exclusive
+    after = Month.of(latest).next().start  # the end is exclusive
     return dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, end_date=after.isoformat())
 
 

@@ -5,8 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly as features
-from zs_risk_pipeline.lib.publish.tables import month_date
 
 
 @dg.asset(
@@ -31,7 +31,7 @@ from zs_risk_pipeline.lib.publish.tables import month_date
 def enterprise_monthly(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         rows = features.build_enterprise_monthly(conn, context.partition_key)
-        md = table_metadata(conn, "features", "enterprise_monthly", month_date(context.partition_key), "month")
+        md = table_metadata(conn, "features", "enterprise_monthly", Month.of(context.partition_key).start, "month")
     by_dimension: dict[str, int] = {}
     for ind in features.indicators():
         by_dimension[ind.dimension_zh] = by_dimension.get(ind.dimension_zh, 0) + 1

@@ -1,13 +1,13 @@
 """Checks on the monthly features (特征校验): two blocking audits that gate the publish, one drift warning."""
 
 import dagster as dg
-import pandas as pd
 import yaml
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.features.suite import features_suite
 from zs_risk_pipeline.lib.monitoring import drift
@@ -70,10 +70,10 @@ def row_count_matches_alive_enterprises(
 )
 def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
-    month = tables.month_date(context.partition_key)
+    month = Month.of(context.partition_key).start
     with warehouse.get_connection() as conn:
         current = tables.month_frame(conn, SPEC, month)
-        reference = tables.month_frame(conn, SPEC, (pd.Timestamp(month) - pd.DateOffset(months=1)).date())
+        reference = tables.month_frame(conn, SPEC, Month.of(month).previous().start)
     if reference.empty:
         return dg.AssetCheckResult(
             passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"note": "no previous month to compare with"}

@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import PiiKey, ZsRiskHome
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest.contract import Source, sources
 
@@ -159,7 +160,7 @@ def raw_assets(
             build, check = _selected(context, raw_key(src), FILES_CHECK)
             if build:
                 files = staging.land(conn, src.name, month, zs_home.paths().landing, progress=context.log.info)
-                md = table_metadata(conn, "raw", src.name, staging.month_start(month), "_delivery_month")
+                md = table_metadata(conn, "raw", src.name, Month.of(month).start, "_delivery_month")
                 yield _raw_result(context, src, files, md)
             if check:
                 yield _files_check(src, staging.files(conn, src.name, month))
@@ -214,7 +215,7 @@ def staging_assets(
             build, check = _selected(context, staging_key(src), RECONCILIATION_CHECK)
             if build:
                 rep = staging.stage(conn, src.name, month)
-                md = table_metadata(conn, "staging", src.name, staging.month_start(month), "_delivery_month")
+                md = table_metadata(conn, "staging", src.name, Month.of(month).start, "_delivery_month")
                 yield _staging_result(src, rep, md)
             if check:  # an independent recount from the tables, not the staging step's own figures
                 yield _reconciliation_check(src, staging.report(conn, src.name, month))

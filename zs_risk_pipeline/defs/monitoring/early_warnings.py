@@ -7,6 +7,7 @@ from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.monitoring import early_warnings as warning_rules
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.quality import gates
@@ -42,7 +43,7 @@ def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     with warehouse.get_connection() as conn:
         counts = warning_rules.build_early_warnings(conn, month, rules)
         by_tier = warning_rules.counts_by_tier(conn, month)
-        md = table_metadata(conn, "monitoring", "early_warnings", tables.month_date(month), "month")
+        md = table_metadata(conn, "monitoring", "early_warnings", Month.of(month).start, "month")
     table = "| rule | severity | warnings | to trigger queue |\n|---|---|---|---|\n" + "\n".join(
         f"| {rule} | {severity} | {n:,} | {queued:,} |" for (rule, severity), (n, queued) in counts.items()
     )

@@ -7,7 +7,7 @@ from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.core import workdays
-from zs_risk_pipeline.lib.ingest.staging import month_start
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import export, export_files, export_rules
 
@@ -50,7 +50,7 @@ def result_batches(
             out = publicity_batches.publish_batches(conn, month, zs_home.paths().exports)
         except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
-        md = table_metadata(conn, "publicity", "result_batch_rows", month_start(month), "month")
+        md = table_metadata(conn, "publicity", "result_batch_rows", Month.of(month).start, "month")
     for problem in out.problems:
         context.log.warning(problem)
     table = "| batch | landing file | rows | published | late |\n|---|---|---|---|---|\n" + "\n".join(
@@ -125,7 +125,7 @@ def inspection_results(
             out = export.export_month(conn, month, zs_home.paths().exports)
         except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
-        md = table_metadata(conn, "publicity", "inspection_results", month_start(month), "month")
+        md = table_metadata(conn, "publicity", "inspection_results", Month.of(month).start, "month")
     late = (
         "| task | inspected | deadline | recorded by the source | published | working days taken |\n"
         "|---|---|---|---|---|---|\n"

@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.publish import tables as mart
 from zs_risk_pipeline.lib.quality import gates
 from zs_risk_pipeline.lib.reporting import tables
@@ -44,7 +45,7 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
         month = context.partition_key
         with warehouse.get_connection() as conn:
             tables.build(conn, table.name, month)
-            md = table_metadata(conn, "reporting", table.name, mart.month_date(month), "month")
+            md = table_metadata(conn, "reporting", table.name, Month.of(month).start, "month")
         return dg.MaterializeResult(metadata=md)
 
     @dg.asset_check(

@@ -7,7 +7,7 @@ from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib.publish.tables import month_date
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_audit, plan_policy
 from zs_risk_pipeline.lib.sampling import task_lists as sampling_task_lists
 
@@ -191,7 +191,7 @@ def task_lists(
 def trigger_queue(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         queued = sampling_task_lists.build_trigger_queue(conn, context.partition_key)
-        md = table_metadata(conn, "sampling", "trigger_queue", month_date(context.partition_key), "month")
+        md = table_metadata(conn, "sampling", "trigger_queue", Month.of(context.partition_key).start, "month")
     return dg.MaterializeResult(metadata={**md, "enterprises_queued": sum(queued.values()), "queued_by_tier": queued})
 
 

@@ -7,6 +7,7 @@ from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.model.assets import RISK_MODEL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
@@ -46,7 +47,7 @@ def enterprise_monthly(
             scorecard.load_scorecard(),
             tier_policy.load_policy(),
         )
-        md = table_metadata(conn, "tiers", "enterprise_monthly", tables.month_date(month), "month")
+        md = table_metadata(conn, "tiers", "enterprise_monthly", Month.of(month).start, "month")
     mix = "| tier | enterprises | share | by score | mean points |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {t} | {summary['tier_counts'][t]:,} | {summary['tier_shares'][t]:.2%} | "
         f"{summary['tier_by_score_shares'][t]:.2%} | {summary['mean_points_by_tier'].get(t, '')} |"

@@ -22,9 +22,9 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 
 INDICATORS_CSV = REFERENCE_DIR / "indicators.csv"
 CONFIG_PATH = resources.config_file("features.yaml")
@@ -58,7 +58,6 @@ KEY_COMMENTS = {
     "uscc": "Unified social credit code of the enterprise (统一社会信用代码)",
     "month": "Month of the features (its first day): data dated up to its last day and delivered by then (特征月份)",
 }
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-01)?$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -153,11 +152,11 @@ def entity_types_in_scope(config_path: Path | None = None) -> list[str]:
 
 def month_params(month: str, entity_types: list[str] | None = None) -> dict[str, Any]:
     """Named parameters of the feature SQL for a month given as 'YYYY-MM' or 'YYYY-MM-01'."""
-    if not _MONTH.match(month):
+    if not Month.is_label_or_key(month):
         raise ValueError(f"month must be 'YYYY-MM' or 'YYYY-MM-01', got {month!r}")
     return {
-        "month": month_start(month),
-        "month_end": month_end(month),
+        "month": Month.of(month).start,
+        "month_end": Month.of(month).end,
         "entity_types": entity_types if entity_types is not None else entity_types_in_scope(),
     }
 

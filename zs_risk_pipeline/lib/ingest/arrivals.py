@@ -18,16 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 
 WATCHED = ("inspections", "conflicts", "inspectors")
 MONTHLY_CHAIN = "monthly_chain"
 RESULTS_ON_ARRIVAL = "results_on_arrival"
-_MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def scan(landing: Path, source: str = "inspections") -> dict[str, str]:
@@ -36,7 +35,7 @@ def scan(landing: Path, source: str = "inspections") -> dict[str, str]:
     if not root.exists():
         return {}
     out = {}
-    for month_dir in sorted(p for p in root.iterdir() if p.is_dir() and _MONTH_DIR.match(p.name)):
+    for month_dir in sorted(p for p in root.iterdir() if p.is_dir() and Month.is_label(p.name)):
         for f in sorted(month_dir.iterdir()):
             if f.is_file() and not f.name.startswith("."):
                 out[f"{month_dir.name}/{f.name}"] = sha256_file(f)
@@ -116,5 +115,4 @@ def _run_key(job: str, partition: str, files: list[tuple[str, str, str]]) -> str
 
 def previous_month(day: dt.date) -> str:
     """Partition key of the month before `day`'s month ('YYYY-MM-01')."""
-    first = day.replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1).isoformat()
+    return Month.of(day).previous().key

@@ -21,9 +21,9 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.ingest.contract import sources
-from zs_risk_pipeline.lib.ingest.staging import month_start
 
 CONFIG_PATH = resources.config_file("deliveries.yaml")
 
@@ -89,7 +89,7 @@ def load_policy(path: Path | None = None) -> DeliveryPolicy:
 def missing_sources(delivered: dict[str, dict[str, int]], policy: DeliveryPolicy, month: str) -> list[Missing]:
     """The expected sources without a delivery in `month`: no file, only rejected files, or no rows where rows
     are required."""
-    label = month_start(month).strftime("%Y-%m")
+    label = Month.of(month).start.strftime("%Y-%m")
     out = []
     for source in policy.every_month:
         got = delivered.get(source, {"files": 0, "rows": 0, "rejected": 0})
@@ -117,7 +117,7 @@ def check_month(
     complete month is not recorded as one. A release holds for the month's later runs (a rerun the sensor asks
     for after late results) as long as no other source is missing than those it released."""
     run_sql(conn, "publish/setup.sql")
-    m = month_start(month)
+    m = Month.of(month).start
     delivered = {
         s: {"files": int(f), "rows": int(r), "rejected": int(x)}
         for s, f, r, x in run_sql(conn, "ingest/deliveries_of_month.sql", {"month": m})
@@ -146,7 +146,7 @@ def check_month(
 
 def latest(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, Any] | None:
     """The month's latest recorded check (for the blocking check of the same run), or None."""
-    rows = run_sql(conn, "ingest/deliveries_latest.sql", {"month": month_start(month)})
+    rows = run_sql(conn, "ingest/deliveries_latest.sql", {"month": Month.of(month).start})
     if not rows:
         return None
     missing, released, reason = rows[0]

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import query, run_sql
 from zs_risk_pipeline.lib.ingest import landing
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, Source, source
@@ -93,17 +94,6 @@ class DeliveryReport:
         }
 
 
-def month_start(month: str) -> dt.date:
-    """'2024-03' or '2024-03-01' → 2024-03-01."""
-    return dt.date.fromisoformat(month[:7] + "-01")
-
-
-def month_end(month: str) -> dt.date:
-    start = month_start(month)
-    nxt = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
-
-
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """The inner and outer padded keys of HMAC (RFC 2104), so DuckDB can hash set-based."""
     if len(key) > _BLOCK:
@@ -158,7 +148,7 @@ def land(
     src = source(source_name)
     folder = month[:7]
     at = (ingested_at or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
-    p = {"source": src.name, "month": month_start(month)}
+    p = {"source": src.name, "month": Month.of(month).start}
     ident = {"source": src.name}
     reports: list[FileReport] = []
     conn.execute("BEGIN TRANSACTION")
@@ -283,7 +273,7 @@ def _log_file(conn, src: Source, p: dict, f: landing.LandingFile, r: FileReport,
 def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> DeliveryReport:
     """Type and judge one landed delivery; every raw row ends in staging or quarantine."""
     src = source(source_name)
-    p = {"source": src.name, "month": month_start(month), "month_end": month_end(month)}
+    p = {"source": src.name, "month": Month.of(month).start, "month_end": Month.of(month).end}
     ident = {"source": src.name}
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -312,14 +302,14 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
 def files(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> list[FileReport]:
     """What happened to each landing file of one delivery."""
     src = source(source_name)
-    rows = run_sql(conn, "ingest/landing_files_of_month.sql", {"source": src.name, "month": month_start(month)})
+    rows = run_sql(conn, "ingest/landing_files_of_month.sql", {"source": src.name, "month": Month.of(month).start})
     return [FileReport(*r) for r in rows]
 
 
 def report(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> DeliveryReport:
     """Reconciliation of one delivery as it stands in the warehouse."""
     src = source(source_name)
-    p = {"source": src.name, "month": month_start(month)}
+    p = {"source": src.name, "month": Month.of(month).start}
     ident = {"source": src.name}
     out = DeliveryReport(src.name, month[:7])
     if not (_table_exists(conn, "raw", src.name) and _table_exists(conn, "staging", src.name)):

@@ -6,29 +6,22 @@ its plan's inclusion probability; windows split them by inspection month. Plain 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.model import model_config
-
-
-def _months_back(month: str, back: int) -> dt.date:
-    start = month_start(month)
-    index = start.year * 12 + start.month - 1 - back
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def label_params(month: str, config: model_config.ModelConfig) -> dict[str, Any]:
     return {
-        "month": month_start(month),
-        "month_end": month_end(month),
-        "first_month": _months_back(month, config.max_history_months - 1),
+        "month": Month.of(month).start,
+        "month_end": Month.of(month).end,
+        "first_month": Month.of(month).shift(1 - config.max_history_months).start,
     }
 
 
@@ -47,7 +40,7 @@ def label_funnel(conn: duckdb.DuckDBPyConnection, month: str, config: model_conf
 
 def windows(labels: pd.DataFrame, month: str, config: model_config.ModelConfig) -> dict[str, np.ndarray]:
     """Boolean masks train / validation / holdout by inspection month (time-based, never shuffled)."""
-    start = month_start(month)
+    start = Month.of(month).start
     m = pd.to_datetime(labels["inspection_month"])
     back = (start.year - m.dt.year.to_numpy()) * 12 + (start.month - m.dt.month.to_numpy())
     h, v = config.holdout_months, config.validation_months

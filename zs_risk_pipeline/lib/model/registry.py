@@ -22,7 +22,7 @@ from typing import Any
 
 import lightgbm as lgb
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from zs_risk_pipeline.lib.core.month import Month
 
 
 class RegistryError(RuntimeError):
@@ -107,7 +107,7 @@ class Registry:
         return lgb.Booster(model_str=text), entry
 
     def record_decision(self, month: str, decision: dict[str, Any]) -> Path:
-        if not _MONTH.match(month):
+        if not Month.is_label(month):
             raise ValueError(f"month must be 'YYYY-MM', got {month!r}")
         path = self.root / "decisions" / f"{month}.json"
         _write_atomic(path, _dumps({**decision, "month": month}))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features.enterprise_monthly import Indicator, indicators
 from zs_risk_pipeline.lib.model import labels as model_labels
 from zs_risk_pipeline.lib.model import metrics, model_config
@@ -411,4 +412,4 @@ def challenge(
 
 
 def _previous(month: str) -> str:
-    return model_labels._months_back(month, 1).isoformat()[:7]
+    return Month.of(month).previous().label

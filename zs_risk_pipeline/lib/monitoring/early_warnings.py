@@ -25,9 +25,9 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, sources
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.policy import versions
 
 CONFIG_PATH = resources.config_file("warning_rules.yaml")
@@ -196,9 +196,8 @@ def load_rules(path: Path | None = None) -> dict[str, Rule]:
 
 
 def _month_params(month: str) -> dict[str, dt.date]:
-    start = month_start(month)
-    prev = (start - dt.timedelta(days=1)).replace(day=1)
-    return {"month": start, "month_end": month_end(month), "prev_month": prev}
+    start = Month.of(month).start
+    return {"month": start, "month_end": Month.of(month).end, "prev_month": Month.of(month).previous().start}
 
 
 def ensure_table(conn: duckdb.DuckDBPyConnection) -> None:
@@ -237,7 +236,7 @@ def build_early_warnings(
 
 def counts_by_rule(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int, int]]:
     """(rule, severity, warnings, of which for the trigger queue) of a built month, in rule order."""
-    rows = run_sql(conn, "monitoring/early_warnings_by_rule.sql", {"month": month_start(month)})
+    rows = run_sql(conn, "monitoring/early_warnings_by_rule.sql", {"month": Month.of(month).start})
     order = {r: i for i, r in enumerate(RULES)}
     return sorted(
         ((r, s, int(n), int(q)) for r, s, n, q in rows),
@@ -247,7 +246,7 @@ def counts_by_rule(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[st
 
 def counts_by_tier(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:
     """tier → {"enterprises": firms warned, "warnings": rows} of a built month."""
-    rows = run_sql(conn, "monitoring/early_warnings_by_tier.sql", {"month": month_start(month)})
+    rows = run_sql(conn, "monitoring/early_warnings_by_tier.sql", {"month": Month.of(month).start})
     return {tier: {"enterprises": int(firms), "warnings": int(n)} for tier, firms, n in rows}
 
 
@@ -255,7 +254,7 @@ def well_formed_violations(conn: duckdb.DuckDBPyConnection, month: str) -> list[
     """(uscc, rule, problem) for every row of the month that breaks the table's contract: unknown rule or
     severity, evidence not a JSON object, no Chinese evidence or action, a duplicate (month, uscc, rule), an
     enterprise not tiered in M or with another tier than its tier of M, to_trigger_queue other than tier A/B."""
-    params = {"month": month_start(month), "rules": list(RULES), "severities": list(SEVERITIES)}
+    params = {"month": Month.of(month).start, "rules": list(RULES), "severities": list(SEVERITIES)}
     return [(str(u), str(r), str(p)) for u, r, p in run_sql(conn, "monitoring/early_warnings_check.sql", params)]
 
 
@@ -263,7 +262,7 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, examples: int = 5
     """Lines for the demo printout: the month's warnings by rule and severity, how many feed the trigger
     queue, and a few examples (uscc, rule, evidence in Chinese). No scores. Reads only: a read-only
     connection will do, also on a warehouse where no warning was ever built."""
-    label = month_start(month).strftime("%Y-%m")
+    label = Month.of(month).start.strftime("%Y-%m")
     if not run_sql(conn, "meta/table_exists.sql", {"schema": "monitoring", "table": "early_warnings"})[0][0]:
         return [f"Early warnings (预警) {label}: none"]
     counts = counts_by_rule(conn, month)
@@ -271,14 +270,14 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, examples: int = 5
     queued = sum(q for *_, q in counts)
     if not total:
         return [f"Early warnings (预警) {label}: none"]
-    firms = run_sql(conn, "monitoring/early_warnings_queued_firms.sql", {"month": month_start(month)})[0][0]
+    firms = run_sql(conn, "monitoring/early_warnings_queued_firms.sql", {"month": Month.of(month).start})[0][0]
     width = max(len(r) for r, *_ in counts)
     lines = [
         f"Early warnings (预警) {label}: {total:,} warnings; {queued:,} on A/B-tier enterprises feed the trigger "
         f"queue (触发式监管, {int(firms):,} enterprises)",
     ]
     lines += [f"  {r:<{width}}  {s:<6}  {n:>7,}  (to trigger queue {q:,})" for r, s, n, q in counts]
-    picked = run_sql(conn, "monitoring/early_warnings_examples.sql", {"month": month_start(month), "n": examples})
+    picked = run_sql(conn, "monitoring/early_warnings_examples.sql", {"month": Month.of(month).start, "n": examples})
     if picked:
         lines.append("  examples (示例):")
         lines += [f"    {uscc}  {rule:<{width}}  {text}" for uscc, rule, text in picked]

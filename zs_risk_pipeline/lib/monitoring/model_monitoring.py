@@ -35,8 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.model.registry import Registry, clean_json
 from zs_risk_pipeline.lib.monitoring import drift_checks, monitoring_policy, ordering
 
@@ -50,11 +50,11 @@ def compute_month(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The monitoring rows of tier month M (in their stored order) and a summary; against `reference` (month,
     why) when given, else the policy's reference month. Reads only."""
-    m = month_start(month)
+    m = Month.of(month).start
     ref, why = reference or monitoring_policy.reference_month(conn, month, policy, registry)
     if ref is None:
         raise ValueError(f"model monitoring of {m:%Y-%m}: {why}")
-    previous = (pd.Timestamp(m) - pd.DateOffset(months=1)).date()
+    previous = Month.of(m).previous().start
     params = {"month": m, "reference": ref}
     scores = conn.execute(render("monitoring/model_scores.sql", {"score_column": policy.score_column}), params).df()
     indicators = conn.execute(
@@ -99,7 +99,7 @@ def build_model_monitoring(
     conn.register("_model_monitoring_rows", frame)
     conn.execute("BEGIN TRANSACTION")
     try:
-        written = run_sql(conn, "monitoring/model_replace.sql", {"month": month_start(month)})[0][0]
+        written = run_sql(conn, "monitoring/model_replace.sql", {"month": Month.of(month).start})[0][0]
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -113,6 +113,6 @@ def month_rows(conn: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """The stored monitoring of tier month M (empty when never computed), detail parsed."""
     if not run_sql(conn, "meta/table_exists.sql", {"schema": "monitoring", "table": "model_monitoring"})[0][0]:
         return pd.DataFrame()
-    frame = conn.execute(render("monitoring/model_rows.sql"), {"month": month_start(month)}).df()
+    frame = conn.execute(render("monitoring/model_rows.sql"), {"month": Month.of(month).start}).df()
     frame["detail"] = [json.loads(d) if isinstance(d, str) else (d or {}) for d in frame["detail"]]
     return frame

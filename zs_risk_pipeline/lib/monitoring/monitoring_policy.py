@@ -6,7 +6,6 @@ Plain Python, no Dagster.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,9 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.features import enterprise_monthly
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.model.registry import Registry
 
 CONFIG_PATH = resources.config_file("monitoring.yaml")
@@ -37,9 +36,6 @@ SCORE_COLUMNS = ("points", "score", "probability")
 
 
 STRATA = ("town_no", "reference_tier")
-
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,7 @@ def _parse(doc: Any, where: str) -> MonitoringPolicy:
     if policy_name not in REFERENCE_POLICIES:
         raise ValueError(f"{where}.reference.policy {policy_name!r} not in {list(REFERENCE_POLICIES)}")
     pinned = ref.get("month")
-    if pinned is not None and (not isinstance(pinned, str) or not _MONTH.match(pinned)):
+    if pinned is not None and (not isinstance(pinned, str) or not Month.is_label(pinned)):
         raise ValueError(f"{where}.reference.month must be 'YYYY-MM' or null, got {pinned!r}")
     if policy_name == "pinned" and pinned is None:
         raise ValueError(f"{where}.reference.month is required when reference.policy is 'pinned'")
@@ -124,7 +120,7 @@ def _parse(doc: Any, where: str) -> MonitoringPolicy:
     results = _mapping(section.get("results"), f"{where}.results")
     return MonitoringPolicy(
         reference=policy_name,
-        pinned_month=month_start(pinned) if pinned else None,
+        pinned_month=Month.of(pinned).start if pinned else None,
         score_column=score_column,
         key_indicators=tuple(indicators),
         bins=bins,
@@ -163,7 +159,7 @@ def reference_month(
       registered model that is its promotion month, for the scorecard the first tiered month.
     None when M has no tiers.
     """
-    m = month_start(month)
+    m = Month.of(month).start
     versions = {row[0]: row[1] for row in run_sql(conn, "monitoring/model_tiered_months.sql", {"month": m})}
     if m not in versions:
         return None, f"{m:%Y-%m} has no tiers"
@@ -174,7 +170,7 @@ def reference_month(
         note = f"; pinned {policy.pinned_month:%Y-%m} has no tiers"
     if registry is not None:
         champion, since = promotion_month(registry.decisions(), f"{m:%Y-%m}")
-        if champion is not None and since is not None and month_start(since) in versions:
-            return month_start(since), f"{champion} promoted in {since}{note}"
+        if champion is not None and since is not None and Month.of(since).start in versions:
+            return Month.of(since).start, f"{champion} promoted in {since}{note}"
     first = min(k for k, v in versions.items() if v == versions[m])
     return first, f"first month tiered by {versions[m]}{note}"

@@ -15,8 +15,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.monitoring import drift_checks, monitoring_policy
 
 
@@ -129,9 +129,9 @@ def _pct(v: float | None) -> str:
 
 def results_window(month: str, window_months: int) -> tuple[dt.date, dt.date, dt.date]:
     """(first delivery month, M, last day of M) of the latest results for tier month M."""
-    m = month_start(month)
-    start = (pd.Timestamp(m) - pd.DateOffset(months=window_months - 1)).date()
-    return start, m, month_end(month)
+    m = Month.of(month).start
+    start = Month.of(m).shift(1 - window_months).start
+    return start, m, Month.of(month).end
 
 
 def latest_results(

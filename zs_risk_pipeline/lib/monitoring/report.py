@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from zs_risk_pipeline.lib.ingest.staging import month_start
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring import model_monitoring, monitoring_policy
 
@@ -100,7 +100,7 @@ def previous_reference(
 
     A month in which a model starts serving is its own reference (drift shows from the next month on): compared
     with the previous scorer's reference instead, it shows how the new model moved scores and tiers."""
-    before = (pd.Timestamp(month_start(month)) - pd.DateOffset(months=1)).strftime("%Y-%m")
+    before = Month.of(month).previous().label
     ref, why = monitoring_policy.reference_month(conn, before, policy, registry)
     return (ref, f"the reference of the scorer serving {before}: {why}") if ref is not None else None
 
@@ -114,7 +114,7 @@ def closing_lines(
     """summary_lines for M; when M is its own reference month, M against the previous scorer's reference month
     instead (computed here, read-only, as the monitoring asset computes it), saying so."""
     stored = model_monitoring.month_rows(conn, month)
-    m = month_start(month)
+    m = Month.of(month).start
     if stored.empty or pd.Timestamp(stored["reference_month"].iloc[0]).date() != m:
         return summary_lines(conn, month, stored)
     policy = policy or monitoring_policy.load_policy()
@@ -135,7 +135,7 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, frame: pd.DataFra
     """Lines for the demo printout: score PSI against the reference with its severity, the indicators drifting
     most, the tier-mix shift, the weighted problem-found rate by tier with n, and the ordering verdict; of the
     stored monitoring rows of M, or of `frame` (rows as month_rows returns them)."""
-    m = month_start(month)
+    m = Month.of(month).start
     frame = model_monitoring.month_rows(conn, month) if frame is None else frame
     if frame.empty:
         return [f"model monitoring (模型监测) {m:%Y-%m}: not computed"]

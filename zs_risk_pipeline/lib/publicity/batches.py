@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
 
@@ -55,7 +55,7 @@ def month_batches(conn: duckdb.DuckDBPyConnection, month: str) -> list[Batch]:
     return [
         Batch(b, f, sha, int(n), pub, int(late), {"utf8": u8, "gb18030": gb})
         for b, f, sha, n, pub, late, u8, gb in run_sql(
-            conn, "publicity/batches_of_month.sql", {"month": month_start(month)}
+            conn, "publicity/batches_of_month.sql", {"month": Month.of(month).start}
         )
     ]
 
@@ -114,7 +114,7 @@ def publish_batches(
 ) -> BatchesResult:
     """Publish every staged inspections file of delivery month M not yet published as a batch; verify the rest."""
     config = config or export_rules.load_config()
-    m = month_start(month)
+    m = Month.of(month).start
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     run_sql(conn, "publicity/batches_setup.sql")
     known = {(b.source_file, b.file_sha256): b for b in month_batches(conn, month)}

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from zs_risk_pipeline.lib.core import workdays
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.publicity import export_rules
 
 
@@ -33,8 +33,8 @@ def results_of_month(conn: duckdb.DuckDBPyConnection, month: str, config: export
     return conn.execute(
         render("publicity/results_of_month.sql", schemas),
         {
-            "month": month_start(month),
-            "month_end": month_end(month),
+            "month": Month.of(month).start,
+            "month_end": Month.of(month).end,
             "dept_codes": codes,
             "dept_names": [config.departments[c] for c in codes],
         },

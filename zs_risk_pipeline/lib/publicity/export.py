@@ -50,8 +50,8 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
@@ -63,7 +63,7 @@ class NotYetPublished(export_rules.ExportRefused):
 def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: export_rules.PublicityConfig) -> pd.DataFrame:
     """The month's results, each dated by the batch that first published it, with deadline, late flag, working
     days taken and calendar basis."""
-    m = month_start(month)
+    m = Month.of(month).start
     rows = deadlines.results_of_month(conn, month, config)
     exists = run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batch_rows"})[0][0]
     first = (
@@ -106,7 +106,7 @@ def export_month(
 ) -> ExportResult:
     """Publish month M's record of inspection results (table and both files), write-audit-publish."""
     config = config or export_rules.load_config()
-    m = month_start(month)
+    m = Month.of(month).start
     rows = month_rows(conn, month, config)
     targets = export_files.file_paths(exports, month)
     folder = export_files.folder_of(exports, month)
@@ -180,7 +180,7 @@ def _keep_superseded(
 def late_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
     """The month's results published after their deadline (task, uscc, inspected, deadline, recorded, published,
     batch, days, basis), oldest first."""
-    return run_sql(conn, "publicity/late_rows.sql", {"month": month_start(month)})
+    return run_sql(conn, "publicity/late_rows.sql", {"month": Month.of(month).start})
 
 
 def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection, month: str | None = None) -> list[str]:
@@ -192,7 +192,7 @@ def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection,
     latest = run_sql(conn, "publicity/latest_month.sql")[0][0]
     if month is None and latest is None:
         return ["One-public export (一公开): no inspection results exported yet"]
-    m = month_start(month) if month else latest
+    m = Month.of(month).start if month else latest
     rows, late, not_statutory, batches, first, last = run_sql(conn, "publicity/month_summary.sql", {"month": m})[0]
     files = export_files.file_paths(exports, f"{m:%Y-%m}")
     n = export_rules.load_config().deadline_working_days

@@ -14,8 +14,8 @@ import duckdb
 import pandas as pd
 
 from zs_risk_pipeline.lib.core import workdays, xlsx
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.publicity import export_rules
 
 
@@ -44,7 +44,7 @@ def batch_frame(conn: duckdb.DuckDBPyConnection, batch_id: str) -> pd.DataFrame:
 
 
 def folder_of(exports: Path, month: str) -> Path:
-    return Path(exports) / "publicity" / f"{month_start(month):%Y-%m}"
+    return Path(exports) / "publicity" / f"{Month.of(month).start:%Y-%m}"
 
 
 def file_paths(exports: Path, month: str) -> dict[str, Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import SQL_DIR, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.ingest.staging import CONFIG_DIR
@@ -71,7 +72,7 @@ def _models(
         "month_column": spec.month_column,
         "model_column": spec.model_column,
     }
-    found = [v for (v,) in run_sql(conn, "publish/model_versions.sql", {"month": tables.month_date(month)}, ident)]
+    found = [v for (v,) in run_sql(conn, "publish/model_versions.sql", {"month": Month.of(month).start}, ident)]
     registry = Registry(Path(mart_dir).parent / "models")
     out: dict[str, str | None] = {}
     for v in found:
@@ -92,7 +93,7 @@ def entry_context(
     version = policy_versions.current(spec.policy)
     if spec.policy_column:
         ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-        found = [v for (v,) in run_sql(conn, "publish/policy_versions.sql", {"month": tables.month_date(month)}, ident)]
+        found = [v for (v,) in run_sql(conn, "publish/policy_versions.sql", {"month": Month.of(month).start}, ident)]
         if found and found != [version.version]:  # a month without rows carries no version
             raise tables.PublishRefused(
                 f"{spec.qualified} {month[:7]} was computed under policy version {', '.join(map(str, found))}, the "
@@ -108,7 +109,7 @@ def entry_context(
     changed = policy_versions.changed_files(before, version.files)
     if changed:
         context["policy_changed"] = changed
-    released = run_sql(conn, "publish/month_release.sql", {"month": tables.month_date(month)})
+    released = run_sql(conn, "publish/month_release.sql", {"month": Month.of(month).start})
     if released:
         missing, reason, at = released[0]
         context["release"] = {"missing": json.loads(missing), "reason": reason, "released_at": str(at)}
@@ -174,7 +175,7 @@ def _append_log(
         "publish/log_append.sql",
         {
             **entry,
-            "month": tables.month_date(month),
+            "month": Month.of(month).start,
             "published_at": when,
             "entry_hash": entry_hash,
             "signature": signing.sign_entry(signer, entry_hash),

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 
@@ -196,20 +197,16 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def month_date(month: str) -> dt.date:
-    return dt.date.fromisoformat(month[:7] + "-01")
-
-
 def fingerprint(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str) -> Fingerprint:
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-    rows, sha = run_sql(conn, "publish/fingerprint.sql", {"month": month_date(month)}, ident)[0]
+    rows, sha = run_sql(conn, "publish/fingerprint.sql", {"month": Month.of(month).start}, ident)[0]
     return Fingerprint(int(rows), sha)
 
 
 def month_frame(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str | dt.date) -> pd.DataFrame:
     """One month of the table as the checks see it (empty when the month was never written)."""
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-    day = month if isinstance(month, dt.date) else month_date(month)
+    day = month if isinstance(month, dt.date) else Month.of(month).start
     return conn.sql(render("publish/month_rows.sql", ident), params={"month": day}).df()
 
 

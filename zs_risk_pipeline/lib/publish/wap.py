@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.core import faults
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.publish import catalog, log, tables
@@ -61,7 +62,7 @@ def record_audit(
         "publish/record_audit.sql",
         {
             "table_name": spec.qualified,
-            "month": tables.month_date(month),
+            "month": Month.of(month).start,
             "check_name": check_name,
             "fingerprint": fp.sha256,
             "rows": fp.rows,
@@ -78,7 +79,7 @@ def _audit_problems(
     latest = {
         name: (sha, passed)
         for name, sha, passed, _rows, _at in run_sql(
-            conn, "publish/latest_audits.sql", {"table_name": spec.qualified, "month": tables.month_date(month)}
+            conn, "publish/latest_audits.sql", {"table_name": spec.qualified, "month": Month.of(month).start}
         )
     }
     problems = []
@@ -93,7 +94,7 @@ def _audit_problems(
 
 
 def _latest_version(conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str) -> tuple | None:
-    rows = run_sql(conn, "publish/log_latest_version.sql", {"mart_table": spec.name, "month": tables.month_date(month)})
+    rows = run_sql(conn, "publish/log_latest_version.sql", {"mart_table": spec.name, "month": Month.of(month).start})
     return rows[0] if rows else None
 
 
@@ -121,7 +122,7 @@ def _export(
     """Write the month's rows as Parquet to `path` (durably) and return the file's SHA-256."""
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
     table = conn.sql(
-        render("publish/export_month.sql", ident), params={"month": tables.month_date(month)}
+        render("publish/export_month.sql", ident), params={"month": Month.of(month).start}
     ).to_arrow_table()
     if table.num_rows != fp.rows:
         raise tables.PublishRefused(f"{spec.qualified} {month[:7]} changed while being published")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ TABLES: dict[str, ReportingTable] = {
 
 
 def _params(month: str) -> dict[str, object]:
-    return {"month": month_start(month), "month_end": month_end(month)}
+    return {"month": Month.of(month).start, "month_end": Month.of(month).end}
 
 
 def build(conn: duckdb.DuckDBPyConnection, name: str, month: str) -> int:
     """(Re)write the month of reporting.<name>; returns its rows."""
     run_sql(conn, TABLES[name].build_sql, _params(month))
     ident = {"schema": "reporting", "table": name, "month_column": "month"}
-    return int(run_sql(conn, "meta/partition_rows.sql", {"month": month_start(month)}, ident)[0][0])
+    return int(run_sql(conn, "meta/partition_rows.sql", {"month": Month.of(month).start}, ident)[0][0])
 
 
 def violations(conn: duckdb.DuckDBPyConnection, name: str, month: str) -> list[tuple]:

@@ -37,13 +37,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.sampling import package, protocol
 
 EXCLUSIONS_FILE = "exclusions.csv"
@@ -63,7 +63,6 @@ REASONS: dict[str, str] = {
     "conflict": "申报回避",
     "recent_inspection": "12个月内检查过该企业",
 }
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class AmendmentError(RuntimeError):
@@ -218,7 +217,7 @@ def _exclusions(rows: list[tuple[str, ...]], check: package.PackageCheck) -> tup
             problems.append(f"{where}: reason {reason!r} is not one of {', '.join(REASONS)}")
         if not evidence.strip():
             problems.append(f"{where}: evidence is empty")
-        if not _MONTH.match(known_in) or known_in > known_through:
+        if not Month.is_label(known_in) or known_in > known_through:
             problems.append(f"{where}: known_in {known_in!r} is not a delivery month up to {known_through}")
         out.append(Exclusion(uscc, inspector, reason, evidence, known_in, r))
     return out, problems
@@ -232,7 +231,7 @@ def _amended_in(rows: list[tuple[str, ...]]) -> tuple[dict[int, str], list[str]]
         if len(row) != len(AMENDMENTS_HEADER) or not row[5].isdigit():
             continue  # reported by the row comparison
         r, month = int(row[5]), row[4]
-        if not _MONTH.match(month):
+        if not Month.is_label(month):
             problems.append(f"{AMENDMENTS_FILE} row {n}: amended_in {month!r} is not a month YYYY-MM")
         elif months.setdefault(r, month) != month:
             problems.append(f"{AMENDMENTS_FILE} row {n}: amended_in {month} differs within round {r} ({months[r]})")
@@ -354,7 +353,7 @@ def record_round(
     exclusions are written first, then the amendments: a crash between the two is finished by complete_round.
     """
     folder = Path(folder)
-    if not _MONTH.match(amended_in):
+    if not Month.is_label(amended_in):
         raise ValueError(f"amended_in must be a month YYYY-MM, got {amended_in!r}")
     check, exclusions, am_rows = _state(folder, check)
     months, _ = _amended_in(am_rows)

@@ -29,9 +29,9 @@ import duckdb
 import pandas as pd
 
 from zs_risk_pipeline.lib.core import faults, files
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.evidence import signing
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.policy import versions
 from zs_risk_pipeline.lib.sampling import amendments, eligibility, frames, plan_policy, protocol
 from zs_risk_pipeline.lib.sampling import package as sampling_package
@@ -196,7 +196,7 @@ def _reload(
 ) -> DrawnPlan:
     """A published plan: finish an interrupted amendment, verify, amend it by new facts while it is open, and
     load it. Never redrawn; its draw files are never written again."""
-    tier_month = month_start(month)
+    tier_month = Month.of(month).start
     amended_in = f"{tier_month:%Y-%m}"
     check = sampling_package.check_package(folder)  # once: the draw files never change, the amendment records may
     amendments.complete_round(folder, amended_in, check)
@@ -312,7 +312,7 @@ def draw_plan(
     """Draw (or, if already published, verify, amend and reload) one plan for tier month M. A new plan.json
     records the policy version it was drawn under (lib/policy/versions.py) and any `extra` fields as they are."""
     m = frames.plan_month(month)  # validates the month
-    tier_month = month_start(month)
+    tier_month = Month.of(month).start
     pid = frames.plan_id(plan, month)
     folder = Path(packages_dir) / pid
     run_sql(conn, "sampling/plan_create.sql")

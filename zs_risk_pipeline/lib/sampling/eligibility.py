@@ -29,8 +29,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_end
 from zs_risk_pipeline.lib.sampling import frames, plan_policy
 
 COLUMNS = ("uscc", "inspector_id")
@@ -50,11 +50,11 @@ SUMMARY_KEYS = (
 def eligibility_params(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[str, Any]:
     """Named parameters of sql/sampling/eligibility.sql for the plan drawn from the tiers of month M."""
     inspection_month = frames.plan_month(month)  # M+1; validates `month`
-    m = (inspection_month - dt.timedelta(days=1)).replace(day=1)
+    m = Month.of(inspection_month).previous()
     return {
-        "month": m,
-        "month_end": month_end(m.isoformat()),
-        "plan_month_end": month_end(inspection_month.isoformat()),
+        "month": m.start,
+        "month_end": m.end,
+        "plan_month_end": Month.of(inspection_month.isoformat()).end,
         # Not the same inspector on the same enterprise within the 12 months before M+1.
         "recent_since": inspection_month.replace(year=inspection_month.year - 1),
         "department": plan.department,

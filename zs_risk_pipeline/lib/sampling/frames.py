@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.policy import versions
 from zs_risk_pipeline.lib.sampling import plan_policy, protocol
 
@@ -28,15 +28,14 @@ def _tier_month(month: str | dt.date) -> dt.date:
         if month.day != 1:
             raise ValueError(f"month must be the first day of a month, got {month}")
         return month
-    if not isinstance(month, str) or not plan_policy._MONTH.match(month):
+    if not Month.is_label_or_key(month):
         raise ValueError(f"month must be 'YYYY-MM' or 'YYYY-MM-01', got {month!r}")
-    return month_start(month)
+    return Month.of(month).start
 
 
 def plan_month(month: str | dt.date) -> dt.date:
     """The month M+1 in which the plan drawn from the tiers of month M is carried out (its first day)."""
-    m = _tier_month(month)
-    return dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    return Month.of(_tier_month(month)).next().start
 
 
 def plan_id(plan: plan_policy.SamplingPlan, month: str | dt.date) -> str:
@@ -107,7 +106,7 @@ def frame_params(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[s
     pm = plan_month(m)
     return {
         "month": m,
-        "month_end": month_end(m.isoformat()),
+        "month_end": Month.of(m.isoformat()).end,
         "tiers": list(frame_rates(plan, m)),
         "industries": list(plan.scope.industries),
         "licence_domains": list(plan.scope.licence_domains),
@@ -128,7 +127,7 @@ def _published_frame(
     package = pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
     conn.register("_frame_package", package)
     try:
-        run_sql(conn, "sampling/frame_published.sql", {"month": m, "month_end": month_end(m.isoformat())})
+        run_sql(conn, "sampling/frame_published.sql", {"month": m, "month_end": Month.of(m.isoformat()).end})
     finally:
         conn.unregister("_frame_package")
     return doc["strata"], doc.get("policy_version")
@@ -160,7 +159,7 @@ def build_frames(
     version = versions.current("sampling").version
     written: dict[str, int] = {}
     try:
-        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": month_end(m.isoformat())})
+        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": Month.of(m.isoformat()).end})
         conn.execute("BEGIN TRANSACTION")
         try:
             for plan in plans:

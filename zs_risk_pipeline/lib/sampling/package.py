@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.sampling import protocol
 
@@ -229,7 +230,7 @@ def _plan_problems(plan: Any) -> tuple[list[str], bool]:
     if not isinstance(plan.get("month"), str) or not plan["month"].strip():
         problems.append("plan.json: month is missing")
     known = plan.get("known_through")
-    if not isinstance(known, str) or not protocol._MONTH.match(known):
+    if not Month.is_label(known):
         problems.append(f"plan.json: known_through must be the draw's delivery month cut-off YYYY-MM, found {known!r}")
     if not isinstance(plan.get("eligibility_sha256"), str):
         problems.append("plan.json: eligibility_sha256 is missing (what the draw knew cannot be checked)")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.staging import month_start
 from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_policy
 
 AUDITS = ("sample_sizes", "no_repeat", "pairs", "pairs_eligible", "unrecorded_facts")
@@ -45,7 +45,7 @@ def audit_month(
       exclusions.csv: every new fact must become an amendment or an unstaffed task with its reason. For a plan
       drawn in this run it is the recomputation of its constraints (nothing may fail them).
     """
-    m = month_start(month)
+    m = Month.of(month).start
     active = frames.plans_active(configured, month)
     ids = [frames.plan_id(p, month) for p in active]
     out: dict[str, list[tuple]] = {

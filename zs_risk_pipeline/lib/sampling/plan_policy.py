@@ -91,9 +91,6 @@ _DEPARTMENT = re.compile(r"^[A-Z][A-Z0-9]*$")
 _INDUSTRY = re.compile(r"^([A-T])(\d{2}(\d{1,2})?)?$")
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-01)?$")
-
-
 @dataclass(frozen=True)
 class Item:
     """One inspection item (检查事项) and the enforcement domain an inspector needs for it."""

@@ -42,6 +42,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql
 
 ALGORITHM = "draw-v1"
@@ -82,9 +83,6 @@ ELIGIBILITY_HEADER = ("uscc", "inspector_id")
 
 
 ASSIGNMENTS_HEADER = ("uscc", "inspector_1", "inspector_2", "unassigned_reason")
-
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # Lowercase only: the seed string itself is hashed, so "AB…" and "ab…" would be two different draws.
@@ -198,7 +196,7 @@ def new_plan(
     check_seed(seed)
     _check_plan_id(plan_id)
     _check_cap(workload_cap)
-    if not isinstance(known_through, str) or not _MONTH.match(known_through):
+    if not isinstance(known_through, str) or not Month.is_label(known_through):
         raise ValueError(f"known_through must be a month YYYY-MM, got {known_through!r}")
     counts = _frame_counts(frame)
     sizes = stratum_sizes(counts, rates)

@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core import digest, xlsx
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
-from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
 from zs_risk_pipeline.lib.monitoring import early_warnings
 from zs_risk_pipeline.lib.sampling import frames, plan_policy
 
@@ -38,8 +38,8 @@ def write_task_lists(
     """
     active = frames.plans_active(configured, month)
     params = {
-        "month": month_start(month),
-        "month_end": month_end(month),
+        "month": Month.of(month).start,
+        "month_end": Month.of(month).end,
         "plan_ids": [frames.plan_id(p, month) for p in active],
         "plan_names": [p.name_zh for p in active],
         "items": ["；".join(i.name_zh for i in p.items) for p in active],
@@ -109,7 +109,9 @@ def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str
     conn.execute("BEGIN TRANSACTION")
     try:
         early_warnings.ensure_table(conn)
-        rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_start(month), "month_end": month_end(month)})
+        rows = run_sql(
+            conn, "sampling/trigger_queue.sql", {"month": Month.of(month).start, "month_end": Month.of(month).end}
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
