@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core import digest, xlsx
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.ingest.staging import month_end, month_start
@@ -106,12 +107,7 @@ def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str
     """Queue the A/B-tier enterprises with a complaint or an early warning (预警) in tier month M for triggered
     inspection (触发式监管), replacing the month in sampling.trigger_queue in one transaction; enterprises
     queued per tier. Without warnings built for M, only the complaints queue."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         early_warnings.ensure_table(conn)
         rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_start(month), "month_end": month_end(month)})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return {str(tier): int(n) for tier, n in rows}

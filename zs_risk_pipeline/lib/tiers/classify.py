@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.features.enterprise_monthly import indicators
 from zs_risk_pipeline.lib.model import metrics
@@ -90,16 +91,8 @@ def tier_frame(
 def write_month(conn: duckdb.DuckDBPyConnection, month: str, frame: pd.DataFrame) -> int:
     """Replace the month in tiers.enterprise_monthly in one transaction; rows written."""
     run_sql(conn, "tiers/create.sql")
-    conn.register("_tiers_frame", frame)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn, {"_tiers_frame": frame}):
         rows = run_sql(conn, "tiers/replace_month.sql", {"month": pd.Timestamp(month[:7] + "-01").date()})[0][0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("_tiers_frame")
     return int(rows)
 
 
