@@ -8,19 +8,25 @@ from pathlib import Path
 import dagster as dg
 from dagster.components.core.component_tree import ComponentTree
 
+from zs_risk_pipeline.defs import global_policy
 from zs_risk_pipeline.lib.core import resources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCATION_NAME = "zs_risk_pipeline"  # as pyproject.toml [tool.dg.project] names it
 
 
-def build_defs() -> dg.Definitions:
+def _load() -> dg.Definitions:
     if resources.source_checkout() is not None:
         return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
     # Installed, there is no pyproject.toml beside the package to find the defs folder by: load it by module.
     defs_module = importlib.import_module("zs_risk_pipeline.defs")
     tree = ComponentTree(defs_module=defs_module, project_root=PROJECT_ROOT, code_location_name=LOCATION_NAME)
     return tree.build_defs()
+
+
+def build_defs() -> dg.Definitions:
+    """Everything under defs/, with the global policy (owners, kinds and tags by group) applied to every asset."""
+    return _load().map_asset_specs(func=global_policy.apply)
 
 
 @dg.definitions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -82,3 +83,16 @@ def test_every_publish_is_gated_by_blocking_checks_on_what_it_publishes(defs):
     for spec in publishes:
         upstream = {d.asset_key for d in spec.deps}
         assert upstream and upstream <= blocking_on, spec.key
+
+
+def test_the_global_policy_is_applied_in_one_place() -> None:
+    from zs_risk_pipeline.defs import global_policy
+
+    for spec in build_defs().resolve_all_asset_specs():
+        assert list(spec.owners) == list(global_policy.OWNERS) and spec.kinds, spec.key
+    # no asset names owners itself, and a group without a policy is refused by name
+    defs_dir = Path(global_policy.__file__).parent
+    declared = [p.name for p in defs_dir.rglob("*.py") if "owners=" in p.read_text(encoding="utf-8")]
+    assert declared == ["global_policy.py"]
+    with pytest.raises(ValueError, match="group 'nowhere' has no policy"):
+        global_policy.apply(dg.AssetSpec("x", group_name="nowhere"))

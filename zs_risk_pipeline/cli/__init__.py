@@ -98,4 +98,3 @@ def main(argv: list[str] | None = None) -> int:
     except (common.UsageError, resources.ConfigError) as e:
         print(f"zs-risk: {e}", file=sys.stderr)
         return 2
-

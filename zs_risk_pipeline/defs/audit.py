@@ -1,11 +1,25 @@
-"""Recording blocking-check verdicts for write-audit-publish (审计记录), shared by every audited table."""
+"""Audited checks for write-audit-publish (审计校验), the one shape every blocking check of a mart table has.
+
+A blocking check fingerprints the month's rows, computes its gate on them, and records the verdict bound to that
+fingerprint; the publish reads the verdict and refuses rows other than those the check saw.
+"""
+
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.quality import gates
+
+# What a gate computes from the month's rows: its result and the detail reported beside it.
+Gate = tuple[gates.GateResult, dict[str, Any]]
 
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str) -> tables.Fingerprint:
@@ -26,12 +40,46 @@ def audited(
     return dg.AssetCheckResult(passed=gate.passed, metadata={**detail, "fingerprint": fp.sha256})
 
 
-def alive_row_count(
-    conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, name: str
-) -> dg.AssetCheckResult:
+def audited_check(
+    *, asset: dg.AssetKey, spec: tables.MartTable, name: str, description: str, uses_home: bool = False
+) -> Callable[[Callable[..., Gate]], dg.AssetChecksDefinition]:
+    """A blocking, monthly check of `spec` from a gate function `(conn, month, fp[, paths]) -> (result, detail)`:
+    fingerprint, gate, audit and report, the same way for every audited table. `uses_home` passes the home's
+    paths (the model registry) to the gate."""
+
+    def decorate(compute: Callable[..., Gate]) -> dg.AssetChecksDefinition:
+        def run(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, *home: settings.Paths):
+            month = context.partition_key
+            with warehouse.get_connection() as conn:
+                fp = fingerprint(conn, spec, month)
+                result, detail = compute(conn, month, fp, *home)
+                return audited(conn, spec, month, fp, result, {**result.metadata(), **detail})
+
+        spec_args = {"asset": asset, "name": name, "blocking": True, "partitions_def": monthly}
+        if uses_home:
+
+            @dg.asset_check(**spec_args, description=description)
+            def check_with_home(
+                context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+            ) -> dg.AssetCheckResult:
+                return run(context, warehouse, zs_home.paths())
+
+            return check_with_home
+
+        @dg.asset_check(**spec_args, description=description)
+        def check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+            return run(context, warehouse)
+
+        return check
+
+    return decorate
+
+
+def alive_row_count(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, name: str) -> Gate:
     """One row per enterprise in scope alive at month end, counted independently from the staged registry."""
-    fp = fingerprint(conn, spec, month)
     alive = enterprise_monthly.alive_count(conn, month)
     violations = [] if fp.rows == alive else [(fp.rows, alive)]
-    result = gates.sql_gate(name, violations, ["table_rows", "alive"], "row_count")
-    return audited(conn, spec, month, fp, result, {**result.metadata(), "table_rows": fp.rows, "alive": alive})
+    return gates.sql_gate(name, violations, ["table_rows", "alive"], "row_count"), {
+        "table_rows": fp.rows,
+        "alive": alive,
+    }

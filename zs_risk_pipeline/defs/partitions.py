@@ -43,7 +43,7 @@ def latest_delivery(landing: Path) -> dt.date | None:
         and any(f.is_file() and not f.name.startswith(".") for f in folder.iterdir())
     )
     latest = max(months, default=None)
-    return dt.date.fromisoformat(f"{latest}-01") if latest else None
+    return Month.of(latest).start if latest else None
 
 
 def partitions_for(latest: dt.date | None, on: dt.date) -> dg.MonthlyPartitionsDefinition:

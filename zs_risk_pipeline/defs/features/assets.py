@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.core.month import Month
@@ -15,10 +16,7 @@ from zs_risk_pipeline.lib.features import enterprise_monthly as features
     deps=[*(dg.AssetKey(["staging", s]) for s in features.SOURCES), dg.AssetKey(["ingest", "deliveries"])],
     group_name="features",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "features"},
+    pool=POOL,
     description=(
         "One row per enterprise alive at the end of the month with its indicators across the five SAMR "
         "dimensions (basic attributes, dynamic information, supervision, related parties, social evaluation), "

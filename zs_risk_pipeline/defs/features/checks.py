@@ -1,10 +1,11 @@
 """Checks on the monthly features (特征校验): two blocking audits that gate the publish, one drift warning."""
 
 import dagster as dg
+import duckdb
 import yaml
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
+from zs_risk_pipeline.defs.audit import Gate, alive_row_count, audited_check
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.core.month import Month
@@ -19,43 +20,31 @@ FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
 CONFIG = resources.config_file("monitoring.yaml")
 
 
-@dg.asset_check(
+@audited_check(
     asset=FEATURES,
+    spec=SPEC,
     name="features_quality_suite",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "Great Expectations suite: exact column list, uscc present, unique and well-formed, every indicator "
         "within its documented range and NULL share. Blocks the publish. 特征质量规则（GX）：键唯一、取值范围、空值率。"
     ),
 )
-def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    month = context.partition_key
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        result = gates.run_suite(
-            tables.month_frame(conn, SPEC, month),
-            "features_quality_suite",
-            features_suite(enterprise_monthly.indicators()),
-        )
-        return audited(conn, SPEC, month, fp, result, result.metadata())
+def features_quality_suite(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+    suite = features_suite(enterprise_monthly.indicators())
+    return gates.run_suite(tables.month_frame(conn, SPEC, month), "features_quality_suite", suite), {}
 
 
-@dg.asset_check(
+@audited_check(
     asset=FEATURES,
+    spec=SPEC,
     name="row_count_matches_alive_enterprises",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "One row per enterprise in scope alive at month end, counted independently from the staged registry. "
         "Blocks the publish. 行数核对：特征行数 = 月末存续企业数。"
     ),
 )
-def row_count_matches_alive_enterprises(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
-) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        return alive_row_count(conn, SPEC, context.partition_key, "row_count_matches_alive_enterprises")
+def row_count_matches_alive_enterprises(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+    return alive_row_count(conn, month, fp, "row_count_matches_alive_enterprises")
 
 
 @dg.asset_check(

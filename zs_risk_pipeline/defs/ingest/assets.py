@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import PiiKey, ZsRiskHome
@@ -21,7 +22,6 @@ from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.ingest.contract import Source, sources
 
 GROUP = "ingest"
-OWNERS = ["team:risk-data"]
 FILES_CHECK = "every_file_readable"
 RECONCILIATION_CHECK = "raw_equals_staged_plus_quarantined"
 
@@ -68,8 +68,6 @@ def raw_spec(src: Source) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=raw_key(src),
         group_name=GROUP,
-        kinds={"duckdb"},
-        owners=OWNERS,
         tags={"layer": "raw"},
         description=(
             f"Raw {src.name} ({src.title_zh}): every row of the month's landing files exactly as read, with "
@@ -84,8 +82,6 @@ def staging_spec(src: Source) -> dg.AssetSpec:
         key=staging_key(src),
         deps=[raw_key(src)],
         group_name=GROUP,
-        kinds={"duckdb"},
-        owners=OWNERS,
         tags={"layer": "staging"},
         description=(
             f"Staging {src.name} ({src.title_zh}): typed, normalised (full-width, case, Chinese dates) and "
@@ -139,7 +135,7 @@ def _layer(name: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckSpec]
         check_specs=checks,
         can_subset=True,
         partitions_def=monthly,
-        pool="duckdb",
+        pool=POOL,
         description=description,
     )
 

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.ingest import deliveries
 from zs_risk_pipeline.lib.ingest.contract import sources
@@ -25,9 +26,7 @@ class ReleaseConfig(dg.Config):
     deps=[dg.AssetKey(["raw", s]) for s in sources()],
     group_name="ingest",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
+    pool=POOL,
     tags={"layer": "raw"},
     description=(
         "Checks the month's landing against config/deliveries.yaml: every source expected every month delivered a "

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.model import model_config, scorecard, training
@@ -32,10 +33,7 @@ def _fmt(v: object) -> str:
     ],
     group_name="model",
     partitions_def=monthly,
-    kinds={"lightgbm", "duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "model"},
+    pool=POOL,
     description=(
         "Trains the month's LightGBM challenger on labels from random inspections only (features of the month "
         "before, weight 1/π of the drawing plan), early stopping and Platt calibration on a time-based validation "

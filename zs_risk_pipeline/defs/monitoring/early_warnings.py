@@ -1,9 +1,11 @@
 """Early warnings (风险预警): the month's warnings by the rules of config/warning_rules.yaml, and their audit."""
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import audited, fingerprint
+from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.tiers.assets import TIERS
@@ -22,10 +24,7 @@ SOURCES = ("registry", "abnormal_list", "dishonest_list", "complaints", "inspect
     deps=[TIERS, *(dg.AssetKey(["staging", s]) for s in SOURCES)],
     group_name="monitoring",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "monitoring", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "Early warnings of the month by the rules of config/warning_rules.yaml - tier jump of two or more steps "
         "(tiers of this and the previous month), newly on the abnormal-operation or serious-dishonest list, "
@@ -62,11 +61,10 @@ def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     )
 
 
-@dg.asset_check(
+@audited_check(
     asset=EARLY_WARNINGS,
+    spec=SPEC,
     name="early_warnings_well_formed",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "Every warning of the month names a known rule and severity, carries evidence that is a JSON object and "
         "a Chinese sentence, is the only row of its (month, enterprise, rule), belongs to an enterprise tiered in "
@@ -74,12 +72,7 @@ def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
         "publish. 预警记录格式、唯一性及与分类结果一致性校验。"
     ),
 )
-def early_warnings_well_formed(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
-) -> dg.AssetCheckResult:
-    month = context.partition_key
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        violations = warning_rules.well_formed_violations(conn, month)
-        result = gates.sql_gate("early_warnings_well_formed", violations, ["uscc", "rule", "problem"], "well_formed")
-        return audited(conn, SPEC, month, fp, result, {**result.metadata(), "rows_checked": fp.rows})
+def early_warnings_well_formed(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+    violations = warning_rules.well_formed_violations(conn, month)
+    result = gates.sql_gate("early_warnings_well_formed", violations, ["uscc", "rule", "problem"], "well_formed")
+    return result, {"rows_checked": fp.rows}

@@ -2,10 +2,12 @@
 problem-found rate by tier of the latest random inspections, and the blocking tier-ordering check."""
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import audited, fingerprint
+from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
@@ -30,10 +32,7 @@ SPEC = publish_tables.MART_TABLES["enterprise_tiers"]
     ],
     group_name="monitoring",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "monitoring", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "Model monitoring of the month in monitoring.model_monitoring: PSI of the score and of the key indicators "
         "of config/monitoring.yaml against the reference month (the month the serving model was promoted, or a "
@@ -145,11 +144,10 @@ def tier_mix_psi_stable(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     return _drift_check(context, warehouse, ("tier_mix_psi",))
 
 
-@dg.asset_check(
+@audited_check(
     asset=TIERS,
+    spec=SPEC,
     name="latest_results_keep_tier_order",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "The random inspections delivered in the latest months (config/monitoring.yaml), weighted 1/π and "
         "matched with the tier each firm held the month before, find problems more often the riskier the tier: "
@@ -158,16 +156,8 @@ def tier_mix_psi_stable(context: dg.AssetCheckExecutionContext, warehouse: DuckD
         "results pass with a note. 最新抽查结果须保持风险等级排序（显著倒挂则阻断发布）。"
     ),
 )
-def latest_results_keep_tier_order(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
-) -> dg.AssetCheckResult:
-    month = context.partition_key
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        rates, verdict, funnel = ordering.ordering(conn, month, monitoring_policy.load_policy())
-        violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
-        result = gates.sql_gate(
-            "latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering"
-        )
-        detail = ordering.ordering_detail(rates, verdict, funnel)
-        return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
+def latest_results_keep_tier_order(conn: duckdb.DuckDBPyConnection, month: str, fp: publish_tables.Fingerprint) -> Gate:
+    rates, verdict, funnel = ordering.ordering(conn, month, monitoring_policy.load_policy())
+    violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
+    result = gates.sql_gate("latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering")
+    return result, ordering.ordering_detail(rates, verdict, funnel)

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
@@ -25,10 +26,7 @@ SOURCES = [
     deps=SOURCES,
     group_name="publicity",
     partitions_def=monthly,
-    kinds={"duckdb", "csv"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "export", "confidentiality": "public"},
+    pool=POOL,
     description=(
         "Inspection results published on arrival: every inspections landing file of the month, once staged, "
         "becomes an immutable batch under $ZS_RISK_HOME/exports/publicity/<YYYY-MM>/batches/"
@@ -99,10 +97,7 @@ def batches_unchanged_and_carry_no_tier_score_or_stratum(
     deps=[RESULT_BATCHES, *SOURCES],
     group_name="publicity",
     partitions_def=monthly,
-    kinds={"duckdb", "csv"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "export", "confidentiality": "public"},
+    pool=POOL,
     description=(
         "The month's record of the inspection results delivered this month (double-random, triggered and "
         "special) as the public sees them: enterprise, plan, authority, date and result, each with the "

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.publish import tables, wap
@@ -14,10 +15,7 @@ def build_publish_asset(spec: tables.MartTable) -> dg.AssetsDefinition:
         deps=[dg.AssetKey([spec.schema, spec.table])],
         group_name="publish",
         partitions_def=monthly,
-        kinds={"duckdb", "parquet"},
-        owners=["team:risk-data"],
-        pool="duckdb",
-        tags={"layer": "mart"},
+        pool=POOL,
         description=(
             f"Publishes {spec.qualified} to the analysts' mart ($ZS_RISK_HOME/mart/{tables.MART_FILE}, view "
             f"{spec.name}) once its blocking checks ({', '.join(spec.required_checks)}) passed on exactly the rows "

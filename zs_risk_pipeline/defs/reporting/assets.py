@@ -2,9 +2,11 @@
 warehouse and audited by a blocking check each, so that the publish group can put them into the analysts' mart."""
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import audited, fingerprint
+from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.lib.core.month import Month
@@ -35,10 +37,7 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
         deps=UPSTREAM[table.name],
         group_name="reporting",
         partitions_def=monthly,
-        kinds={"duckdb"},
-        owners=["team:risk-data"],
-        pool="duckdb",
-        tags={"layer": "reporting", "confidentiality": "internal"},
+        pool=POOL,
         description=f"{spec.description}. {DESCRIPTIONS_ZH[table.name]}",
     )
     def _write(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
@@ -48,23 +47,19 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
             md = table_metadata(conn, "reporting", table.name, Month.of(month).start, "month")
         return dg.MaterializeResult(metadata=md)
 
-    @dg.asset_check(
+    @audited_check(
         asset=key,
+        spec=spec,
         name=table.check_name,
-        blocking=True,
-        partitions_def=monthly,
         description=(
             f"The month of reporting.{table.name} is well formed (sql/{table.check_sql}): one row per key, every "
             "source row present, counted independently. Blocks the publish. 报表数据完整性与唯一性校验，阻断发布。"
         ),
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        month = context.partition_key
-        with warehouse.get_connection() as conn:
-            fp = fingerprint(conn, spec, month)
-            violations = tables.violations(conn, table.name, month)
-            result = gates.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
-            return audited(conn, spec, month, fp, result, {**result.metadata(), "rows_checked": fp.rows})
+    def _check(conn: duckdb.DuckDBPyConnection, month: str, fp: mart.Fingerprint) -> Gate:
+        violations = tables.violations(conn, table.name, month)
+        result = gates.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
+        return result, {"rows_checked": fp.rows}
 
     return _write, _check
 

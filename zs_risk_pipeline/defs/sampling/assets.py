@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome
@@ -20,10 +21,7 @@ PLAN = dg.AssetKey(["sampling", "plan"])
     deps=[TIERS, dg.AssetKey(["staging", "inspections"]), dg.AssetKey(["staging", "licenses"])],
     group_name="sampling",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "sampling", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "Per plan of config/sampling_plans.yaml active in the next month: the enterprises it may draw from the "
         "tiers of this month - alive, in scope, not drawn for the same plan this year, A-tier left out of "
@@ -55,10 +53,7 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
     deps=[FRAME, dg.AssetKey(["staging", "inspectors"]), dg.AssetKey(["staging", "conflicts"])],
     group_name="sampling",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "sampling", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "Draws every plan active next month by draw protocol v1: a secure seed committed before the draw, "
         "SHA-256 keyed selection of n per stratum, two eligible inspectors per task under the workload cap "
@@ -145,8 +140,7 @@ TASK_LISTS = dg.AssetKey(["sampling", "task_lists"])
     group_name="sampling",
     partitions_def=monthly,
     kinds={"csv"},
-    owners=["team:risk-data"],
-    pool="duckdb",
+    pool=POOL,
     tags={"layer": "export"},
     description=(
         "Task lists for the branches (分局) that carry out next month's plans: one CSV per branch in UTF-8 and "
@@ -177,10 +171,7 @@ def task_lists(
     deps=[TIERS, dg.AssetKey(["staging", "complaints"]), dg.AssetKey(["monitoring", "early_warnings"])],
     group_name="sampling",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "sampling", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "A- and B-tier enterprises with a trigger in the month queued for triggered inspection, separate from "
         "the random plans: one row per enterprise and trigger type - a complaint or report received in the month, "

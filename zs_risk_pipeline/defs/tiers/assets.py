@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.model.assets import RISK_MODEL
 from zs_risk_pipeline.defs.partitions import monthly
@@ -21,10 +22,7 @@ TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
     deps=[dg.AssetKey(["features", "enterprise_monthly"]), RISK_MODEL],
     group_name="tiers",
     partitions_def=monthly,
-    kinds={"duckdb"},
-    owners=["team:risk-data"],
-    pool="duckdb",
-    tags={"layer": "tiers", "confidentiality": "internal"},
+    pool=POOL,
     description=(
         "Credit-risk tier A (low) / B (general) / C (higher) / D (high) of every enterprise alive at month end: "
         "score, calibrated probability, PDO points, tier by score and after the hard overrides of "

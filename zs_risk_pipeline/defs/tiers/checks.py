@@ -1,12 +1,13 @@
 """Checks on the monthly tiers (分类结果校验): blocking audits that gate the publish, and a share warning."""
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
+from zs_risk_pipeline.defs.audit import Gate, alive_row_count, audited_check
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.defs.tiers.assets import TIERS
+from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
@@ -17,47 +18,38 @@ from zs_risk_pipeline.lib.tiers.suite import tiers_suite
 SPEC = tables.MART_TABLES["enterprise_tiers"]
 
 
-@dg.asset_check(
+@audited_check(
     asset=TIERS,
+    spec=SPEC,
     name="tiers_quality_suite",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "Great Expectations suite: uscc unique and well formed, tier and tier-by-score in A-D, probability in "
         "[0, 1], points and model version on every row, a reason wherever the model scored. Blocks the publish. "
         "分类结果质量规则（GX）。"
     ),
 )
-def tiers_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    month = context.partition_key
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        result = gates.run_suite(tables.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite())
-        return audited(conn, SPEC, month, fp, result, result.metadata())
+def tiers_quality_suite(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+    return gates.run_suite(tables.month_frame(conn, SPEC, month), "tiers_quality_suite", tiers_suite()), {}
 
 
-@dg.asset_check(
+@audited_check(
     asset=TIERS,
+    spec=SPEC,
     name="one_tier_per_alive_enterprise",
-    blocking=True,
-    partitions_def=monthly,
     description=(
         "Exactly one tier for every enterprise in scope alive at month end, counted independently from the "
         "staged registry. Blocks the publish. 每户存续企业有且仅有一个分类。"
     ),
 )
-def one_tier_per_alive_enterprise(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
-) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        return alive_row_count(conn, SPEC, context.partition_key, "one_tier_per_alive_enterprise")
+def one_tier_per_alive_enterprise(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+    return alive_row_count(conn, month, fp, "one_tier_per_alive_enterprise")
 
 
-@dg.asset_check(
+@audited_check(
     asset=TIERS,
+    spec=SPEC,
     name="serving_model_verified",
-    blocking=True,
-    partitions_def=monthly,
+    uses_home=True,
     description=(
         "Every tier of the month was scored by the model the registry says serves the month (or the current "
         "scorecard during cold start), and that model file's SHA-256 matches the registry: a replaced or altered "
@@ -65,22 +57,17 @@ def one_tier_per_alive_enterprise(
     ),
 )
 def serving_model_verified(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
-) -> dg.AssetCheckResult:
-    month = context.partition_key
-    registry = Registry(zs_home.paths().models)
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        problems, detail = classify.serving_problems(conn, month, registry, scorecard.load_scorecard())
-        result = gates.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash")
-        return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
+    conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, paths: settings.Paths
+) -> Gate:
+    problems, detail = classify.serving_problems(conn, month, Registry(paths.models), scorecard.load_scorecard())
+    return gates.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash"), detail
 
 
-@dg.asset_check(
+@audited_check(
     asset=TIERS,
+    spec=SPEC,
     name="holdout_problem_rate_increasing",
-    blocking=True,
-    partitions_def=monthly,
+    uses_home=True,
     description=(
         "On the holdout of the serving model, the weighted problem-found rate of its tiers by score rises strictly "
         "A < B < C < D (the rates after the hard overrides are reported beside). Blocks the publish. "
@@ -88,15 +75,11 @@ def serving_model_verified(
     ),
 )
 def holdout_problem_rate_increasing(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
-) -> dg.AssetCheckResult:
-    month = context.partition_key
-    passed, detail = classify.holdout_ordering(Registry(zs_home.paths().models), month)
+    conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, paths: settings.Paths
+) -> Gate:
+    passed, detail = classify.holdout_ordering(Registry(paths.models), month)
     violations = [] if passed else [(str(detail.get("holdout_problem_rate_by_tier")),)]
-    result = gates.sql_gate("holdout_problem_rate_increasing", violations, ["rates"], "tier_ordering")
-    with warehouse.get_connection() as conn:
-        fp = fingerprint(conn, SPEC, month)
-        return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
+    return gates.sql_gate("holdout_problem_rate_increasing", violations, ["rates"], "tier_ordering"), detail
 
 
 @dg.asset_check(

@@ -22,6 +22,7 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
@@ -192,9 +193,7 @@ def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str) -> int
             "sql/features/enterprise_monthly.sql and reference/indicators.csv disagree: "
             f"missing {missing}, not in the catalogue {extra}, or a different order"
         )
-    conn.register("_features_query", rel)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn, {"_features_query": rel}):
         run_sql(conn, "features/compute_month.sql")
         run_sql(conn, "features/create_schema.sql")
         have = _columns(conn)
@@ -205,12 +204,6 @@ def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str) -> int
             )
         _comment_table(conn, catalogue)  # every run, so edited descriptions reach the warehouse
         rows = run_sql(conn, "features/replace_month.sql", {"month": params["month"]})[0][0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("_features_query")
         run_sql(conn, "features/drop_month.sql")  # the temporary copy of the month
     return int(rows)
 

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import query, run_sql
 from zs_risk_pipeline.lib.ingest import landing
@@ -151,8 +152,7 @@ def land(
     p = {"source": src.name, "month": Month.of(month).start}
     ident = {"source": src.name}
     reports: list[FileReport] = []
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         _ensure_raw(conn, src)
         run_sql(conn, "ingest/raw_delete.sql", p, ident)
         run_sql(conn, "ingest/landing_file_forget.sql", p)
@@ -163,10 +163,6 @@ def land(
             _log_file(conn, src, p, f, report, at)
             if progress:
                 progress(f"{f.relative}: {report.status}, {report.rows_read} rows")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return reports
 
 
@@ -275,8 +271,7 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
     src = source(source_name)
     p = {"source": src.name, "month": Month.of(month).start, "month_end": Month.of(month).end}
     ident = {"source": src.name}
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         _ensure_raw(conn, src)
         run_sql(conn, f"staging/{src.name}.sql", p)
         run_sql(conn, "ingest/judge_duplicates.sql", {"key_columns": ", ".join(src.key)})
@@ -292,10 +287,6 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
             run_sql(conn, "staging/registry_history.sql")
         conn.execute("DROP TABLE _typed")
         conn.execute("DROP TABLE _judged")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return report(conn, src.name, month)
 
 

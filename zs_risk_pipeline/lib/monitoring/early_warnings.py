@@ -25,6 +25,7 @@ import duckdb
 import yaml
 
 from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, sources
@@ -212,8 +213,7 @@ def build_early_warnings(
     """Run the enabled rules for tier month M and replace the month in monitoring.early_warnings in one
     transaction. Returns (rule, severity) → (warnings, of which for the trigger queue)."""
     base = _month_params(month)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         ensure_table(conn)
         run_sql(conn, "monitoring/early_warnings_fired.sql")
         for rule in rules.values():
@@ -227,10 +227,6 @@ def build_early_warnings(
                 run_sql(conn, f"monitoring/warning_{rule.name}.sql", params)
         version = versions.current("early_warnings").version
         run_sql(conn, "monitoring/early_warnings_replace.sql", {**base, "policy_version": version})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return {(rule, severity): (n, queued) for rule, severity, n, queued in counts_by_rule(conn, month)}
 
 

@@ -35,6 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.model.registry import Registry, clean_json
@@ -96,16 +97,8 @@ def build_model_monitoring(
     """Compute tier month M's monitoring and replace the month in monitoring.model_monitoring in one transaction."""
     policy = policy or monitoring_policy.load_policy()
     frame, summary = compute_month(conn, month, policy, registry)
-    conn.register("_model_monitoring_rows", frame)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn, {"_model_monitoring_rows": frame}):
         written = run_sql(conn, "monitoring/model_replace.sql", {"month": Month.of(month).start})[0][0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("_model_monitoring_rows")
     return {**summary, "rows": int(written)}
 
 

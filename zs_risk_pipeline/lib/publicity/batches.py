@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
@@ -149,16 +150,12 @@ def _written_aside(conn: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Path]]
     renames them into place before leaving; on any failure the transaction rolls back and what is left of the
     temporary files is removed, so neither the tables nor the folder keep half a publication."""
     temps: dict[str, Path] = {}
-    conn.execute("BEGIN TRANSACTION")
     try:
-        yield temps
-        conn.execute("COMMIT")
+        with transaction(conn):
+            yield temps
     except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        finally:
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
         raise
 
 

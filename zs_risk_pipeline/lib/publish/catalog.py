@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
@@ -149,17 +150,16 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
                 identifiers={"name": name},
                 literals={"comment": comment},
             )
-        conn.execute("BEGIN")  # one transaction: a commit per comment would cost more than the whole catalogue
-        for relation, column, _comment in run_sql(conn, "publish/mart_columns.sql"):
-            text = column_comment(relation, column)
-            if text is not None:  # a column without one is what the documentation test names
-                run_sql(
-                    conn,
-                    "publish/mart_comment_column.sql",
-                    identifiers={"relation": relation, "column": column},
-                    literals={"comment": text},
-                )
-        conn.execute("COMMIT")
+        with transaction(conn):  # one transaction: a commit per comment would cost more than the whole catalogue
+            for relation, column, _comment in run_sql(conn, "publish/mart_columns.sql"):
+                text = column_comment(relation, column)
+                if text is not None:  # a column without one is what the documentation test names
+                    run_sql(
+                        conn,
+                        "publish/mart_comment_column.sql",
+                        identifiers={"relation": relation, "column": column},
+                        literals={"comment": text},
+                    )
         conn.execute("CHECKPOINT")
     if target is not None:
         return target

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.policy import versions
@@ -159,9 +160,8 @@ def build_frames(
     version = versions.current("sampling").version
     written: dict[str, int] = {}
     try:
-        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": Month.of(m.isoformat()).end})
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": Month.of(m).end})
+        with transaction(conn):
             for plan in plans:
                 pid = plan_id(plan, m)
                 folder = Path(packages_dir) / pid if packages_dir is not None else None
@@ -188,10 +188,6 @@ def build_frames(
                     "policy_version": drawn_under,
                 }
                 written[plan.id] = int(run_sql(conn, "sampling/frame_replace.sql", params)[0][0])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         run_sql(conn, "sampling/frame_drop.sql")
     return written

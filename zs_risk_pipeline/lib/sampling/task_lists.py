@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core import digest, xlsx
+from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
@@ -106,14 +107,8 @@ def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str
     """Queue the A/B-tier enterprises with a complaint or an early warning (预警) in tier month M for triggered
     inspection (触发式监管), replacing the month in sampling.trigger_queue in one transaction; enterprises
     queued per tier. Without warnings built for M, only the complaints queue."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         early_warnings.ensure_table(conn)
-        rows = run_sql(
-            conn, "sampling/trigger_queue.sql", {"month": Month.of(month).start, "month_end": Month.of(month).end}
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        month_of = Month.of(month)
+        rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_of.start, "month_end": month_of.end})
     return {str(tier): int(n) for tier, n in rows}

@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from zs_risk_pipeline.lib.core.db import transaction
+from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.features.enterprise_monthly import indicators
 from zs_risk_pipeline.lib.model import metrics
@@ -69,7 +71,7 @@ def tier_frame(
     tiers = assign_tiers(scored.points, population, policy, keys=population["uscc"].to_numpy())
     frame = pd.DataFrame(
         {
-            "month": pd.Timestamp(month[:7] + "-01").date(),
+            "month": Month.of(month).start,
             "uscc": population["uscc"].to_numpy(),
             "model_version": scorer.version,
             "model_kind": scorer.kind,
@@ -90,16 +92,8 @@ def tier_frame(
 def write_month(conn: duckdb.DuckDBPyConnection, month: str, frame: pd.DataFrame) -> int:
     """Replace the month in tiers.enterprise_monthly in one transaction; rows written."""
     run_sql(conn, "tiers/create.sql")
-    conn.register("_tiers_frame", frame)
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        rows = run_sql(conn, "tiers/replace_month.sql", {"month": pd.Timestamp(month[:7] + "-01").date()})[0][0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("_tiers_frame")
+    with transaction(conn, {"_tiers_frame": frame}):
+        rows = run_sql(conn, "tiers/replace_month.sql", {"month": Month.of(month).start})[0][0]
     return int(rows)
 
 
@@ -144,7 +138,7 @@ def serving_problems(
 ) -> tuple[list[str], dict[str, Any]]:
     """Problems with the model behind a month of tiers: not the one the registry says serves the month, more
     than one version, or a model file whose SHA-256 differs from the registry's (tampered or replaced)."""
-    versions = run_sql(conn, "tiers/model_versions.sql", {"month": pd.Timestamp(month[:7] + "-01").date()})
+    versions = run_sql(conn, "tiers/model_versions.sql", {"month": Month.of(month).start})
     model_id = registry.champion_as_of(month[:7])
     expected = model_id if model_id is not None else scorecard_version(scorecard)
     problems = []
