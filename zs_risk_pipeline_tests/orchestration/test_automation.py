@@ -176,6 +176,7 @@ def test_schedule_and_sensor_run_by_default() -> None:
     assert inspection_results_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+@pytest.mark.e2e
 def test_the_arrival_job_publishes_a_running_months_file_the_day_it_lands(home) -> None:
     from zs_risk_pipeline.definitions import build_defs
     from zs_risk_pipeline.lib.core import workdays

@@ -22,9 +22,11 @@ import dagster as dg
 import pytest
 
 from zs_risk_pipeline.defs import runs
-from zs_risk_pipeline_tests.test_dagster_month import _deliver
+from zs_risk_pipeline_tests.orchestration.test_dagster_month import _deliver
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ["--release-missing", "test: a one-firm city"]
 ZS_RISK_RUN = [sys.executable, "-m", "zs_risk_pipeline.cli", "run", "--month", "2024-03", *RELEASE]
 TIMEOUT = 180  # generous for a loaded machine; every wait below polls and returns as soon as its condition holds
@@ -48,6 +50,7 @@ HOLDER = """
 import sys
 import dagster as dg
 from zs_risk_pipeline.defs import runs
+
 
 @dg.op(pool="duckdb")
 def hold_the_warehouse():

@@ -22,8 +22,10 @@ from zs_risk_pipeline.lib.core import digest, faults
 from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.publish import verify as publish_verify
 from zs_risk_pipeline.lib.sampling import drawing, frames, plan_policy
-from zs_risk_pipeline_tests.test_plans import M, city, conn  # noqa: F401  (the plans' tiny city fixtures)
-from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
+from zs_risk_pipeline_tests.publish.test_publish import SPEC, audit, write
+from zs_risk_pipeline_tests.sampling.test_plans import M, city, conn  # noqa: F401  (the plans' tiny city fixtures)
+
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
 
 PUBLISH_POINTS = [p for p in faults.POINTS if p.startswith("publish:")]
 
@@ -31,7 +33,8 @@ CHILD = """
 import sys
 import duckdb
 from zs_risk_pipeline.lib.publish import wap
-from zs_risk_pipeline_tests.test_publish import SPEC, audit, write
+from zs_risk_pipeline_tests.publish.test_publish import SPEC, audit, write
+
 warehouse, mart, month, values = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 conn = duckdb.connect(warehouse)
 write(conn, month, [float(v) for v in values.split(",")])
@@ -53,7 +56,7 @@ def _publish(root: Path, month: str, values: list[float], crash_at: str | None =
     if crash_at:
         env[faults.CRASH_ENV] = crash_at
     args = [str(root / "warehouse.duckdb"), str(root / "mart"), month, ",".join(map(str, values))]
-    return subprocess.run([sys.executable, "-c", CHILD, *args], env=env, cwd=Path(__file__).parents[1]).returncode
+    return subprocess.run([sys.executable, "-c", CHILD, *args], env=env, cwd=Path(__file__).parents[2]).returncode
 
 
 def _mart_files(mart: Path) -> dict[str, str]:
@@ -181,7 +184,7 @@ def test_a_month_run_killed_twice_completes_on_its_third_start(home, tmp_path: P
         env = {k: v for k, v in os.environ.items() if k != faults.CRASH_ENV}
         env.update({faults.CRASH_ENV: crash_at} if crash_at else {})
         command = [sys.executable, "-m", "zs_risk_pipeline.cli", "run", "--month", "2023-01"]
-        return subprocess.run(command, env=env, cwd=Path(__file__).parents[1], capture_output=True, text=True)
+        return subprocess.run(command, env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True)
 
     for point in ("publish:logged", "draw:committed"):
         assert run(point).returncode == -signal.SIGKILL, point

@@ -8,6 +8,8 @@ import pytest
 
 from zs_risk_pipeline import cli
 
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 
 def test_synth_backfill_summary_and_verify(home, capsys):
     assert cli.main(["synth", "--enterprises", "800", "--months", "2", "--start", "2023-01", "--seed", "5"]) == 0

@@ -18,7 +18,7 @@ from zs_risk_pipeline.lib.ingest import uscc
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import export_files, export_rules
 from zs_risk_pipeline.lib.sampling import frames, plan_policy, task_lists
-from zs_risk_pipeline_tests import test_publicity as pub
+from zs_risk_pipeline_tests.publicity import test_publicity as pub
 
 ALL_DIGITS = "914420006627069697"  # Excel shows it as 9.1442000662707E+17 and keeps 15 digits
 LETTERS = "91442000MA4UPQ7T2A"

@@ -17,7 +17,7 @@ from zs_risk_pipeline.lib.core.sql import SQL_DIR, render
 from zs_risk_pipeline.lib.ingest.contract import Source, sources
 from zs_risk_pipeline.lib.monitoring.early_warnings import load_rules
 
-PACKAGE = Path(__file__).resolve().parents[1] / "zs_risk_pipeline"
+PACKAGE = Path(__file__).resolve().parents[2] / "zs_risk_pipeline"
 
 # Where each judging macro takes its column name, its "required" flag and its allowed values (sql/ingest/macros.sql).
 REQUIRED_ARG = {"zs_chk_uscc": 2, "zs_chk_date": 2, "zs_chk_decimal": 2, "zs_chk_int": 2, "zs_chk_bool": 2}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "zs_risk_pipeline"
 # The CLI's `synth`, `demo` and demo-only commands drive the simulated city; they import it inside the command.
 CLI = PIPELINE / "cli"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pytest
 
 import zs_risk_synth as synth
 from zs_risk_pipeline.cli import city, common, run
@@ -14,6 +15,9 @@ from zs_risk_pipeline.lib.core import digest
 from zs_risk_pipeline.lib.publish import verify
 from zs_risk_pipeline.lib.sampling import amendments
 from zs_risk_synth import late
+
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
 LATE = "2023-03"  # the month whose results partly arrive late: product-quality checks, one firm unreachable

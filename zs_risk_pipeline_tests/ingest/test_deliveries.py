@@ -18,7 +18,9 @@ from zs_risk_pipeline.lib.policy import versions as policy_versions
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import tier_policy
 from zs_risk_pipeline_tests.conftest import yaml_variant
-from zs_risk_pipeline_tests.test_dagster_month import _deliver
+from zs_risk_pipeline_tests.orchestration.test_dagster_month import _deliver
+
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
 
 POLICY = deliveries.load_policy()
 

@@ -14,7 +14,7 @@ import pytest
 
 from zs_risk_pipeline.defs import storage
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 JOB = """
 import dagster as dg

@@ -16,6 +16,8 @@ from zs_risk_pipeline.defs import automation, partitions
 from zs_risk_pipeline.defs.metadata import column_description, floats
 from zs_risk_pipeline.defs.resources import ZsRiskHome
 
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 HAN = re.compile(r"[\u4e00-\u9fff]")
 MONTHS = ["2023-01", "2023-02"]
 

@@ -15,6 +15,8 @@ from zs_risk_pipeline.cli import common
 from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 
 def zs_risk(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """The command as a user runs it: its own process, so a traceback would show on stderr."""

@@ -40,6 +40,8 @@ from zs_risk_pipeline.lib.sampling import package as sampling_package
 from zs_risk_pipeline.lib.sampling import protocol as draw_protocol
 from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY, signed_home_env
 
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 PUBLIC_KEY = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 PLAN = "MR-GENERAL-2023-03"  # a plan drawn in the tiny home (its frame is the whole city)

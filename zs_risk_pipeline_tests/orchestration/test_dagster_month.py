@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import pytest
 
 from zs_risk_pipeline import cli
 from zs_risk_pipeline.definitions import build_defs
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline_tests.conftest import drop
-from zs_risk_pipeline_tests.test_ingest import REG_HEADER, reg_row
+from zs_risk_pipeline_tests.ingest.test_ingest import REG_HEADER, reg_row
+
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
 
 
 def _deliver(home):

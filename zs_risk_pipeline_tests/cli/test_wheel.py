@@ -27,7 +27,9 @@ from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline_tests.conftest import TEST_KEY, TEST_SIGNING_KEY
 
-SOURCE = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
+SOURCE = Path(__file__).resolve().parents[2]
 # What a wheel is built from: the package and the two top-level folders it ships.
 BUILD_INPUTS = ("pyproject.toml", "README.md", "zs_risk_pipeline", "zs_risk_synth", "sql", "config")
 TIERED_A = {"A": 0.70, "B": 0.15, "C": 0.10, "D": 0.05}  # the operator's edit: far more firms in tier A

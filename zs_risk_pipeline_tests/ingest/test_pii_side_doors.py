@@ -17,7 +17,7 @@ import pytest
 from zs_risk_pipeline.definitions import build_defs
 from zs_risk_pipeline.lib.ingest import staging, uscc
 from zs_risk_pipeline_tests.conftest import TEST_KEY, drop
-from zs_risk_pipeline_tests.test_ingest import REG_HEADER, reg_row
+from zs_risk_pipeline_tests.ingest.test_ingest import REG_HEADER, reg_row
 
 MONTH = "2024-03"
 

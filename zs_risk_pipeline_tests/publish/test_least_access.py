@@ -23,6 +23,8 @@ from zs_risk_pipeline.lib.core.sql import SQL_DIR
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
+pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
+
 SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
 
 
@@ -129,6 +131,7 @@ _ANALYST = r"""
 import json, sys
 import dagster as dg
 import duckdb
+
 con = duckdb.connect("mart.duckdb", read_only=True)
 con.execute(open(sys.argv[1], encoding="utf-8").read())
 out = {"views": {}, "refused": {}}

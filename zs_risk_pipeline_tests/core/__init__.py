@@ -1,0 +1,1 @@
+"""Tests: Plain building blocks: months, transactions, the code's shape, progress display."""

@@ -1,0 +1,1 @@
+"""Tests: The risk model (风险模型): scorecard, LightGBM, metrics."""

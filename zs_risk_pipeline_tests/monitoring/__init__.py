@@ -1,0 +1,1 @@
+"""Tests: Monitoring (监测预警): model monitoring and early warnings."""

@@ -1,0 +1,1 @@
+"""Tests: The Dagster code location: definitions, monthly runs, sensors, storage, the UI."""

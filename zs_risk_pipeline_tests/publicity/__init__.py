@@ -1,0 +1,1 @@
+"""Tests: One-public exports (一公开) and their Excel copies."""

@@ -1,0 +1,1 @@
+"""Tests: The synthetic Zhongshan (合成中山)."""

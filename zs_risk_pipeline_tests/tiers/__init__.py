@@ -1,0 +1,1 @@
+"""Tests: Credit-risk tiers (信用风险分类)."""
