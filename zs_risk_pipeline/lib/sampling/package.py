@@ -111,8 +111,8 @@ def write_package(
     tmp.mkdir()
     try:
         (tmp / protocol.FRAME_FILE).write_bytes(frame_csv(frame) if frame_bytes is None else frame_bytes)
-        if protocol.commitment is not None:
-            text = json.dumps(dict(protocol.commitment), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        if commitment is not None:
+            text = json.dumps(dict(commitment), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
             (tmp / protocol.COMMITMENT_FILE).write_text(text, encoding="utf-8")
 
         sel = selection.sort_values(["k", "uscc"], kind="stable")
