@@ -27,11 +27,12 @@ def audited(
 
 
 def alive_row_count(
-    conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, name: str
+    conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, name: str, entity_types: list[str]
 ) -> dg.AssetCheckResult:
-    """One row per enterprise in scope alive at month end, counted independently from the staged registry."""
+    """One row per enterprise in scope (`entity_types`) alive at month end, counted independently from the staged
+    registry."""
     fp = fingerprint(conn, spec, month)
-    alive = enterprise_monthly.alive_count(conn, month)
+    alive = enterprise_monthly.alive_count(conn, month, entity_types)
     violations = [] if fp.rows == alive else [(fp.rows, alive)]
     result = gates.sql_gate(name, violations, ["table_rows", "alive"], "row_count")
     return audited(conn, spec, month, fp, result, {**result.metadata(), "table_rows": fp.rows, "alive": alive})

@@ -2,12 +2,11 @@
 
 import dagster as dg
 import pandas as pd
-import yaml
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.features.suite import features_suite
 from zs_risk_pipeline.lib.monitoring import drift
@@ -16,7 +15,6 @@ from zs_risk_pipeline.lib.quality import gates
 
 SPEC = tables.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
-CONFIG = resources.config_file("monitoring.yaml")
 
 
 @dg.asset_check(
@@ -52,10 +50,11 @@ def features_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: Du
     ),
 )
 def row_count_matches_alive_enterprises(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
+    scope = list(policy.load().features.entity_types_in_scope)
     with warehouse.get_connection() as conn:
-        return alive_row_count(conn, SPEC, context.partition_key, "row_count_matches_alive_enterprises")
+        return alive_row_count(conn, SPEC, context.partition_key, "row_count_matches_alive_enterprises", scope)
 
 
 @dg.asset_check(
@@ -68,8 +67,10 @@ def row_count_matches_alive_enterprises(
         "significant drift, never blocks. 指标月度漂移（PSI），仅告警。"
     ),
 )
-def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
+def indicator_drift_psi(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+) -> dg.AssetCheckResult:
+    drift_policy = policy.load().feature_drift
     month = tables.month_date(context.partition_key)
     with warehouse.get_connection() as conn:
         current = tables.month_frame(conn, SPEC, month)
@@ -80,7 +81,12 @@ def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckD
         )
     kinds = {i.name: i.kind for i in enterprise_monthly.indicators()}
     report = drift.drift_report(
-        reference, current, kinds, bins=policy["bins"], moderate=policy["moderate"], significant=policy["significant"]
+        reference,
+        current,
+        kinds,
+        bins=drift_policy.bins,
+        moderate=drift_policy.moderate,
+        significant=drift_policy.significant,
     )
     significant = [d for d in report if d.severity == "significant"]
     return dg.AssetCheckResult(

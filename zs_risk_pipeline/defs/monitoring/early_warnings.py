@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.monitoring import early_warnings as warning_rules
 from zs_risk_pipeline.lib.publish import tables
@@ -36,11 +37,14 @@ SOURCES = ("registry", "abnormal_list", "dishonest_list", "complaints", "inspect
         "低风险企业的预警触发触发式监管；内部参考。"
     ),
 )
-def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def early_warnings(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+) -> dg.MaterializeResult:
     month = context.partition_key
-    rules = warning_rules.load_rules()
+    loaded = policy.load()
+    rules = dict(loaded.warning_rules)
     with warehouse.get_connection() as conn:
-        counts = warning_rules.build_early_warnings(conn, month, rules)
+        counts = warning_rules.build_early_warnings(conn, month, rules, loaded)
         by_tier = warning_rules.counts_by_tier(conn, month)
         md = table_metadata(conn, "monitoring", "early_warnings", tables.month_date(month), "month")
     table = "| rule | severity | warnings | to trigger queue |\n|---|---|---|---|\n" + "\n".join(

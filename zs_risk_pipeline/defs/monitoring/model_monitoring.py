@@ -8,11 +8,11 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.audit import audited, fingerprint
 from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring import model_monitoring as monitoring
-from zs_risk_pipeline.lib.monitoring import monitoring_policy, ordering, report
+from zs_risk_pipeline.lib.monitoring import ordering, report
 from zs_risk_pipeline.lib.publish import tables as publish_tables
 from zs_risk_pipeline.lib.quality import gates
 
@@ -46,12 +46,12 @@ SPEC = publish_tables.MART_TABLES["enterprise_tiers"]
     ),
 )
 def model_monitoring(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
     registry = Registry(zs_home.paths().models)
     with warehouse.get_connection() as conn:
-        summary = monitoring.build_model_monitoring(conn, month, monitoring_policy.load_policy(), registry)
+        summary = monitoring.build_model_monitoring(conn, month, policy.load().monitoring, registry)
         frame = monitoring.month_rows(conn, month)
     tables = report.markdown_tables(frame)
     return dg.MaterializeResult(
@@ -159,12 +159,12 @@ def tier_mix_psi_stable(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     ),
 )
 def latest_results_keep_tier_order(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        rates, verdict, funnel = ordering.ordering(conn, month, monitoring_policy.load_policy())
+        rates, verdict, funnel = ordering.ordering(conn, month, policy.load().monitoring)
         violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
         result = gates.sql_gate(
             "latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering"

@@ -5,9 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.audit import alive_row_count, audited, fingerprint
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
-from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.quality import gates
@@ -47,10 +46,11 @@ def tiers_quality_suite(context: dg.AssetCheckExecutionContext, warehouse: DuckD
     ),
 )
 def one_tier_per_alive_enterprise(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
+    scope = list(policy.load().features.entity_types_in_scope)
     with warehouse.get_connection() as conn:
-        return alive_row_count(conn, SPEC, context.partition_key, "one_tier_per_alive_enterprise")
+        return alive_row_count(conn, SPEC, context.partition_key, "one_tier_per_alive_enterprise", scope)
 
 
 @dg.asset_check(
@@ -65,13 +65,13 @@ def one_tier_per_alive_enterprise(
     ),
 )
 def serving_model_verified(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
     month = context.partition_key
     registry = Registry(zs_home.paths().models)
     with warehouse.get_connection() as conn:
         fp = fingerprint(conn, SPEC, month)
-        problems, detail = classify.serving_problems(conn, month, registry, scorecard.load_scorecard())
+        problems, detail = classify.serving_problems(conn, month, registry, policy.load().scorecard)
         result = gates.sql_gate("serving_model_verified", [(p,) for p in problems], ["problem"], "model_hash")
         return audited(conn, SPEC, month, fp, result, {**result.metadata(), **detail})
 
@@ -111,10 +111,9 @@ def holdout_problem_rate_increasing(
     ),
 )
 def tier_shares_within_tolerance(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
-    policy = tier_policy.load_policy()
     with warehouse.get_connection() as conn:
         frame = tables.month_frame(conn, SPEC, context.partition_key)
-    report = tier_policy.share_report(frame["tier"].to_numpy(), policy)
+    report = tier_policy.share_report(frame["tier"].to_numpy(), policy.load().tier_policy)
     return dg.AssetCheckResult(passed=report["within"], severity=dg.AssetCheckSeverity.WARN, metadata=report)
