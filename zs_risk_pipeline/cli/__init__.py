@@ -104,6 +104,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zs-risk: policy folder {resources.config_dir()}: {e}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
