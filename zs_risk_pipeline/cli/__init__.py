@@ -103,4 +103,3 @@ def main(argv: list[str] | None = None) -> int:
     except base.PolicyError as e:
         print(f"zs-risk: policy folder {resources.config_dir()}: {e}", file=sys.stderr)
         return 2
-

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
@@ -108,13 +108,12 @@ def none_as(empty: Any) -> BeforeValidator:
     return BeforeValidator(lambda v: empty if v is None else v)
 
 
-def one_of(allowed: Callable[[], Sequence[str]] | Sequence[str], what: str = "") -> AfterValidator:
-    """A text from a fixed list (or one read from the reference data when asked)."""
+def one_of(allowed: Sequence[str]) -> AfterValidator:
+    """A text from a fixed list, the list named in the error."""
 
     def check(value: str) -> str:
-        known = list(allowed() if callable(allowed) else allowed)
-        if value not in known:
-            raise ValueError(f"{what}{value!r} not in {known}")
+        if value not in allowed:
+            raise ValueError(f"{value!r} not in {list(allowed)}")
         return value
 
     return AfterValidator(check)
@@ -139,14 +138,14 @@ def indicator_catalogue() -> dict[str, Indicator]:
 # --- reading a file, and its errors in one line ------------------------------------------------------------
 
 
-def yaml_document(data: bytes, file: str) -> Any:
+def yaml_document(data: bytes, file: str, error: type[PolicyError] = PolicyError) -> Any:
     """A YAML policy file's parsed content (None for an empty file)."""
     try:
         return yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise PolicyError(file, "", f"is not UTF-8 text ({e})") from None
+        raise error(file, "", f"is not UTF-8 text ({e})") from None
     except yaml.YAMLError as e:
-        raise PolicyError(file, "", f"is not valid YAML: {' '.join(str(e).split())}") from None
+        raise error(file, "", f"is not valid YAML: {' '.join(str(e).split())}") from None
 
 
 def canonical_hash(doc: Any) -> str:
@@ -176,7 +175,7 @@ def load_file(model: type[M], path: Path) -> M:
         data = Path(path).read_bytes()
     except OSError as e:
         raise model.error(Path(path).name, "", f"cannot be read ({e})") from None
-    doc = yaml_document(data, Path(path).name)
+    doc = yaml_document(data, Path(path).name, model.error)
     return validate(model, {} if doc is None else doc, Path(path).name)
 
 

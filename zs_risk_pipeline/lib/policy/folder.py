@@ -47,7 +47,8 @@ MODELS: dict[str, type[base.StrictModel]] = {
     "warning_rules.yaml": WarningRulesFile,
 }
 ALLOWLIST = "uscc_allowlist.csv"  # read by DuckDB at ingest (staging.prepare), not validated here
-_CACHE_SIZE = 8
+_CACHE_SIZE = 8  # folders kept validated (a run reads one; tests try a few)
+_LOCK = threading.Lock()  # one validation of a folder at a time, so it is validated once
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,11 @@ def load_policy_folder(folder: Path | str) -> Policy:
         return _validated(str(folder), contents)
 
 
-_LOCK = threading.Lock()
-
-
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _validated(folder: str, contents: tuple[tuple[str, bytes], ...]) -> Policy:
     docs: dict[str, Any] = {}
     for name, data in contents:
-        docs[name] = base.yaml_document(data, name)
+        docs[name] = base.yaml_document(data, name, MODELS[name].error if name in MODELS else base.PolicyError)
     files = {
         name: base.validate(model, {} if docs[name] is None else docs[name], name) for name, model in MODELS.items()
     }
