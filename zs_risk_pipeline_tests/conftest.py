@@ -1,18 +1,28 @@
-"""Shared fixtures: a temporary ZS_RISK_HOME with a test PII key, and helpers to drop landing files."""
+"""Shared fixtures: a temporary ZS_RISK_HOME with a test PII key, the pinned test policy, and helpers to drop
+landing files and to vary a policy file.
+
+The whole session reads the policy folder zs_risk_pipeline_tests/fixtures/policy/ (ZS_RISK_CONFIG, set here before
+any test module is imported): a copy of the shipped config/ pinned for the tests, whose numbers the tests assert.
+An operator's edit of config/ therefore changes no test outcome; test_shipped_policy.py validates config/ itself.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.ingest import staging
+
+POLICY_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "policy"
+os.environ[resources.CONFIG_ENV] = str(POLICY_FIXTURE)
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
@@ -48,7 +58,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> settings.Paths:
     return settings.home().ensure()
 
 
-def yaml_variant(tmp_path: Path, source: Path, edit) -> Path:
+def policy_file(name: str) -> Path:
+    """A file of the test policy folder (the pinned copy of the shipped config/)."""
+    return POLICY_FIXTURE / name
+
+
+def yaml_variant(tmp_path: Path, source: Path, edit: Callable[[dict], object]) -> Path:
     """A copy of an operator config file with one edit applied, to test how loading it fails."""
     import yaml
 
@@ -57,6 +72,14 @@ def yaml_variant(tmp_path: Path, source: Path, edit) -> Path:
     path = tmp_path / source.name
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def policy_variant(tmp_path: Path, name: str, edit: Callable[[dict], object]) -> Path:
+    """A copy of the whole test policy folder with one file edited (for a run under an operator's edit)."""
+    folder = tmp_path / "policy"
+    shutil.copytree(POLICY_FIXTURE, folder)
+    yaml_variant(folder, POLICY_FIXTURE / name, edit)
+    return folder
 
 
 def drop(

@@ -80,14 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from zs_risk_pipeline.lib.core import resources
+    from zs_risk_pipeline.lib.policy import base, folder
 
     args = build_parser().parse_args(argv)
     try:
         if args.command in common.POLICY_COMMANDS:
             # Absolute, so the UI's processes (started in another folder) read the same policy folder.
-            folder = resources.check_config()
+            policy_folder = resources.check_config()
             if os.environ.get(resources.CONFIG_ENV):
-                os.environ[resources.CONFIG_ENV] = str(folder)
+                os.environ[resources.CONFIG_ENV] = str(policy_folder)
+            folder.load_policy_folder(policy_folder)  # the whole folder valid before anything is written
         return args.func(args)
     except settings.MissingSecretError as e:
         print(f"zs-risk: {e}", file=sys.stderr)
@@ -97,4 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (common.UsageError, resources.ConfigError) as e:
         print(f"zs-risk: {e}", file=sys.stderr)
+        return 2
+    except base.PolicyError as e:
+        print(f"zs-risk: policy folder {resources.config_dir()}: {e}", file=sys.stderr)
         return 2

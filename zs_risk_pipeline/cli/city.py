@@ -231,9 +231,11 @@ def _synth_demo(
         from datetime import date, timedelta
 
         from zs_risk_pipeline.lib.core import workdays
+        from zs_risk_pipeline.lib.publicity import export_rules
 
         # Delivered after the whole run: entered on the first working day of the month after the last one.
-        after = workdays.roll_forward(Month.of(months[-1]).end + timedelta(days=1), workdays.load_calendar())
+        calendar = export_rules.load_config().calendar
+        after = workdays.roll_forward(Month.of(months[-1]).end + timedelta(days=1), calendar)
         delivered_on = after.dates[0].astype(date)
         plan_id = f"{common.DEMO['late_plan']}-{late_month}"
         held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)

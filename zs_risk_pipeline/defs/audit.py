@@ -5,6 +5,7 @@ fingerprint; the publish reads the verdict and refuses rows other than those the
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -12,9 +13,10 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.features import enterprise_monthly
+from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.quality import gates
 
@@ -40,44 +42,42 @@ def audited(
     return dg.AssetCheckResult(passed=gate.passed, metadata={**detail, "fingerprint": fp.sha256})
 
 
+@dataclass(frozen=True)
+class RunInputs:
+    """What a gate may read beyond the warehouse: the home's paths (the model registry) and the run's policy."""
+
+    paths: settings.Paths
+    policy: Policy
+
+
 def audited_check(
-    *, asset: dg.AssetKey, spec: tables.MartTable, name: str, description: str, uses_home: bool = False
+    *, asset: dg.AssetKey, spec: tables.MartTable, name: str, description: str
 ) -> Callable[[Callable[..., Gate]], dg.AssetChecksDefinition]:
-    """A blocking, monthly check of `spec` from a gate function `(conn, month, fp[, paths]) -> (result, detail)`:
-    fingerprint, gate, audit and report, the same way for every audited table. `uses_home` passes the home's
-    paths (the model registry) to the gate."""
+    """A blocking, monthly check of `spec` from a gate function `(conn, month, fp, run) -> (result, detail)`:
+    fingerprint, gate, audit and report, the same way for every audited table."""
 
     def decorate(compute: Callable[..., Gate]) -> dg.AssetChecksDefinition:
-        def run(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, *home: settings.Paths):
+        @dg.asset_check(asset=asset, name=name, blocking=True, partitions_def=monthly, description=description)
+        def check(
+            context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
+        ) -> dg.AssetCheckResult:
             month = context.partition_key
+            run = RunInputs(zs_home.paths(), policy.load())
             with warehouse.get_connection() as conn:
                 fp = fingerprint(conn, spec, month)
-                result, detail = compute(conn, month, fp, *home)
+                result, detail = compute(conn, month, fp, run)
                 return audited(conn, spec, month, fp, result, {**result.metadata(), **detail})
-
-        spec_args = {"asset": asset, "name": name, "blocking": True, "partitions_def": monthly}
-        if uses_home:
-
-            @dg.asset_check(**spec_args, description=description)
-            def check_with_home(
-                context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
-            ) -> dg.AssetCheckResult:
-                return run(context, warehouse, zs_home.paths())
-
-            return check_with_home
-
-        @dg.asset_check(**spec_args, description=description)
-        def check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-            return run(context, warehouse)
 
         return check
 
     return decorate
 
 
-def alive_row_count(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, name: str) -> Gate:
+def alive_row_count(
+    conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, name: str, run: RunInputs
+) -> Gate:
     """One row per enterprise in scope alive at month end, counted independently from the staged registry."""
-    alive = enterprise_monthly.alive_count(conn, month)
+    alive = enterprise_monthly.alive_count(conn, month, list(run.policy.features.entity_types_in_scope))
     violations = [] if fp.rows == alive else [(fp.rows, alive)]
     return gates.sql_gate(name, violations, ["table_rows", "alive"], "row_count"), {
         "table_rows": fp.rows,

@@ -10,7 +10,9 @@ from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from zs_risk_pipeline.lib.core import resources as locations
 from zs_risk_pipeline.lib.core import settings
+from zs_risk_pipeline.lib.policy.folder import Policy, load_policy_folder
 
 
 class ZsRiskHome(dg.ConfigurableResource):
@@ -95,6 +97,25 @@ class Warehouse(DuckDBResource):
                 settings.owner_only(files)
 
 
+class ZsRiskPolicy(dg.ConfigurableResource):
+    """The operator policy folder (政策口径目录) a run reads: config/*.yaml, validated as a whole when the run
+    starts (lib/policy/folder.py), so a run stops at once, in one line, on a file that breaks a rule and every
+    step of it reads the same policy. `folder` empty: $ZS_RISK_CONFIG, or the shipped config/."""
+
+    folder: str = ""
+    _policy: Policy | None = PrivateAttr(default=None)
+
+    def path(self) -> Path:
+        return Path(self.folder) if self.folder else locations.config_dir()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._policy = load_policy_folder(self.path())
+
+    def load(self) -> Policy:
+        """The validated policy: the run's, or (outside a run) the folder as it is now (cached by its hashes)."""
+        return self._policy if self._policy is not None else load_policy_folder(self.path())
+
+
 class PiiKey(dg.ConfigurableResource):
     """Key for hashing personal ID numbers at ingest (个人信息脱敏密钥); from the environment only."""
 
@@ -111,6 +132,7 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": Warehouse(database=str(paths.warehouse), home=str(paths.home)),
             "zs_home": ZsRiskHome(home=str(paths.home)),
+            "policy": ZsRiskPolicy(folder=str(locations.config_dir())),
             "pii": PiiKey(key=dg.EnvVar(settings.PII_KEY_ENV)),
         },
         # One DuckDB writer on 2 cores: steps run one after another in the run's own process.

@@ -37,7 +37,8 @@ def one_line_error(result: subprocess.CompletedProcess, *names: str) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in (settings.HOME_ENV, resources.CONFIG_ENV, "DAGSTER_HOME")}
+    """The test session's environment without a home; the policy folder stays the suite's pinned copy."""
+    base = {k: v for k, v in os.environ.items() if k not in (settings.HOME_ENV, "DAGSTER_HOME")}
     return {**base, settings.PII_KEY_ENV: TEST_KEY}
 
 
@@ -105,7 +106,7 @@ def test_verify_draw_caps_its_mismatch_lines(tmp_path: Path, monkeypatch: pytest
 def test_a_policy_folder_missing_a_file_is_named(tmp_path: Path, env: dict[str, str]) -> None:
     (tmp_path / "policy").mkdir()
     for name in resources.POLICY_FILES[1:]:
-        (tmp_path / "policy" / name).write_bytes((resources.shipped_config_dir() / name).read_bytes())
+        (tmp_path / "policy" / name).write_bytes((resources.config_dir() / name).read_bytes())
     policy_env = {**env, resources.CONFIG_ENV: str(tmp_path / "policy")}
     new_home = tmp_path / "home"
     line = one_line_error(

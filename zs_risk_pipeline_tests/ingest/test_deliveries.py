@@ -13,11 +13,11 @@ import pytest
 from zs_risk_pipeline import cli
 from zs_risk_pipeline.cli import common
 from zs_risk_pipeline.definitions import build_defs
+from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.ingest import deliveries
 from zs_risk_pipeline.lib.policy import versions as policy_versions
 from zs_risk_pipeline.lib.publish import tables
-from zs_risk_pipeline.lib.tiers import tier_policy
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline_tests.conftest import policy_file, policy_variant, yaml_variant
 from zs_risk_pipeline_tests.orchestration.test_dagster_month import _deliver
 
 pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
@@ -33,14 +33,16 @@ def test_the_shipped_policy_expects_every_source_and_names_the_empty_ones() -> N
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["every_month"].append("weather"), r"every_month: 'weather' is not a source"),
-        (lambda d: d.update(sometimes=["plans"]), r"unknown key 'sometimes'"),
+        (lambda d: d["every_month"].append("weather"), r"^deliveries\.yaml: every_month: 'weather' is not a source"),
+        (lambda d: d.update(sometimes=["plans"]), r"^deliveries\.yaml: sometimes: unknown key \(allowed: every_month"),
         (lambda d: d.update(every_month=["registry"]), r"may_be_empty: 'annual_reports' is not in every_month"),
+        (lambda d: d["may_be_empty"].append("conflicts"), r"may_be_empty: lists a source twice: \['conflicts'\]"),
+        (lambda d: d.update(every_month="registry"), r"every_month: must be a list of source names"),
     ],
 )
 def test_a_bad_delivery_policy_is_refused(tmp_path: Path, edit, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        deliveries.load_policy(yaml_variant(tmp_path, deliveries.CONFIG_PATH, edit))
+        deliveries.load_policy(yaml_variant(tmp_path, policy_file("deliveries.yaml"), edit))
 
 
 def test_missing_sources_names_the_source_the_folder_and_why() -> None:
@@ -108,12 +110,10 @@ def test_a_month_missing_a_source_is_not_published_until_released_and_a_policy_c
     assert plan_doc["policy_version"] == policy_versions.current("sampling").version
 
     # a rerun under an edited tier policy: a new version of the tiers that says the policy changed, and which file
-    variant = yaml_variant(
-        tmp_path,
-        tier_policy.CONFIG_PATH,
-        lambda d: d.update(target_shares={"A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08}),
+    variant = policy_variant(
+        tmp_path, "tier_policy.yaml", lambda d: d.update(target_shares={"A": 0.30, "B": 0.50, "C": 0.12, "D": 0.08})
     )
-    monkeypatch.setattr(tier_policy, "CONFIG_PATH", variant)
+    monkeypatch.setenv(resources.CONFIG_ENV, str(variant))
     # (no flag: the month's release holds for its later runs while no other source is missing)
     assert cli.main(["run", "--month", "2024-03"]) == 0
     assert "released despite missing sources: test city: one firm, no other systems" in capsys.readouterr().out

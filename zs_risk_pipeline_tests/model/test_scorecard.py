@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from zs_risk_pipeline.lib.features.enterprise_monthly import indicators
-from zs_risk_pipeline.lib.model.scorecard import CONFIG_PATH, load_scorecard
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline.lib.model.scorecard import load_scorecard
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
+
+CONFIG_PATH = policy_file("scorecard.yaml")
 
 OPS = {">=": operator.ge, ">": operator.gt, "==": operator.eq, "<=": operator.le, "<": operator.lt}
 
@@ -70,27 +72,37 @@ def test_default_config_loads_and_uses_catalogue_names() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("indicator", "no_such_indicator", "unknown indicator 'no_such_indicator'"),
-        ("condition", "~ 3", "bad condition '~ 3'"),
-        ("condition", "between [3, 1]", "lower bound above the upper bound"),
-        ("points", "ten", "points must be a finite number"),
-        ("reason_zh", "", "reason_zh must be a non-empty text"),
+        ("indicator", "no_such_indicator", "indicator: unknown indicator 'no_such_indicator'"),
+        ("condition", "~ 3", "condition: bad condition '~ 3'"),
+        ("condition", "between [3, 1]", "condition: condition 'between [3, 1]' has a lower bound above the upper"),
+        ("points", "ten", "points: must be a number, got 'ten'"),
+        ("points", True, "points: must be a number, got True"),
+        ("points", float("inf"), "points: must be a finite number"),
+        ("reason_zh", "", "reason_zh: must be a non-empty text"),
     ],
 )
-def test_bad_rule_is_refused_naming_it(tmp_path: Path, field: str, value: str, message: str) -> None:
+def test_bad_rule_is_refused_naming_it(tmp_path: Path, field: str, value: object, message: str) -> None:
     def edit(doc: dict) -> None:
         doc["rules"][2][field] = value
 
-    with pytest.raises(ValueError, match="rule 3") as err:
+    with pytest.raises(ValueError, match=r"^scorecard\.yaml: rule 3 \(\w+\) ") as err:
         load_scorecard(write_variant(tmp_path, edit))
     assert message in str(err.value)
 
 
 def test_unknown_key_and_duplicate_rule_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"rule 1 .*unknown keys \['weight'\]"):
+    with pytest.raises(ValueError, match=r"rule 1 \(dishonest_listed_now\) weight: unknown key \(allowed: condition"):
         load_scorecard(write_variant(tmp_path, lambda d: d["rules"][0].update(weight=1)))
-    with pytest.raises(ValueError, match="repeats the condition"):
+    with pytest.raises(ValueError, match=r"rule 35 \(dishonest_listed_now\): repeats the condition .* of rule 1"):
         load_scorecard(write_variant(tmp_path, lambda d: d["rules"].append(dict(d["rules"][0]))))
+    with pytest.raises(ValueError, match=r"rule 2 \(dishonest_ever\) reason_en: is required"):
+        load_scorecard(write_variant(tmp_path, lambda d: d["rules"][1].pop("reason_en")))
+    with pytest.raises(ValueError, match=r"^scorecard\.yaml: scaling\.pdo: must be a number in \(0, inf\), got 0"):
+        load_scorecard(write_variant(tmp_path, lambda d: d["scaling"].update(pdo=0)))
+    with pytest.raises(ValueError, match=r"cold_start\.min_labels: must be a non-negative integer, got -1"):
+        load_scorecard(write_variant(tmp_path, lambda d: d["cold_start"].update(min_labels=-1)))
+    with pytest.raises(ValueError, match=r"rules: must not be empty|rules: .*at least 1"):
+        load_scorecard(write_variant(tmp_path, lambda d: d.update(rules=[])))
 
 
 def test_points_are_base_plus_hits_and_reasons_are_top3() -> None:

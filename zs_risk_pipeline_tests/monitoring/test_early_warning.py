@@ -20,7 +20,7 @@ from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.monitoring import early_warnings
 from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.sampling import task_lists
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
 
 M = "2024-03"  # tier month; ends 2024-03-31
 MAR, FEB, APR = dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 4, 1)
@@ -338,23 +338,53 @@ def test_registry_changes(conn) -> None:
 
 def test_bad_rules_are_refused_naming_the_file_and_field(tmp_path: Path) -> None:
     cases = [
-        (lambda doc: doc["rules"]["tier_jump"].update(severity="urgent"), r"rules\.tier_jump\.severity"),
-        (lambda doc: doc["rules"]["complaint_spike"]["thresholds"].pop("factor"), r"complaint_spike\.thresholds"),
-        (lambda doc: doc["rules"]["licence_expiring"]["thresholds"].update(days=-1), r"thresholds\.days"),
-        (lambda doc: doc["rules"]["newly_listed"]["thresholds"].update(lists=["blacklist"]), r"'blacklist'"),
+        (
+            lambda doc: doc["rules"]["tier_jump"].update(severity="urgent"),
+            r"rules\.tier_jump\.severity: must be one of 'high', 'medium' or 'low', got 'urgent'",
+        ),
+        (
+            lambda doc: doc["rules"]["complaint_spike"]["thresholds"].pop("factor"),
+            r"rules\.complaint_spike\.thresholds\.factor: is required",
+        ),
+        (
+            lambda doc: doc["rules"]["complaint_spike"]["thresholds"].update(window=3),
+            r"rules\.complaint_spike\.thresholds\.window: unknown key \(allowed: factor, min_count, trailing_months\)",
+        ),
+        (
+            lambda doc: doc["rules"]["licence_expiring"]["thresholds"].update(days=-1),
+            r"rules\.licence_expiring\.thresholds\.days: must be an integer in \[0, 366\], got -1",
+        ),
+        (
+            lambda doc: doc["rules"]["licence_expiring"]["thresholds"].update(days=30.0),
+            r"thresholds\.days: must be an integer, got 30\.0",
+        ),
+        (
+            lambda doc: doc["rules"]["newly_listed"]["thresholds"].update(lists=["blacklist"]),
+            r"lists: unknown \['blacklist'\]",
+        ),
         (lambda doc: doc["rules"]["unreachable"]["thresholds"].update(inspection_codes=["GONE"]), "GONE"),
-        (lambda doc: doc["rules"]["registry_changes"].update(suggested_action="check it"), "in Chinese"),
-        (lambda doc: doc["rules"]["tier_jump"].update(enabled="yes"), r"tier_jump\.enabled"),
-        (lambda doc: doc["rules"].update(spam={}), r"rules\.spam is not a known rule"),
-        (lambda doc: doc["rules"].pop("unreachable"), r"rules\.unreachable is missing"),
+        (
+            lambda doc: doc["rules"]["unreachable"]["thresholds"].update(inspection_codes=[], abnormal_reasons=[]),
+            r"rules\.unreachable\.thresholds: inspection_codes and abnormal_reasons are both empty",
+        ),
+        (
+            lambda doc: doc["rules"]["registry_changes"].update(suggested_action="check it"),
+            r"rules\.registry_changes\.suggested_action: must be written in Chinese",
+        ),
+        (
+            lambda doc: doc["rules"]["tier_jump"].update(enabled="yes"),
+            r"rules\.tier_jump\.enabled: must be true or false",
+        ),
+        (lambda doc: doc["rules"].update(spam={}), r"rules\.spam: unknown key \(allowed: complaint_spike"),
+        (lambda doc: doc["rules"].pop("unreachable"), r"rules\.unreachable: is missing \(switch a rule off"),
     ]
     default = early_warnings.load_rules()
     assert list(default) == list(early_warnings.RULES) and all(r.enabled for r in default.values())
     for edit, message in cases:
-        path = yaml_variant(tmp_path, early_warnings.CONFIG_PATH, edit)
-        with pytest.raises(early_warnings.WarningRulesError, match=message) as err:
+        path = yaml_variant(tmp_path, policy_file("warning_rules.yaml"), edit)
+        with pytest.raises(early_warnings.WarningRulesError, match=r"^warning_rules\.yaml: .*" + message) as err:
             early_warnings.load_rules(path)
-        assert str(path) in str(err.value) and isinstance(err.value, ValueError)
+        assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
 
 
 def test_a_disabled_rule_is_silent_and_thresholds_apply(conn) -> None:
@@ -447,6 +477,7 @@ def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path:
     from dagster_duckdb import DuckDBResource
 
     from zs_risk_pipeline.defs.monitoring import early_warnings as defs
+    from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 
     conn, path = city
     conn.execute("CHECKPOINT")
@@ -455,7 +486,7 @@ def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path:
     result = dg.materialize(
         [defs.early_warnings, defs.early_warnings_well_formed],
         partition_key="2024-03-01",
-        resources={"warehouse": DuckDBResource(database=str(copy))},
+        resources={"warehouse": DuckDBResource(database=str(copy)), "policy": ZsRiskPolicy()},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success

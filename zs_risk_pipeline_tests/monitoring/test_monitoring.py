@@ -17,12 +17,13 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.monitoring.model_monitoring import latest_results_keep_tier_order
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring import drift, drift_checks, model_monitoring, monitoring_policy, ordering, report
-from zs_risk_pipeline.lib.policy import versions
+from zs_risk_pipeline.lib.policy import folder, versions
 from zs_risk_pipeline.lib.publish import tables, wap
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
 
 POLICY = replace(monitoring_policy.load_policy(), strata=())
 D = dt.date
@@ -262,7 +263,7 @@ def _run_check(path: Path, month: str) -> dg.AssetCheckEvaluation:
     result = dg.materialize(
         [written_tiers, latest_results_keep_tier_order],
         partition_key=f"{month}-01",
-        resources={"warehouse": DuckDBResource(database=str(path))},
+        resources={"warehouse": DuckDBResource(database=str(path)), "policy": ZsRiskPolicy()},
         raise_on_error=False,
     )
     return result.get_asset_check_evaluations()[0]
@@ -397,28 +398,31 @@ def test_default_config_and_the_feature_drift_section_it_shares() -> None:
     assert 8 <= len(policy.key_indicators) <= 12 and policy.bins == 10
     assert (policy.moderate, policy.significant, policy.level) == (0.10, 0.25, 0.99)
     assert policy.window_months == 3 and policy.z == 2.33 and policy.strata == ("town_no", "reference_tier")
-    import yaml
-
-    drift_policy = yaml.safe_load(monitoring_policy.CONFIG_PATH.read_text(encoding="utf-8"))["feature_drift"]
-    assert drift_policy == {"bins": 10, "moderate": 0.10, "significant": 0.25}
+    drift_policy = folder.current().feature_drift
+    assert (drift_policy.bins, drift_policy.moderate, drift_policy.significant) == (10, 0.10, 0.25)
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (lambda d: d["key_indicators"].append("nope"), r"model_monitoring\.key_indicators: \['nope'\] not in"),
-        (lambda d: d.update(bins=1), r"model_monitoring\.bins must be an integer in \[2, 100\], got 1"),
-        (lambda d: d.update(significant=0.05), r"model_monitoring\.significant \(0\.05\) must not be below"),
-        (lambda d: d["small_strata"].update(level=1.5), r"model_monitoring\.small_strata\.level must be a number"),
-        (lambda d: d["small_strata"].update(strata=["district"]), r"model_monitoring\.small_strata\.strata"),
-        (lambda d: d["reference"].update(policy="pinned"), r"model_monitoring\.reference\.month is required"),
-        (lambda d: d["reference"].update(month="2024-13"), r"model_monitoring\.reference\.month must be 'YYYY-MM'"),
-        (lambda d: d.update(score_column="tier"), r"model_monitoring\.score_column 'tier' not in"),
-        (lambda d: d["results"].update(z=0), r"model_monitoring\.results\.z must be a number in \(0, 10\]"),
-        (lambda d: d["results"].update(min_inspections="30"), r"model_monitoring\.results\.min_inspections"),
+        (
+            lambda d: d["key_indicators"].append("age_years"),
+            r"model_monitoring\.key_indicators: lists an indicator twice",
+        ),
+        (lambda d: d.update(bins=1), r"model_monitoring\.bins: must be an integer in \[2, 100\], got 1"),
+        (lambda d: d.update(significant=0.05), r"model_monitoring\.significant: \(0\.05\) must not be below"),
+        (lambda d: d["small_strata"].update(level=1.5), r"model_monitoring\.small_strata\.level: must be a number"),
+        (lambda d: d["small_strata"].update(strata=["district"]), r"model_monitoring\.small_strata\.strata: must be"),
+        (lambda d: d["reference"].update(policy="pinned"), r"model_monitoring\.reference\.month: is required when"),
+        (lambda d: d["reference"].update(month="2024-13"), r"model_monitoring\.reference\.month: must be 'YYYY-MM'"),
+        (lambda d: d.update(score_column="tier"), r"model_monitoring\.score_column: must be one of 'points', 'score'"),
+        (lambda d: d["results"].update(z=0), r"model_monitoring\.results\.z: must be a number in \(0, 10\], got 0"),
+        (lambda d: d["results"].update(min_inspections="30"), r"model_monitoring\.results\.min_inspections: must be"),
+        (lambda d: d["results"].update(window=3), r"model_monitoring\.results\.window: unknown key"),
     ],
 )
 def test_bad_config_is_refused_naming_file_and_field(tmp_path: Path, edit, message: str) -> None:
-    path = yaml_variant(tmp_path, monitoring_policy.CONFIG_PATH, lambda doc: edit(doc["model_monitoring"]))
+    path = yaml_variant(tmp_path, policy_file("monitoring.yaml"), lambda doc: edit(doc["model_monitoring"]))
     with pytest.raises(ValueError, match=r"^monitoring\.yaml: " + message):
         monitoring_policy.load_policy(path)

@@ -17,11 +17,12 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.publicity import assets as publicity_assets
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.core import settings, workdays
+from zs_risk_pipeline.lib.policy.publicity import parse_calendar
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import export, export_files, export_rules
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
 
 CAL = workdays.Calendar()  # the package's statutory years only, whatever the operator's config holds
 d = dt.date.fromisoformat
@@ -90,7 +91,7 @@ def test_a_year_outside_the_package_counts_weekends_only_and_says_so() -> None:
 
 
 def test_a_configured_year_uses_the_operators_table() -> None:
-    calendar = workdays.parse_calendar(
+    calendar = parse_calendar(
         {"years": {2027: {"holidays": ["2027-01-01", "2027-03-10"], "workdays": ["2027-03-13"]}}}, "publicity.yaml"
     )
     assert not workdays.is_workday(d("2027-01-01"), calendar)
@@ -99,24 +100,48 @@ def test_a_configured_year_uses_the_operators_table() -> None:
     # 03-22..26 (19), 03-29 (20)
     assert workdays.deadline(d("2027-03-01"), 20, calendar) == (d("2027-03-29"), workdays.CONFIGURED)
     # The package covers 2025: an entry for it is ignored and reported, the statutory schedule stands.
-    covered = workdays.parse_calendar({"years": {2025: {"holidays": ["2025-02-05"], "workdays": []}}}, "x.yaml")
+    covered = parse_calendar({"years": {2025: {"holidays": ["2025-02-05"], "workdays": []}}}, "x.yaml")
     assert covered.ignored_years == [2025] and workdays.is_workday(d("2025-02-05"), covered)
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda doc: doc["calendar"]["years"].update({2027: {"workdays": ["2027-03-10"]}}), r"Monday–Friday"),
-        (lambda doc: doc["calendar"]["years"].update({2027: {"holidays": ["2028-01-01"]}}), r"not in 2027"),
-        (lambda doc: doc["calendar"]["years"].update({2027: {"holidays": ["soon"]}}), r"years\.2027\.holidays"),
+        (
+            lambda doc: doc["calendar"]["years"].update({2027: {"workdays": ["2027-03-10"]}}),
+            r"calendar\.years\.2027\.workdays: \['2027-03-10'\] fall on Monday–Friday",
+        ),
+        (
+            lambda doc: doc["calendar"]["years"].update({2027: {"holidays": ["2028-01-01"]}}),
+            r"calendar\.years\.2027\.holidays: \['2028-01-01'\] are not in 2027",
+        ),
+        (
+            lambda doc: doc["calendar"]["years"].update({2027: {"holidays": ["soon"]}}),
+            r"calendar\.years\.2027\.holidays: 'soon' is not a date",
+        ),
+        (
+            lambda doc: doc["calendar"]["years"].update(
+                {2027: {"holidays": ["2027-10-01"], "workdays": ["2027-10-01"]}}
+            ),
+            r"calendar\.years\.2027\.workdays: \['2027-10-01'\] fall on Monday–Friday",
+        ),
+        (
+            lambda doc: doc["calendar"]["years"].update(
+                {2027: {"holidays": ["2027-10-02"], "workdays": ["2027-10-02"]}}
+            ),
+            r"calendar\.years\.2027: \['2027-10-02'\] listed both as holiday and as workday",
+        ),
+        (lambda doc: doc["calendar"]["years"].update({3000: {}}), r"calendar\.years\.3000: the key must be a year"),
+        (lambda doc: doc["calendar"].update(months={}), r"calendar\.months: unknown key \(allowed: years\)"),
         # the publication date follows from the batch now: the monthly publication day is gone, not ignored
-        (lambda doc: doc.update(publication_day=2), "unknown keys"),
-        (lambda doc: doc.update(deadline_working_days=0), "deadline_working_days"),
-        (lambda doc: doc.update(tiers=True), "unknown keys"),
+        (lambda doc: doc.update(publication_day=2), r"publication_day: unknown key \(allowed: calendar"),
+        (lambda doc: doc.update(deadline_working_days=0), r"deadline_working_days: must be an integer in \[1, 250\]"),
+        (lambda doc: doc.update(tiers=True), "tiers: unknown key"),
+        (lambda doc: doc["departments"].update(GAJ=" "), r"departments: must map member-unit codes to authority names"),
     ],
 )
 def test_bad_config_is_refused_naming_file_and_field(tmp_path: Path, edit, message: str) -> None:
-    path = yaml_variant(tmp_path, export_rules.CONFIG_PATH, edit)
+    path = yaml_variant(tmp_path, policy_file("publicity.yaml"), edit)
     with pytest.raises(ValueError, match=r"publicity\.yaml.*" + message):
         export_rules.load_config(path)
 
@@ -643,6 +668,7 @@ def test_through_dagster_the_checks_verify_the_files_and_warn_about_late_rows(ho
         resources={
             "warehouse": DuckDBResource(database=str(home.warehouse)),
             "zs_home": ZsRiskHome(home=str(home.home)),
+            "policy": ZsRiskPolicy(),
         },
     )
     assert result.success

@@ -54,8 +54,8 @@ def test_failed_audit_blocks_the_publish_and_keeps_the_previous_version(city, mo
     first = next(i.name for i in enterprise_monthly.indicators() if i.min is not None)
     real_build = enterprise_monthly.build_enterprise_monthly
 
-    def broken_build(conn, month):  # a bug that writes an impossible value into one row
-        n = real_build(conn, month)
+    def broken_build(conn, month, entity_types=None):  # a bug that writes an impossible value into one row
+        n = real_build(conn, month, entity_types)
         conn.execute(
             f"UPDATE features.enterprise_monthly SET {first} = -1e9 "
             "WHERE month = $m AND uscc = (SELECT min(uscc) FROM features.enterprise_monthly WHERE month = $m)",

@@ -15,8 +15,8 @@ import yaml
 
 from zs_risk_pipeline.lib.sampling import frames, plan_policy, protocol
 from zs_risk_pipeline.lib.sampling.frames import per_draw_rate
-from zs_risk_pipeline.lib.sampling.plan_policy import CONFIG_PATH, load_plans
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline.lib.sampling.plan_policy import load_plans
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
 
 SEED = "fedcba9876543210" * 4
 MONTH = "2024-03"  # the tier month M; plans run in 2024-04
@@ -24,7 +24,7 @@ M = dt.date(2024, 3, 1)
 
 
 def write_variant(tmp_path: Path, edit) -> Path:
-    return yaml_variant(tmp_path, CONFIG_PATH, edit)
+    return yaml_variant(tmp_path, policy_file("sampling_plans.yaml"), edit)
 
 
 def plan_of(tmp_path: Path, **fields: Any) -> plan_policy.SamplingPlan:
@@ -63,63 +63,78 @@ def test_default_plans() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["plans"][1].update(colour="red"), r"plan 2 \(MR-FOOD\): unknown key\(s\) \['colour'\]"),
-        (lambda d: d["plans"][1]["scope"].update(sectors=["C"]), r"plan 2 \(MR-FOOD\) scope: unknown key"),
-        (lambda d: d["plans"][1]["tiers"]["B"].update(share="0.1"), r"plan 2 \(MR-FOOD\) tier B: unknown key"),
-        (lambda d: d.update(plan=[]), r"unknown top-level key\(s\) \['plan'\]"),
-        (lambda d: d["plans"][1].pop("workload_cap"), r"plan 2 \(MR-FOOD\): missing key\(s\) \['workload_cap'\]"),
+        (lambda d: d["plans"][1].update(colour="red"), r"plan 2 \(MR-FOOD\) colour: unknown key \(allowed: department"),
+        (lambda d: d["plans"][1]["scope"].update(sectors=["C"]), r"plan 2 \(MR-FOOD\) scope\.sectors: unknown key"),
+        (lambda d: d["plans"][1]["tiers"]["B"].update(share="0.1"), r"plan 2 \(MR-FOOD\) tiers\.B\.share: unknown key"),
+        (lambda d: d.update(plan=[]), r": plan: unknown key \(allowed: plans, version\)"),
+        (lambda d: d["plans"][1].pop("workload_cap"), r"plan 2 \(MR-FOOD\) workload_cap: is required"),
         # A YAML float is a binary float: refused, with the hint to quote it.
-        (lambda d: d["plans"][1]["tiers"]["C"].update(ratio=0.2), r"plan 2 \(MR-FOOD\): .*'C'.*quote it in YAML"),
-        (lambda d: d["plans"][1]["tiers"]["C"].update(ratio="20%"), r"plan 2 \(MR-FOOD\): .*decimal string"),
-        (lambda d: d["plans"][1]["tiers"]["D"].update(ratio="1.5"), r"plan 2 \(MR-FOOD\): .*'D': rate 1.5 is above 1"),
-        (lambda d: d["plans"][1]["tiers"]["D"].update(ratio="0"), r"plan 2 \(MR-FOOD\): tier D ratio must be above 0"),
-        (lambda d: d["plans"][1]["items"][0].update(domain="fod"), r"plan 2 \(MR-FOOD\) item 1: domain 'fod' not in"),
-        (lambda d: d["plans"][1]["items"][2].update(type="major"), r"plan 2 \(MR-FOOD\) item 3: type 'major'"),
-        (lambda d: d["plans"][1].update(items=[]), r"plan 2 \(MR-FOOD\): items must be a non-empty list"),
+        (
+            lambda d: d["plans"][1]["tiers"]["C"].update(ratio=0.2),
+            r"plan 2 \(MR-FOOD\) tiers\.C\.ratio: rate must be a decimal string .*quote it in YAML",
+        ),
+        (lambda d: d["plans"][1]["tiers"]["C"].update(ratio="20%"), r"plan 2 \(MR-FOOD\) tiers\.C\.ratio: .*decimal"),
+        (
+            lambda d: d["plans"][1]["tiers"]["D"].update(ratio="1.5"),
+            r"plan 2 \(MR-FOOD\) tiers\.D\.ratio: rate 1.5 is above",
+        ),
+        (
+            lambda d: d["plans"][1]["tiers"]["D"].update(ratio="0"),
+            r"plan 2 \(MR-FOOD\) tiers\.D\.ratio: must be above 0",
+        ),
+        (lambda d: d["plans"][1]["items"][0].update(domain="fod"), r"plan 2 \(MR-FOOD\) item 1 domain: 'fod' not in"),
+        (lambda d: d["plans"][1]["items"][2].update(type="major"), r"plan 2 \(MR-FOOD\) item 3 type: 'major' not in"),
+        (lambda d: d["plans"][1].update(items=[]), r"plan 2 \(MR-FOOD\) items: must not be empty"),
+        (lambda d: d["plans"][1].update(publicity="yes"), r"plan 2 \(MR-FOOD\) publicity: must be true or false"),
         (
             lambda d: d["plans"][1]["scope"].update(licence_domains=["general"]),
-            r"plan 2 \(MR-FOOD\): scope licence domain 'general' not in",
+            r"plan 2 \(MR-FOOD\) scope\.licence_domains: licence domain 'general' not in",
         ),
         (
             lambda d: d["plans"][3]["scope"].update(industries=["C50"]),
-            r"plan 4 \(MR-PRODUCT\): scope industry 'C50': division 50 is not in section C",
+            r"plan 4 \(MR-PRODUCT\) scope\.industries: 'C50': division 50 is not in section C",
         ),
         (
             lambda d: d["plans"][3]["scope"].update(industries=["manufacturing"]),
-            r"plan 4 \(MR-PRODUCT\): scope industry 'manufacturing' is not a GB/T 4754-2017 prefix",
+            r"plan 4 \(MR-PRODUCT\) scope\.industries: 'manufacturing' is not a GB/T 4754-2017 prefix",
         ),
         (
             lambda d: d["plans"][3]["scope"].update(towns=["火星镇"]),
-            r"plan 4 \(MR-PRODUCT\): scope town '火星镇' is neither",
+            r"plan 4 \(MR-PRODUCT\) scope\.towns: '火星镇' is neither",
+        ),
+        (
+            lambda d: d["plans"][3]["scope"].update(towns=["古镇镇", 442000105]),
+            r"plan 4 \(MR-PRODUCT\) scope\.towns: lists a town twice: \['442000105'\]",
         ),
         (
             lambda d: d["plans"][3]["tiers"].update(A={"ratio": "0.03"}),
-            r"plan 4 \(MR-PRODUCT\): tiers lists A although exclusions.skip_tier_a_routine",
+            r"plan 4 \(MR-PRODUCT\) tiers: lists A although exclusions.skip_tier_a_routine",
         ),
-        (lambda d: d["plans"][1]["tiers"].pop("C"), r"plan 2 \(MR-FOOD\): tiers lacks tier\(s\) \['C'\]"),
-        (lambda d: d["plans"][1]["tiers"].update(E={"ratio": "0.1"}), r"plan 2 \(MR-FOOD\): tiers has unknown tier"),
+        (lambda d: d["plans"][1]["tiers"].pop("C"), r"plan 2 \(MR-FOOD\) tiers: lacks tier\(s\) \['C'\]"),
+        (lambda d: d["plans"][1]["tiers"].update(E={"ratio": "0.1"}), r"plan 2 \(MR-FOOD\) tiers: unknown tier\(s\)"),
         (
             lambda d: d["plans"][2]["tiers"]["A"].update(months=[5]),
-            r"plan 3 \(MR-SPECEQ\): tiers.A.months \[5\] are not months of the plan",
+            r"plan 3 \(MR-SPECEQ\) tiers\.A\.months: \[5\] are not months of the plan",
         ),
-        (lambda d: d["plans"][2].update(months=[3, 13]), r"plan 3 \(MR-SPECEQ\): months must be \"every\" or"),
-        (lambda d: d["plans"][2].update(months="monthly"), r"plan 3 \(MR-SPECEQ\): months must be \"every\" or"),
-        (lambda d: d["plans"][2].update(workload_cap=0), r"plan 3 \(MR-SPECEQ\): workload_cap must be a positive"),
-        (lambda d: d["plans"][2].update(id="mr_speceq"), r"plan 3 \(mr_speceq\): id 'mr_speceq' must be"),
-        (lambda d: d["plans"][2].update(id="MR-2024"), r"plan 3 \(MR-2024\): id 'MR-2024' must be"),
-        (lambda d: d["plans"][2].update(id="MR-FOOD"), r"plan id\(s\) \['MR-FOOD'\] appear more than once"),
+        (lambda d: d["plans"][2].update(months=[3, 13]), r"plan 3 \(MR-SPECEQ\) months: must be \"every\" or"),
+        (lambda d: d["plans"][2].update(months="monthly"), r"plan 3 \(MR-SPECEQ\) months: must be \"every\" or"),
+        (lambda d: d["plans"][2].update(months=[3, 3]), r"plan 3 \(MR-SPECEQ\) months: lists a month twice"),
+        (lambda d: d["plans"][2].update(workload_cap=0), r"plan 3 \(MR-SPECEQ\) workload_cap: must be a positive"),
+        (lambda d: d["plans"][2].update(id="mr_speceq"), r"plan 3 \(mr_speceq\) id: 'mr_speceq' must be"),
+        (lambda d: d["plans"][2].update(id="MR-2024"), r"plan 3 \(MR-2024\) id: 'MR-2024' must be"),
+        (lambda d: d["plans"][2].update(id="MR-FOOD"), r"plans: plan id\(s\) \['MR-FOOD'\] appear more than once"),
         # The legal floor of the publicity-information check (《企业公示信息抽查办法》: 3 % a year).
         (
             lambda d: d["plans"][0]["tiers"]["A"].update(ratio="0.02"),
-            r"plan 1 \(MR-GENERAL\): annual ratio of tier\(s\) \['A'\] below the legal floor 0.03",
+            r"plan 1 \(MR-GENERAL\) tiers: annual ratio of tier\(s\) \['A'\] below the legal floor 0.03",
         ),
         (
             lambda d: d["plans"][0].update(scope={"industries": ["C"]}),
-            r"plan 1 \(MR-GENERAL\): a publicity-information plan must cover every enterprise",
+            r"plan 1 \(MR-GENERAL\) scope: a publicity-information plan must cover every enterprise",
         ),
         (
             lambda d: (d["plans"][0].update(exclusions={"skip_tier_a_routine": True}), d["plans"][0]["tiers"].pop("A")),
-            r"plan 1 \(MR-GENERAL\): a publicity-information plan cannot skip A-tier",
+            r"plan 1 \(MR-GENERAL\) exclusions: a publicity-information plan cannot skip A-tier",
         ),
     ],
 )

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zs_risk_pipeline.lib.tiers.tier_policy import CONFIG_PATH, assign_tiers, load_policy, share_counts
-from zs_risk_pipeline_tests.conftest import yaml_variant
+from zs_risk_pipeline.lib.tiers.tier_policy import assign_tiers, load_policy, share_counts
+from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
 
 COLUMNS = ("age_years", "inspections_36m", "penalties_36m", "complaints_12m", "abnormal_listed_now")
 COLUMNS += ("dishonest_listed_now",)
@@ -22,7 +22,7 @@ def neutral(n: int) -> pd.DataFrame:
 
 
 def write_variant(tmp_path: Path, edit) -> Path:
-    return yaml_variant(tmp_path, CONFIG_PATH, edit)
+    return yaml_variant(tmp_path, policy_file("tier_policy.yaml"), edit)
 
 
 def test_default_policy() -> None:
@@ -36,13 +36,36 @@ def test_default_policy() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["overrides"][1]["when"].update(indicator="nope"), r"override 2 \(abnormal_list\).*'nope'"),
-        (lambda d: d["overrides"][0]["when"][1].update(condition="=< 1"), r"override 1 .*bad condition"),
-        (lambda d: d["overrides"][2].update(action="raise"), r"override 3 .*action 'raise'"),
-        (lambda d: d["overrides"][2].update(tier="E"), r"override 3 .*tier 'E'"),
-        (lambda d: d.update(target_shares={"A": 0.5, "B": 0.45, "C": 0.1, "D": 0.05}), "sum to 1"),
-        (lambda d: d.update(cutoffs={"B": 50, "C": 40, "D": 80}), "must not decrease"),
-        (lambda d: d.update(method="quantiles"), "method 'quantiles'"),
+        (
+            lambda d: d["overrides"][1]["when"].update(indicator="nope"),
+            r"override 2 \(abnormal_list\) when: unknown indicator 'nope'",
+        ),
+        (
+            lambda d: d["overrides"][0]["when"][1].update(condition="=< 1"),
+            r"override 1 \(new_firm_no_history\) when: condition 2: bad condition '=< 1'",
+        ),
+        (
+            lambda d: d["overrides"][2].update(action="raise"),
+            r"override 3 \(serious_dishonest_list\) action: .*'raise'",
+        ),
+        (lambda d: d["overrides"][2].update(tier="E"), r"override 3 .* tier: must be one of 'A', 'B', 'C' or 'D'"),
+        (lambda d: d["overrides"][2].update(reason_zh=" "), r"override 3 .* reason_zh: must be a non-empty text"),
+        (lambda d: d["overrides"][2].update(colour="red"), r"override 3 .* colour: unknown key \(allowed: action"),
+        (lambda d: d["overrides"].append(dict(d["overrides"][0])), r"overrides: names must be unique"),
+        (
+            lambda d: d.update(target_shares={"A": 0.5, "B": 0.45, "C": 0.1, "D": 0.05}),
+            r"^tier_policy\.yaml: target_shares: must be non-negative and sum to 1",
+        ),
+        (lambda d: d["target_shares"].pop("D"), r"target_shares\.D: is required"),
+        (lambda d: d["target_shares"].update(D="0.05"), r"target_shares\.D: must be a number, got '0.05'"),
+        (lambda d: d.update(cutoffs={"B": 50, "C": 40, "D": 80}), r"cutoffs: must not decrease from B to D"),
+        (
+            lambda d: d.update(method="quantiles"),
+            r"method: must be one of 'target_shares' or 'cutoffs', got 'quantiles'",
+        ),
+        (lambda d: d.update(share_tolerance=True), r"share_tolerance: must be a number, got True"),
+        (lambda d: d.update(share_tolerance=1.5), r"share_tolerance: must be a number in \[0, 1\], got 1.5"),
+        (lambda d: d.update(version=0), r"version: must be a positive integer, got 0"),
     ],
 )
 def test_bad_policy_is_refused(tmp_path: Path, edit, message: str) -> None:

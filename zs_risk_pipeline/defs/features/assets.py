@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly as features
 
@@ -26,9 +27,12 @@ from zs_risk_pipeline.lib.features import enterprise_monthly as features
         "严格时点口径；通过阻断性校验后方可发布。"
     ),
 )
-def enterprise_monthly(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def enterprise_monthly(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+) -> dg.MaterializeResult:
+    scope = list(policy.load().features.entity_types_in_scope)
     with warehouse.get_connection() as conn:
-        rows = features.build_enterprise_monthly(conn, context.partition_key)
+        rows = features.build_enterprise_monthly(conn, context.partition_key, scope)
         md = table_metadata(conn, "features", "enterprise_monthly", Month.of(context.partition_key).start, "month")
     by_dimension: dict[str, int] = {}
     for ind in features.indicators():

@@ -2,12 +2,11 @@
 
 import dagster as dg
 import duckdb
-import yaml
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import Gate, alive_row_count, audited_check
+from zs_risk_pipeline.defs.audit import Gate, RunInputs, alive_row_count, audited_check
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.lib.core import resources
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.features.suite import features_suite
@@ -17,7 +16,6 @@ from zs_risk_pipeline.lib.quality import gates
 
 SPEC = tables.MART_TABLES["enterprise_features"]
 FEATURES = dg.AssetKey(["features", "enterprise_monthly"])
-CONFIG = resources.config_file("monitoring.yaml")
 
 
 @audited_check(
@@ -29,7 +27,7 @@ CONFIG = resources.config_file("monitoring.yaml")
         "within its documented range and NULL share. Blocks the publish. 特征质量规则（GX）：键唯一、取值范围、空值率。"
     ),
 )
-def features_quality_suite(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+def features_quality_suite(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, run: RunInputs) -> Gate:
     suite = features_suite(enterprise_monthly.indicators())
     return gates.run_suite(tables.month_frame(conn, SPEC, month), "features_quality_suite", suite), {}
 
@@ -43,8 +41,10 @@ def features_quality_suite(conn: duckdb.DuckDBPyConnection, month: str, fp: tabl
         "Blocks the publish. 行数核对：特征行数 = 月末存续企业数。"
     ),
 )
-def row_count_matches_alive_enterprises(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
-    return alive_row_count(conn, month, fp, "row_count_matches_alive_enterprises")
+def row_count_matches_alive_enterprises(
+    conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, run: RunInputs
+) -> Gate:
+    return alive_row_count(conn, month, fp, "row_count_matches_alive_enterprises", run)
 
 
 @dg.asset_check(
@@ -57,8 +57,10 @@ def row_count_matches_alive_enterprises(conn: duckdb.DuckDBPyConnection, month: 
         "significant drift, never blocks. 指标月度漂移（PSI），仅告警。"
     ),
 )
-def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    policy = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["feature_drift"]
+def indicator_drift_psi(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+) -> dg.AssetCheckResult:
+    drift_policy = policy.load().feature_drift
     month = Month.of(context.partition_key).start
     with warehouse.get_connection() as conn:
         current = tables.month_frame(conn, SPEC, month)
@@ -69,7 +71,12 @@ def indicator_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: DuckD
         )
     kinds = {i.name: i.kind for i in enterprise_monthly.indicators()}
     report = drift.drift_report(
-        reference, current, kinds, bins=policy["bins"], moderate=policy["moderate"], significant=policy["significant"]
+        reference,
+        current,
+        kinds,
+        bins=drift_policy.bins,
+        moderate=drift_policy.moderate,
+        significant=drift_policy.significant,
     )
     significant = [d for d in report if d.severity == "significant"]
     return dg.AssetCheckResult(

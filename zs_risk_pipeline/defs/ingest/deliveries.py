@@ -6,6 +6,7 @@ from pydantic import Field
 
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.lib.ingest import deliveries
 from zs_risk_pipeline.lib.ingest.contract import sources
 
@@ -38,11 +39,11 @@ class ReleaseConfig(dg.Config):
     ),
 )
 def deliveries_asset(
-    context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse: DuckDBResource, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         found = deliveries.check_month(
-            conn, context.partition_key, deliveries.load_policy(), config.release_reason, context.run_id
+            conn, context.partition_key, policy.load().deliveries, config.release_reason, context.run_id
         )
     for m in found.missing:
         context.log.warning(f"missing delivery: {m.message()}")

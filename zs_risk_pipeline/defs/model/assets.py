@@ -5,11 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
-from zs_risk_pipeline.lib.model import model_config, scorecard, training
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
+from zs_risk_pipeline.lib.model import training
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
-from zs_risk_pipeline.lib.tiers import tier_policy
 
 RISK_MODEL = dg.AssetKey(["model", "risk_model"])
 
@@ -45,21 +44,16 @@ def _fmt(v: object) -> str:
     ),
 )
 def risk_model(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
     paths = zs_home.paths()
     registry = Registry(paths.models)
+    loaded = policy.load()
     with warehouse.get_connection() as conn:
         population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         decision = training.run_month(
-            conn,
-            month,
-            population,
-            registry,
-            scorecard.load_scorecard(),
-            tier_policy.load_policy(),
-            model_config.load_config(),
+            conn, month, population, registry, loaded.scorecard, loaded.tier_policy, loaded.model
         )
     md: dict[str, object] = {
         "status": decision["status"],

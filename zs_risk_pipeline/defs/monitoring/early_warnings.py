@@ -4,10 +4,11 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.audit import Gate, RunInputs, audited_check
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.monitoring import early_warnings as warning_rules
@@ -36,11 +37,14 @@ SOURCES = ("registry", "abnormal_list", "dishonest_list", "complaints", "inspect
         "低风险企业的预警触发触发式监管；内部参考。"
     ),
 )
-def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def early_warnings(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+) -> dg.MaterializeResult:
     month = context.partition_key
-    rules = warning_rules.load_rules()
+    loaded = policy.load()
+    rules = dict(loaded.warning_rules)
     with warehouse.get_connection() as conn:
-        counts = warning_rules.build_early_warnings(conn, month, rules)
+        counts = warning_rules.build_early_warnings(conn, month, rules, loaded)
         by_tier = warning_rules.counts_by_tier(conn, month)
         md = table_metadata(conn, "monitoring", "early_warnings", Month.of(month).start, "month")
     table = "| rule | severity | warnings | to trigger queue |\n|---|---|---|---|\n" + "\n".join(
@@ -72,7 +76,9 @@ def early_warnings(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
         "publish. 预警记录格式、唯一性及与分类结果一致性校验。"
     ),
 )
-def early_warnings_well_formed(conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint) -> Gate:
+def early_warnings_well_formed(
+    conn: duckdb.DuckDBPyConnection, month: str, fp: tables.Fingerprint, run: RunInputs
+) -> Gate:
     violations = warning_rules.well_formed_violations(conn, month)
     result = gates.sql_gate("early_warnings_well_formed", violations, ["uscc", "rule", "problem"], "well_formed")
     return result, {"rows_checked": fp.rows}

@@ -6,15 +6,15 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.audit import Gate, RunInputs, audited_check
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.monitoring import model_monitoring as monitoring
-from zs_risk_pipeline.lib.monitoring import monitoring_policy, ordering, report
+from zs_risk_pipeline.lib.monitoring import ordering, report
 from zs_risk_pipeline.lib.publish import tables as publish_tables
 from zs_risk_pipeline.lib.quality import gates
 
@@ -45,12 +45,12 @@ SPEC = publish_tables.MART_TABLES["enterprise_tiers"]
     ),
 )
 def model_monitoring(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
     registry = Registry(zs_home.paths().models)
     with warehouse.get_connection() as conn:
-        summary = monitoring.build_model_monitoring(conn, month, monitoring_policy.load_policy(), registry)
+        summary = monitoring.build_model_monitoring(conn, month, policy.load().monitoring, registry)
         frame = monitoring.month_rows(conn, month)
     tables = report.markdown_tables(frame)
     return dg.MaterializeResult(
@@ -156,8 +156,10 @@ def tier_mix_psi_stable(context: dg.AssetCheckExecutionContext, warehouse: DuckD
         "results pass with a note. 最新抽查结果须保持风险等级排序（显著倒挂则阻断发布）。"
     ),
 )
-def latest_results_keep_tier_order(conn: duckdb.DuckDBPyConnection, month: str, fp: publish_tables.Fingerprint) -> Gate:
-    rates, verdict, funnel = ordering.ordering(conn, month, monitoring_policy.load_policy())
+def latest_results_keep_tier_order(
+    conn: duckdb.DuckDBPyConnection, month: str, fp: publish_tables.Fingerprint, run: RunInputs
+) -> Gate:
+    rates, verdict, funnel = ordering.ordering(conn, month, run.policy.monitoring)
     violations = [(f"{p.lower}>{p.higher}", p.difference, p.z) for p in verdict.inversions]
     result = gates.sql_gate("latest_results_keep_tier_order", violations, ["pair", "difference", "z"], "tier_ordering")
     return result, ordering.ordering_detail(rates, verdict, funnel)

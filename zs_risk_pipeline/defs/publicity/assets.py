@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.core import workdays
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
@@ -40,12 +40,12 @@ SOURCES = [
     ),
 )
 def result_batches(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
         try:
-            out = publicity_batches.publish_batches(conn, month, zs_home.paths().exports)
+            out = publicity_batches.publish_batches(conn, month, zs_home.paths().exports, policy.load().publicity)
         except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "result_batch_rows", Month.of(month).start, "month")
@@ -112,12 +112,12 @@ def batches_unchanged_and_carry_no_tier_score_or_stratum(
     ),
 )
 def inspection_results(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
     with warehouse.get_connection() as conn:
         try:
-            out = export.export_month(conn, month, zs_home.paths().exports)
+            out = export.export_month(conn, month, zs_home.paths().exports, policy.load().publicity)
         except export_rules.ExportRefused as e:
             raise dg.Failure(description=str(e)) from None
         md = table_metadata(conn, "publicity", "inspection_results", Month.of(month).start, "month")

@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.publish import tables, wap
 
 
@@ -29,12 +29,12 @@ def build_publish_asset(spec: tables.MartTable) -> dg.AssetsDefinition:
         ),
     )
     def _publish(
-        context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
     ) -> dg.MaterializeResult:
         mart_dir = zs_home.paths().mart
         with warehouse.get_connection() as conn:
             try:
-                result = wap.publish_month(conn, spec, context.partition_key, mart_dir)
+                result = wap.publish_month(conn, spec, context.partition_key, mart_dir, policy=policy.load())
             except tables.PublishRefused as e:
                 raise dg.Failure(description=str(e)) from None
         return dg.MaterializeResult(

@@ -5,7 +5,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from zs_risk_pipeline.defs.audit import Gate, audited_check
+from zs_risk_pipeline.defs.audit import Gate, RunInputs, audited_check
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
@@ -56,7 +56,7 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
             "source row present, counted independently. Blocks the publish. 报表数据完整性与唯一性校验，阻断发布。"
         ),
     )
-    def _check(conn: duckdb.DuckDBPyConnection, month: str, fp: mart.Fingerprint) -> Gate:
+    def _check(conn: duckdb.DuckDBPyConnection, month: str, fp: mart.Fingerprint, run: RunInputs) -> Gate:
         violations = tables.violations(conn, table.name, month)
         result = gates.sql_gate(table.check_name, violations, list(table.key_columns), "well_formed")
         return result, {"rows_checked": fp.rows}

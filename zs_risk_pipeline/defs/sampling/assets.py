@@ -6,10 +6,10 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import table_metadata
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.defs.tiers.assets import TIERS
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_audit, plan_policy
+from zs_risk_pipeline.lib.sampling import amendments, drawing, frames, plan_audit
 from zs_risk_pipeline.lib.sampling import task_lists as sampling_task_lists
 
 FRAME = dg.AssetKey(["sampling", "frame"])
@@ -30,11 +30,14 @@ PLAN = dg.AssetKey(["sampling", "plan"])
         "Internal: strata are tiers. 双随机抽查对象名录（按风险分类分层，内部；已发布计划的名录不变）。"
     ),
 )
-def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
+def frame(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
+) -> dg.MaterializeResult:
     month = context.partition_key
-    configured = plan_policy.load_plans()
+    loaded = policy.load()
+    configured = list(loaded.sampling_plans)
     with warehouse.get_connection() as conn:
-        written = frames.build_frames(conn, configured, month, zs_home.paths().plans)
+        written = frames.build_frames(conn, configured, month, zs_home.paths().plans, loaded)
     active = {p.id for p in frames.plans_active(configured, month)}
     table = "| plan | active next month | frame |\n|---|---|---|\n" + "\n".join(
         f"| {frames.plan_id(p, month)} | {'yes' if p.id in active else 'no'} | {written[p.id]:,} |" for p in configured
@@ -64,13 +67,16 @@ def frame(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home:
         "双随机抽取：种子承诺、可验证抽取、检查人员随机匹配；已发布的计划不可更改，新情况以计划变更记录。"
     ),
 )
-def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome) -> dg.MaterializeResult:
+def plan(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
+) -> dg.MaterializeResult:
     month = context.partition_key
+    loaded = policy.load()
     packages = zs_home.paths().plans
     recovered = drawing.sweep_interrupted(packages)
     with warehouse.get_connection() as conn:
         try:
-            drawn = drawing.draw_month(conn, plan_policy.load_plans(), month, packages)
+            drawn = drawing.draw_month(conn, loaded.sampling_plans, month, packages, policy=loaded)
         except drawing.PackageInvalid as e:
             raise dg.Failure(description=str(e)) from None
     table = (
@@ -117,12 +123,14 @@ def plan(context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: 
         "to exactly the published selection, inspector pairs and amendments (draw protocol v1). 抽取结果可复核。"
     ),
 )
-def plan_packages_verify(context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome) -> dg.AssetCheckResult:
+def plan_packages_verify(
+    context: dg.AssetCheckExecutionContext, zs_home: ZsRiskHome, policy: ZsRiskPolicy
+) -> dg.AssetCheckResult:
     month = context.partition_key
     packages = zs_home.paths().plans
     problems: dict[str, list[str]] = {}
     checked = []
-    for p in frames.plans_active(plan_policy.load_plans(), month):
+    for p in frames.plans_active(policy.load().sampling_plans, month):
         pid = frames.plan_id(p, month)
         checked.append(pid)
         found = amendments.verify(packages / pid) if (packages / pid).exists() else ["package missing"]
@@ -152,11 +160,12 @@ TASK_LISTS = dg.AssetKey(["sampling", "task_lists"])
     ),
 )
 def task_lists(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     folder = zs_home.paths().exports / "task_lists"
     with warehouse.get_connection() as conn:
-        counts = sampling_task_lists.write_task_lists(conn, plan_policy.load_plans(), context.partition_key, folder)
+        plans = policy.load().sampling_plans
+        counts = sampling_task_lists.write_task_lists(conn, plans, context.partition_key, folder)
     return dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": sum(counts.values()),
@@ -211,10 +220,11 @@ _AUDIT_TEXT = {
     ),
 )
 def plans_keep_the_protocol_and_constraints(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        found = plan_audit.audit_month(conn, plan_policy.load_plans(), context.partition_key, zs_home.paths().plans)
+        plans = policy.load().sampling_plans
+        found = plan_audit.audit_month(conn, plans, context.partition_key, zs_home.paths().plans)
     return dg.AssetCheckResult(
         passed=not any(found.values()),
         metadata={

@@ -7,12 +7,11 @@ from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.metadata import floats, table_metadata
 from zs_risk_pipeline.defs.model.assets import RISK_MODEL
 from zs_risk_pipeline.defs.partitions import monthly
-from zs_risk_pipeline.defs.resources import ZsRiskHome
+from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.model import scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
-from zs_risk_pipeline.lib.tiers import classify, tier_policy
+from zs_risk_pipeline.lib.tiers import classify
 
 TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
 
@@ -32,9 +31,10 @@ TIERS = dg.AssetKey(["tiers", "enterprise_monthly"])
     ),
 )
 def enterprise_monthly(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
 ) -> dg.MaterializeResult:
     month = context.partition_key
+    loaded = policy.load()
     with warehouse.get_connection() as conn:
         population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         summary = classify.build_tiers(
@@ -42,8 +42,9 @@ def enterprise_monthly(
             month,
             population,
             Registry(zs_home.paths().models),
-            scorecard.load_scorecard(),
-            tier_policy.load_policy(),
+            loaded.scorecard,
+            loaded.tier_policy,
+            under=loaded,
         )
         md = table_metadata(conn, "tiers", "enterprise_monthly", Month.of(month).start, "month")
     mix = "| tier | enterprises | share | by score | mean points |\n|---|---|---|---|---|\n" + "\n".join(

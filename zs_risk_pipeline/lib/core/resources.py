@@ -4,7 +4,7 @@
 - An installed package uses the copies shipped inside it (`zs_risk_pipeline/sql`, `zs_risk_pipeline/config`,
   mapped there at build time by pyproject.toml).
 - Operators point `ZS_RISK_CONFIG` at their own policy folder; without it the shipped policy applies. The folder
-  is read when a process starts: every policy reader takes its file from `config_file()` at import.
+  is resolved when asked (`config_dir()`), and lib/policy/folder.py validates it as a whole (`current()`).
 
 Plain Python, no Dagster.
 """

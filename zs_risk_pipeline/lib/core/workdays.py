@@ -2,9 +2,10 @@
 
 - Years the chinese-calendar package covers (2004–2026 in version 1.11) use its statutory schedule
   (basis "statutory").
-- Other years use the operator's table in config/publicity.yaml `calendar.years` (basis "configured"),
-  and without one, weekends only (basis "weekends_only"): then every holiday of that year is missed, so
-  callers get the basis back with every answer and the export marks such rows; it is never silent.
+- Other years use the operator's table in config/publicity.yaml `calendar.years` (basis "configured"; read and
+  validated by lib/policy/publicity.py, which builds the Calendar), and without one, weekends only (basis
+  "weekends_only"): then every holiday of that year is missed, so callers get the basis back with every answer
+  and the export marks such rows; it is never silent.
 
 `add_workdays(dates, n, calendar)` gives the n-th working day after each date for a whole array at once:
 the working days of the needed range are built once with numpy and each date is located by searchsorted.
@@ -17,16 +18,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import chinese_calendar
 import numpy as np
-import yaml
-
-from zs_risk_pipeline.lib.core import resources
-
-CONFIG_PATH = resources.config_file("publicity.yaml")
 
 STATUTORY = "statutory"
 CONFIGURED = "configured"
@@ -104,66 +99,9 @@ def _package_year(year: int) -> tuple[np.ndarray, np.ndarray] | None:
     )
 
 
-def _day(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
-
-
-def parse_calendar(raw: Any, where: str) -> Calendar:
-    """The `calendar` section of config/publicity.yaml: `years: {YYYY: {holidays: [...], workdays: [...]}}`."""
-    if raw is None:
-        return Calendar()
-    if not isinstance(raw, dict) or set(raw) - {"years"}:
-        raise ValueError(f"{where}: calendar must be a mapping with only the key 'years'")
-    years = raw.get("years") or {}
-    if not isinstance(years, dict):
-        raise ValueError(f"{where}: calendar.years must map a year to its holidays and workdays")
-    tables: dict[int, YearTable] = {}
-    for year, entry in years.items():
-        at = f"{where}: calendar.years.{year}"
-        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
-            raise ValueError(f"{at}: the key must be a year such as 2027")
-        if not isinstance(entry, dict) or set(entry) - {"holidays", "workdays"}:
-            raise ValueError(f"{at}: expected a mapping with 'holidays' and 'workdays' (lists of dates)")
-        lists = {}
-        for key in ("holidays", "workdays"):
-            values = entry.get(key) or []
-            if not isinstance(values, list):
-                raise ValueError(f"{at}.{key}: expected a list of dates")
-            days = [_day(v, f"{at}.{key}") for v in values]
-            outside = [d.isoformat() for d in days if d.year != year]
-            if outside:
-                raise ValueError(f"{at}.{key}: {outside} are not in {year}")
-            lists[key] = frozenset(days)
-        weekdays = sorted(d.isoformat() for d in lists["workdays"] if d.weekday() < 5)
-        if weekdays:
-            raise ValueError(f"{at}.workdays: {weekdays} fall on Monday–Friday; list only weekend make-up days")
-        both = sorted(d.isoformat() for d in lists["holidays"] & lists["workdays"])
-        if both:
-            raise ValueError(f"{at}: {both} listed both as holiday and as workday")
-        tables[year] = YearTable(holidays=lists["holidays"], workdays=lists["workdays"])
-    return Calendar(tables=tables)
-
-
-def load_calendar(path: Path | None = None) -> Calendar:
-    """The calendar of config/publicity.yaml (or `path`)."""
-    path = path or CONFIG_PATH
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path.name}: expected a mapping at the top level")
-    return parse_calendar(doc.get("calendar"), path.name)
-
-
-def is_workday(day: dt.date, calendar: Calendar | None = None) -> bool:
+def is_workday(day: dt.date, calendar: Calendar) -> bool:
     """Whether people work on that day in mainland China (statutory schedule, else the configured table,
     else Monday to Friday)."""
-    calendar = calendar if calendar is not None else load_calendar()
     return len(calendar.workdays(day, day)) == 1
 
 
@@ -241,7 +179,7 @@ def workdays_after_until(start: Any, end: Any, calendar: Calendar) -> np.ndarray
     return np.maximum(counts, 0).astype(np.int64)
 
 
-def deadline(formed_on: dt.date, n: int = 20, calendar: Calendar | None = None) -> tuple[dt.date, str]:
+def deadline(formed_on: dt.date, n: int, calendar: Calendar) -> tuple[dt.date, str]:
     """One deadline and the basis it used: the n-th working day after the day the result was formed."""
-    found = add_workdays(formed_on, n, calendar if calendar is not None else load_calendar())
+    found = add_workdays(formed_on, n, calendar)
     return found.dates[0].astype(dt.date), str(found.basis[0])

@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
-from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
+from zs_risk_pipeline.lib.policy import base, folder
+from zs_risk_pipeline.lib.policy.features import FeaturePolicy
 
 INDICATORS_CSV = REFERENCE_DIR / "indicators.csv"
-CONFIG_PATH = resources.config_file("features.yaml")
 TABLE = "features.enterprise_monthly"
 # The staging tables the indicators are computed from.
 SOURCES = (
@@ -142,13 +141,10 @@ def indicator_names() -> list[str]:
 
 
 def entity_types_in_scope(config_path: Path | None = None) -> list[str]:
-    """Entity types of the enterprise classification, from config/features.yaml (operator policy)."""
-    path = config_path or CONFIG_PATH
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    types = doc.get("entity_types_in_scope")
-    if not isinstance(types, list) or not types or not all(isinstance(t, str) and t.strip() for t in types):
-        raise ValueError(f"{path}: entity_types_in_scope must be a non-empty list of entity types")
-    return [t.strip() for t in types]
+    """Entity types of the enterprise classification, from config/features.yaml (operator policy) of the policy
+    folder in use, or of the file `config_path`."""
+    policy = folder.current().features if config_path is None else base.load_file(FeaturePolicy, config_path)
+    return list(policy.entity_types_in_scope)
 
 
 def month_params(month: str, entity_types: list[str] | None = None) -> dict[str, Any]:
@@ -175,13 +171,14 @@ def _comment_table(conn: duckdb.DuckDBPyConnection, catalogue: list[Indicator]) 
         run_sql(conn, "features/comment_column.sql", identifiers={"column": column}, literals={"comment": text})
 
 
-def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str) -> int:
+def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str, entity_types: list[str] | None = None) -> int:
     """Compute the features of `month` and replace that month of features.enterprise_monthly; rows written.
 
     The month is computed into a temporary table, then, in the same transaction, its old rows are deleted
     and the new ones inserted: a reader never sees half a month, a re-run replaces the partition.
+    `entity_types`: the entity types in scope (default: those of the policy folder in use).
     """
-    params = month_params(month)
+    params = month_params(month, entity_types)
     catalogue = indicators()
     expected = [*KEY_COLUMNS, *(i.name for i in catalogue)]
     # The SELECT is bound with its parameters as a relation and scanned inside DuckDB (never through Python).
@@ -208,6 +205,6 @@ def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str) -> int
     return int(rows)
 
 
-def alive_count(conn: duckdb.DuckDBPyConnection, month: str) -> int:
+def alive_count(conn: duckdb.DuckDBPyConnection, month: str, entity_types: list[str] | None = None) -> int:
     """Enterprises in scope alive at the end of `month`, counted directly from staging.registry (行数核对)."""
-    return int(run_sql(conn, "checks/features_alive_count.sql", month_params(month))[0][0])
+    return int(run_sql(conn, "checks/features_alive_count.sql", month_params(month, entity_types))[0][0])

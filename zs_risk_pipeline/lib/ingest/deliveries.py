@@ -1,8 +1,9 @@
 """Expected monthly deliveries (月度数据交付核查): which sources must deliver, and what a month lacks.
 
 config/deliveries.yaml lists the sources that must deliver every month (`every_month`) and, of those, the ones for
-which a file without rows is a legitimate delivery (`may_be_empty`). `check_month(conn, month, landing)` compares
-what raw.landing_files holds for the month with that policy and records the result in audit.deliveries; a month
+which a file without rows is a legitimate delivery (`may_be_empty`); lib/policy/deliveries.py validates it.
+`check_month(conn, month, landing)` compares what raw.landing_files holds for the month with that policy and
+records the result in audit.deliveries; a month
 with missing sources is published only when an operator releases it, with a reason, and the release then travels
 into the publish log entries of the month (lib/publish/wap.py entry_context).
 
@@ -18,20 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
-from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.contract import sources
+from zs_risk_pipeline.lib.policy import base, folder
+from zs_risk_pipeline.lib.policy.deliveries import DeliveryPolicy
 
-CONFIG_PATH = resources.config_file("deliveries.yaml")
-
-
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    every_month: tuple[str, ...]
-    may_be_empty: tuple[str, ...]
+__all__ = ["DeliveryCheck", "DeliveryPolicy", "Missing", "check_month", "latest", "load_policy", "missing_sources"]
 
 
 @dataclass(frozen=True)
@@ -58,32 +52,8 @@ class DeliveryCheck:
 
 
 def load_policy(path: Path | None = None) -> DeliveryPolicy:
-    path = Path(path or CONFIG_PATH)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ValueError(f"{path}: cannot be read ({e})") from e
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping with every_month and may_be_empty")
-    unknown_keys = sorted(set(doc) - {"version", "every_month", "may_be_empty"})
-    if unknown_keys:
-        raise ValueError(f"{path}: unknown key {unknown_keys[0]!r} (allowed: version, every_month, may_be_empty)")
-    known = set(sources())
-    lists: dict[str, tuple[str, ...]] = {}
-    for field in ("every_month", "may_be_empty"):
-        value = doc.get(field) or []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{path}: {field} must be a list of source names")
-        bad = [v for v in value if v not in known]
-        if bad:
-            raise ValueError(f"{path}: {field}: {bad[0]!r} is not a source of the landing contract")
-        if len(set(value)) != len(value):
-            raise ValueError(f"{path}: {field} lists a source twice")
-        lists[field] = tuple(value)
-    stray = [s for s in lists["may_be_empty"] if s not in lists["every_month"]]
-    if stray:
-        raise ValueError(f"{path}: may_be_empty: {stray[0]!r} is not in every_month")
-    return DeliveryPolicy(lists["every_month"], lists["may_be_empty"])
+    """The delivery policy of the policy folder in use, or of the file `path` (validated the same way)."""
+    return folder.current().deliveries if path is None else base.load_file(DeliveryPolicy, path)
 
 
 def missing_sources(delivered: dict[str, dict[str, int]], policy: DeliveryPolicy, month: str) -> list[Missing]:

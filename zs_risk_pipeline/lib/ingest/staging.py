@@ -25,7 +25,6 @@ from zs_risk_pipeline.lib.core.sql import query, run_sql
 from zs_risk_pipeline.lib.ingest import landing
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, Source, source
 
-CONFIG_DIR = resources.config_dir()
 _BLOCK = 64  # HMAC-SHA256 block size in bytes
 
 
@@ -118,7 +117,7 @@ def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None, *, re
                 "towns_csv": str(REFERENCE_DIR / "towns.csv"),
                 "sections_csv": str(REFERENCE_DIR / "industry_sections.csv"),
                 "result_codes_csv": str(REFERENCE_DIR / "result_codes.csv"),
-                "allowlist_csv": str(CONFIG_DIR / "uscc_allowlist.csv"),
+                "allowlist_csv": str(resources.config_file("uscc_allowlist.csv")),
             },
         )
     if pii_key is not None:

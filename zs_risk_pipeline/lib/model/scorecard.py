@@ -1,104 +1,32 @@
 """Cold-start points scorecard (冷启动评分卡): config/scorecard.yaml as transparent, explainable points.
 
-- `load_scorecard(path)` reads and validates the YAML: every rule names an indicator of reference/indicators.csv
-  and a condition of the mini-language below; a bad rule is refused with an error naming it.
+- `load_scorecard()` is the scorecard of the policy folder in use, validated with the rest of the folder by
+  lib/policy (every rule names an indicator of reference/indicators.csv and a condition of the mini-language of
+  lib/policy/conditions.py); `load_scorecard(path)` validates one file the same way.
 - `Scorecard.score(df)` adds the points of every matching rule to the base score (higher = riskier) and
   returns the top-3 matching rules of each row as its reasons (评分理由).
 - `Scorecard.probability(points)` maps points to a problem-found probability with the PDO scaling of
   methods.md §1.5, so the scorecard can be compared with a model on Brier as well as on AUC.
-
-The condition mini-language (shared with config/tier_policy.yaml): ">= x", "> x", "== x", "<= x", "< x" and
-"between [a, b]" (both bounds included). A NULL (NaN) indicator value never matches any condition.
 
 Plain Python, no Dagster; scoring is vectorised with numpy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from zs_risk_pipeline.lib.core import resources
-from zs_risk_pipeline.lib.features.enterprise_monthly import Indicator, indicators
+from zs_risk_pipeline.lib.policy import base, folder
+from zs_risk_pipeline.lib.policy.conditions import Condition
+from zs_risk_pipeline.lib.policy.scorecard import ScorecardFile
 
-CONFIG_PATH = resources.config_file("scorecard.yaml")
 TOP_REASONS = 3
-
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_COMPARE = re.compile(rf"^\s*(>=|<=|==|>|<)\s*({_NUM})\s*$")
-_BETWEEN = re.compile(rf"^\s*between\s*\[\s*({_NUM})\s*,\s*({_NUM})\s*\]\s*$", re.IGNORECASE)
-_RULE_KEYS = {"indicator", "condition", "points", "reason_en", "reason_zh"}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One indicator condition, e.g. `penalties_12m >= 1` (指标条件)."""
-
-    indicator: str
-    op: str  # >=, >, ==, <=, <, between
-    low: float  # the threshold; the lower bound for between
-    high: float  # the upper bound for between; equal to low otherwise
-
-    @property
-    def text(self) -> str:
-        if self.op == "between":
-            return f"{self.indicator} between [{self.low:g}, {self.high:g}]"
-        return f"{self.indicator} {self.op} {self.low:g}"
-
-    def mask(self, values: np.ndarray) -> np.ndarray:
-        """Rows where the condition holds; comparisons with NaN are False, so NULL never matches."""
-        with np.errstate(invalid="ignore"):
-            if self.op == ">=":
-                return values >= self.low
-            if self.op == ">":
-                return values > self.low
-            if self.op == "==":
-                return values == self.low
-            if self.op == "<=":
-                return values <= self.low
-            if self.op == "<":
-                return values < self.low
-            return (values >= self.low) & (values <= self.high)
-
-
-def parse_condition(indicator: Any, condition: Any, where: str, catalogue: dict[str, Indicator]) -> Condition:
-    """Parse and validate one condition; `where` names the rule in the error message."""
-    if not isinstance(indicator, str) or indicator not in catalogue:
-        raise ValueError(f"{where}: unknown indicator {indicator!r} (not in reference/indicators.csv)")
-    if not isinstance(condition, str):
-        raise ValueError(f"{where}: condition must be a string such as '>= 1', got {condition!r}")
-    if m := _COMPARE.match(condition):
-        value = float(m.group(2))
-        return Condition(indicator, m.group(1), value, value)
-    if m := _BETWEEN.match(condition):
-        low, high = float(m.group(1)), float(m.group(2))
-        if low > high:
-            raise ValueError(f"{where}: condition {condition!r} has a lower bound above the upper bound")
-        return Condition(indicator, "between", low, high)
-    raise ValueError(
-        f"{where}: bad condition {condition!r} for {indicator}; "
-        "use '>= x', '> x', '== x', '<= x', '< x' or 'between [a, b]'"
-    )
-
-
-def _text(value: Any, field: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}: {field} must be a non-empty text")
-    return value.strip()
-
-
-def _number(value: Any, field: str, where: str) -> float:
-    # bool is an int in Python: refuse it, `points: yes` is a typo rather than 1 point.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{where}: {field} must be a finite number, got {value!r}")
-    return float(value)
 
 
 def feature_matrix(df: pd.DataFrame, columns: list[str], what: str) -> dict[str, np.ndarray]:
@@ -135,6 +63,7 @@ class Scorecard:
     pdo: float
     ref_points: float
     ref_odds: float
+    digest: str = ""  # the first 12 hex digits of the SHA-256 of the file's bytes: the scorecard's version
 
     def rules_frame(self) -> pd.DataFrame:
         """The rules as a table, for publishing the scorecard next to its scores (评分卡公示)."""
@@ -215,64 +144,7 @@ class Scorecard:
 
 
 def load_scorecard(path: Path | None = None) -> Scorecard:
-    """Read and validate config/scorecard.yaml (or `path`)."""
-    path = path or CONFIG_PATH
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    name = path.name
-    if not isinstance(doc, dict):
-        raise ValueError(f"{name}: expected a mapping at the top level")
-    version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{name}: version must be a positive integer, got {version!r}")
-    base = _number(doc.get("base"), "base", name)
-    cold = doc.get("cold_start") or {}
-    min_labels = cold.get("min_labels") if isinstance(cold, dict) else None
-    if isinstance(min_labels, bool) or not isinstance(min_labels, int) or min_labels < 0:
-        raise ValueError(f"{name}: cold_start.min_labels must be a non-negative integer, got {min_labels!r}")
-    scaling = doc.get("scaling")
-    if not isinstance(scaling, dict):
-        raise ValueError(f"{name}: scaling must be a mapping with pdo, ref_points and ref_odds")
-    pdo = _number(scaling.get("pdo"), "scaling.pdo", name)
-    ref_points = _number(scaling.get("ref_points"), "scaling.ref_points", name)
-    ref_odds = _number(scaling.get("ref_odds"), "scaling.ref_odds", name)
-    if pdo <= 0 or ref_odds <= 0:
-        raise ValueError(f"{name}: scaling.pdo and scaling.ref_odds must be positive")
-
-    catalogue = {i.name: i for i in indicators()}
-    raw_rules = doc.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
-        raise ValueError(f"{name}: rules must be a non-empty list")
-    rules: list[Rule] = []
-    seen: dict[str, str] = {}
-    for i, raw in enumerate(raw_rules, start=1):
-        label = raw.get("indicator") if isinstance(raw, dict) else None
-        where = f"{name} rule {i} ({label})" if label else f"{name} rule {i}"
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected a mapping with {sorted(_RULE_KEYS)}")
-        unknown = sorted(set(raw) - _RULE_KEYS)
-        missing = sorted(_RULE_KEYS - set(raw))
-        if unknown or missing:
-            raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}")
-        cond = parse_condition(raw["indicator"], raw["condition"], where, catalogue)
-        # The same condition twice is almost surely a copy-paste slip: it would double-count silently.
-        if cond.text in seen:
-            raise ValueError(f"{where}: repeats the condition {cond.text!r} of {seen[cond.text]}")
-        seen[cond.text] = where
-        rules.append(
-            Rule(
-                condition=cond,
-                points=_number(raw["points"], "points", where),
-                reason_en=_text(raw["reason_en"], "reason_en", where),
-                reason_zh=_text(raw["reason_zh"], "reason_zh", where),
-                name_zh=catalogue[cond.indicator].name_zh,
-            )
-        )
-    return Scorecard(
-        version=version,
-        base=base,
-        rules=tuple(rules),
-        min_labels=min_labels,
-        pdo=pdo,
-        ref_points=ref_points,
-        ref_odds=ref_odds,
-    )
+    """The scorecard of the policy folder in use, or of the file `path` (validated the same way)."""
+    if path is None:
+        return folder.current().scorecard
+    return base.load_file(ScorecardFile, path).build(hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12])

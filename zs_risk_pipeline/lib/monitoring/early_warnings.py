@@ -1,7 +1,8 @@
 """Early warnings (风险预警): configurable monthly rules whose findings feed the trigger queue.
 
-- `load_rules(path)` reads and validates config/warning_rules.yaml; a bad file raises WarningRulesError naming
-  the file and the field.
+- `load_rules()` gives the rules of config/warning_rules.yaml in the policy folder in use (validated by
+  lib/policy/warning_rules.py; a bad file raises WarningRulesError naming the file and the field); `load_rules(path)`
+  validates one file the same way.
 - `build_early_warnings(conn, month, rules)` runs every enabled rule's SQL (sql/monitoring/warning_<rule>.sql,
   set-based, point in time: rows delivered by M, events dated by the end of M) and replaces the month in
   monitoring.early_warnings in one transaction. Only enterprises tiered in M (alive at month end) are warned;
@@ -13,187 +14,46 @@ Plain Python, no Dagster.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import yaml
 
-from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
-from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, sources
-from zs_risk_pipeline.lib.policy import versions
-
-CONFIG_PATH = resources.config_file("warning_rules.yaml")
-RULES = (
-    "tier_jump",
-    "newly_listed",
-    "complaint_spike",
-    "unreachable",
-    "related_party_contagion",
-    "licence_expiring",
-    "registry_changes",
+from zs_risk_pipeline.lib.policy import base, folder, versions
+from zs_risk_pipeline.lib.policy.warning_rules import (
+    LISTS,
+    RULES,
+    SEVERITIES,
+    Rule,
+    WarningRulesError,
+    WarningRulesFile,
 )
-SEVERITIES = ("high", "medium", "low")
-LISTS = ("abnormal", "dishonest")
-_RULE_KEYS = {
-    "enabled",
-    "severity",
-    "description_en",
-    "description_zh",
-    "thresholds",
-    "suggested_action",
-    "suggested_action_en",
-}
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
-
-class WarningRulesError(ValueError):
-    """config/warning_rules.yaml is not valid; the message names the file and the field."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One early-warning rule as configured (预警规则)."""
-
-    name: str
-    enabled: bool
-    severity: str
-    thresholds: dict[str, Any]
-    suggested_action: str  # Chinese, shown to staff
-    suggested_action_en: str
-    description_en: str
-    description_zh: str
-
-
-# Threshold validators: value, field path → the value as the SQL expects it (or WarningRulesError).
-Check = Callable[[Any, str], Any]
-
-
-def _int(low: int, high: int) -> Check:
-    def check(v: Any, where: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-            raise WarningRulesError(f"{where} must be a whole number from {low} to {high}, got {v!r}")
-        return v
-
-    return check
-
-
-def _positive(v: Any, where: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1e6:
-        raise WarningRulesError(f"{where} must be a positive number, got {v!r}")
-    return float(v)
-
-
-def _subset(allowed: Callable[[], tuple[str, ...]], may_be_empty: bool = False) -> Check:
-    def check(v: Any, where: str) -> list[str]:
-        known = allowed()
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v) or (not v and not may_be_empty):
-            raise WarningRulesError(f"{where} must be a list of {list(known)}, got {v!r}")
-        unknown = sorted(set(v) - set(known))
-        if unknown:
-            raise WarningRulesError(f"{where}: unknown {unknown}; known: {list(known)}")
-        return sorted(set(v))
-
-    return check
-
-
-def _one_of(allowed: tuple[str, ...]) -> Check:
-    def check(v: Any, where: str) -> str:
-        if v not in allowed:
-            raise WarningRulesError(f"{where} must be one of {list(allowed)}, got {v!r}")
-        return v
-
-    return check
-
-
-def _result_codes() -> tuple[str, ...]:
-    with open(REFERENCE_DIR / "result_codes.csv", encoding="utf-8") as fh:
-        return tuple(row["code"] for row in csv.DictReader(fh))
-
-
-def _abnormal_reasons() -> tuple[str, ...]:
-    column = next(c for c in sources()["abnormal_list"].columns if c.name == "reason_code")
-    return column.enum or ()
-
-
-THRESHOLDS: dict[str, dict[str, Check]] = {
-    "tier_jump": {"min_levels": _int(1, 3)},
-    "newly_listed": {"lists": _subset(lambda: LISTS)},
-    "complaint_spike": {"trailing_months": _int(1, 24), "factor": _positive, "min_count": _int(1, 10_000)},
-    "unreachable": {
-        "inspection_codes": _subset(_result_codes, may_be_empty=True),
-        "abnormal_reasons": _subset(_abnormal_reasons, may_be_empty=True),
-    },
-    "related_party_contagion": {"tier": _one_of(("B", "C", "D"))},
-    "licence_expiring": {"days": _int(0, 366)},
-    "registry_changes": {"min_changes": _int(1, 100), "window_months": _int(1, 36)},
-}
-
-
-def _text(raw: dict, key: str, where: str, script: re.Pattern[str], language: str) -> str:
-    v = raw[key]
-    if not isinstance(v, str) or not v.strip():
-        raise WarningRulesError(f"{where}.{key} must be a non-empty text")
-    if not script.search(v):
-        raise WarningRulesError(f"{where}.{key} must be written in {language}, got {v!r}")
-    return v.strip()
-
-
-def _rule(name: str, raw: Any, where: str) -> Rule:
-    if not isinstance(raw, dict):
-        raise WarningRulesError(f"{where} must be a mapping with {sorted(_RULE_KEYS)}")
-    unknown, missing = sorted(set(raw) - _RULE_KEYS), sorted(_RULE_KEYS - set(raw))
-    if missing:
-        raise WarningRulesError(f"{where}.{missing[0]} is missing (every rule has {sorted(_RULE_KEYS)})")
-    if unknown:
-        raise WarningRulesError(f"{where}.{unknown[0]} is not a rule field (known: {sorted(_RULE_KEYS)})")
-    if not isinstance(raw["enabled"], bool):
-        raise WarningRulesError(f"{where}.enabled must be true or false, got {raw['enabled']!r}")
-    if raw["severity"] not in SEVERITIES:
-        raise WarningRulesError(f"{where}.severity must be one of {list(SEVERITIES)}, got {raw['severity']!r}")
-    spec, given = THRESHOLDS[name], raw["thresholds"]
-    if not isinstance(given, dict) or set(given) != set(spec):
-        raise WarningRulesError(f"{where}.thresholds must set exactly {sorted(spec)}, got {given!r}")
-    thresholds = {k: check(given[k], f"{where}.thresholds.{k}") for k, check in spec.items()}
-    if name == "unreachable" and not (thresholds["inspection_codes"] or thresholds["abnormal_reasons"]):
-        raise WarningRulesError(f"{where}.thresholds: inspection_codes and abnormal_reasons are both empty")
-    return Rule(
-        name=name,
-        enabled=raw["enabled"],
-        severity=raw["severity"],
-        thresholds=thresholds,
-        suggested_action=_text(raw, "suggested_action", where, _CJK, "Chinese"),
-        suggested_action_en=_text(raw, "suggested_action_en", where, _LATIN, "English"),
-        description_en=_text(raw, "description_en", where, _LATIN, "English"),
-        description_zh=_text(raw, "description_zh", where, _CJK, "Chinese"),
-    )
+__all__ = [
+    "LISTS",
+    "RULES",
+    "SEVERITIES",
+    "Rule",
+    "WarningRulesError",
+    "build_early_warnings",
+    "counts_by_rule",
+    "counts_by_tier",
+    "ensure_table",
+    "load_rules",
+    "summary_lines",
+    "well_formed_violations",
+]
 
 
 def load_rules(path: Path | None = None) -> dict[str, Rule]:
-    """The validated rules of config/warning_rules.yaml, in the fixed rule order."""
-    path = path or CONFIG_PATH
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise WarningRulesError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), dict):
-        raise WarningRulesError(f"{path}: rules must be a mapping of rule name → rule")
-    given = doc["rules"]
-    unknown, missing = sorted(set(given) - set(RULES)), [r for r in RULES if r not in given]
-    if unknown:
-        raise WarningRulesError(f"{path}: rules.{unknown[0]} is not a known rule (known: {list(RULES)})")
-    if missing:
-        raise WarningRulesError(f"{path}: rules.{missing[0]} is missing (switch a rule off with enabled: false)")
-    return {name: _rule(name, given[name], f"{path}: rules.{name}") for name in RULES}
+    """The rules of the policy folder in use (or of the file `path`, validated the same way), in the fixed rule
+    order; a new dict, which the caller may change."""
+    if path is None:
+        return dict(folder.current().warning_rules)
+    return base.load_file(WarningRulesFile, path).build()
 
 
 def _month_params(month: str) -> dict[str, dt.date]:
@@ -208,10 +68,11 @@ def ensure_table(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_early_warnings(
-    conn: duckdb.DuckDBPyConnection, month: str, rules: dict[str, Rule]
+    conn: duckdb.DuckDBPyConnection, month: str, rules: dict[str, Rule], policy: folder.Policy | None = None
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """Run the enabled rules for tier month M and replace the month in monitoring.early_warnings in one
-    transaction. Returns (rule, severity) → (warnings, of which for the trigger queue)."""
+    transaction; the rows record the policy version of `policy` (default: the folder in use). Returns
+    (rule, severity) → (warnings, of which for the trigger queue)."""
     base = _month_params(month)
     with transaction(conn):
         ensure_table(conn)
@@ -225,7 +86,7 @@ def build_early_warnings(
                     "suggested_action": rule.suggested_action,
                 }
                 run_sql(conn, f"monitoring/warning_{rule.name}.sql", params)
-        version = versions.current("early_warnings").version
+        version = versions.current("early_warnings", policy).version
         run_sql(conn, "monitoring/early_warnings_replace.sql", {**base, "policy_version": version})
     return {(rule, severity): (n, queued) for rule, severity, n, queued in counts_by_rule(conn, month)}
 

@@ -6,33 +6,30 @@ log says "policy changed" (and which files) when a re-published version was comp
 
 A policy file's hash is the SHA-256 of its parsed content in canonical JSON (sorted keys), so an edit of a
 comment or of the layout is not a policy change, and any change of a value is. The version of a set of files is
-the first 12 hex digits of the SHA-256 over their names and hashes.
+the first 12 hex digits of the SHA-256 over their names and hashes. The hashes come from the validated policy
+folder (lib/policy/folder.py): the folder in use, or the Policy a run was given.
 
 Plain Python, no Dagster.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from zs_risk_pipeline.lib.policy import base, folder
 
-# The policy files by role, as the lib module that reads each one names it (CONFIG_PATH). Looked up when asked,
-# not imported here: those modules record policy versions themselves.
-_MODULES = {
-    "features": "features.enterprise_monthly",  # which entities are in scope (a feature row, a tier)
-    "scorecard": "model.scorecard",
-    "model": "model.model_config",
-    "tier_policy": "tiers.tier_policy",
-    "warning_rules": "monitoring.early_warnings",
-    "sampling_plans": "sampling.plan_policy",
+# The policy file of each role.
+FILES = {
+    "features": "features.yaml",  # which entities are in scope (a feature row, a tier)
+    "scorecard": "scorecard.yaml",
+    "model": "model.yaml",
+    "tier_policy": "tier_policy.yaml",
+    "warning_rules": "warning_rules.yaml",
+    "sampling_plans": "sampling_plans.yaml",
 }
 TIERS = ("features", "scorecard", "model", "tier_policy")
 # What each output depends on: its own policy and everything upstream of it.
@@ -57,19 +54,10 @@ class PolicyVersion:
 def file_hash(path: Path) -> str:
     """SHA-256 of a YAML policy file's parsed content in canonical JSON (comments and layout do not count)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        return _canonical_hash(text)
-    except (OSError, yaml.YAMLError) as e:
+        data = Path(path).read_bytes()
+    except OSError as e:
         raise ValueError(f"policy file {path} cannot be read: {e}") from e
-
-
-@functools.lru_cache(maxsize=64)
-def _canonical_hash(text: str) -> str:
-    # Keyed by the file's text, so an edit is seen at once; a run asks for the same few files about a hundred
-    # times, and parsing them each time cost seconds per month.
-    doc = yaml.safe_load(text)
-    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return base.canonical_hash(base.yaml_document(data, Path(path).name))
 
 
 def version_of(files: Mapping[str, str]) -> str:
@@ -77,14 +65,15 @@ def version_of(files: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def current(output: str) -> PolicyVersion:
-    """The version of the policy files `output` (a key of OUTPUTS) depends on, as they are now."""
+def current(output: str, policy: folder.Policy | None = None) -> PolicyVersion:
+    """The version of the policy files `output` (a key of OUTPUTS) depends on, in `policy` (default: the folder
+    in use)."""
     try:
         roles = OUTPUTS[output]
     except KeyError:
         raise ValueError(f"unknown output {output!r}; known: {', '.join(OUTPUTS)}") from None
-    paths = [Path(importlib.import_module(f"zs_risk_pipeline.lib.{_MODULES[r]}").CONFIG_PATH) for r in roles]
-    files = {f"config/{p.name}": file_hash(p) for p in paths}
+    policy = policy or folder.current()
+    files = {f"config/{FILES[r]}": policy.hashes[FILES[r]] for r in roles}
     return PolicyVersion(version_of(files), files)
 
 

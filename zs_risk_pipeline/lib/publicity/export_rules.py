@@ -1,7 +1,7 @@
 """What a one-public export may hold (公示字段与口径): its columns, values, policy and checks.
 
-config/publicity.yaml, the columns that may leave, the words a tier must never appear as, and the checks every
-export file passes before and after it is written. Plain Python, no Dagster.
+config/publicity.yaml (validated by lib/policy/publicity.py), the columns that may leave, the words a tier must
+never appear as, and the checks every export file passes before and after it is written. Plain Python, no Dagster.
 """
 
 from __future__ import annotations
@@ -9,18 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from zs_risk_pipeline.lib.core import workdays
 from zs_risk_pipeline.lib.ingest import uscc
-
-CONFIG_PATH = workdays.CONFIG_PATH
-
+from zs_risk_pipeline.lib.policy import base, folder
+from zs_risk_pipeline.lib.policy.publicity import PublicityConfig, PublicityFile
 
 FILE_STEM = "inspection_results"
 
@@ -95,47 +92,9 @@ class ExportRefused(RuntimeError):
     """The export check failed on the files written aside: nothing was published, the previous files stand."""
 
 
-@dataclass(frozen=True)
-class PublicityConfig:
-    """The validated config/publicity.yaml."""
-
-    version: int
-    deadline_working_days: int
-    departments: Mapping[str, str]
-    calendar: workdays.Calendar
-
-
-_KEYS = {"version", "deadline_working_days", "departments", "calendar"}
-
-
 def load_config(path: Path | None = None) -> PublicityConfig:
-    """Read and validate config/publicity.yaml (or `path`); errors name the file and the field."""
-    path = path or CONFIG_PATH
-    name = path.name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{name}: expected a mapping at the top level")
-    unknown = sorted(set(doc) - _KEYS)
-    if unknown:
-        raise ValueError(f"{name}: unknown keys {unknown} (allowed: {sorted(_KEYS)})")
-
-    def positive(key: str, upper: int) -> int:
-        v = doc.get(key)
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= upper:
-            raise ValueError(f"{name}: {key} must be an integer from 1 to {upper}, got {v!r}")
-        return v
-
-    departments = doc.get("departments") or {}
-    if not isinstance(departments, dict) or not all(
-        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() for k, v in departments.items()
-    ):
-        raise ValueError(f"{name}: departments must map member-unit codes to authority names (both texts)")
-    return PublicityConfig(
-        version=positive("version", 1000),
-        deadline_working_days=positive("deadline_working_days", 250),
-        departments={k.strip(): v.strip() for k, v in departments.items()},
-        calendar=workdays.parse_calendar(doc.get("calendar"), name),
-    )
+    """The publicity policy of the policy folder in use, or of the file `path` (validated the same way)."""
+    return folder.current().publicity if path is None else base.load_file(PublicityFile, path).build()
 
 
 def check_columns(columns: Sequence[str]) -> list[str]:

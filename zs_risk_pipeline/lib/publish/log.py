@@ -19,8 +19,8 @@ from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import SQL_DIR, run_sql
 from zs_risk_pipeline.lib.evidence import signing
-from zs_risk_pipeline.lib.ingest.staging import CONFIG_DIR
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.policy import folder as policy_folder
 from zs_risk_pipeline.lib.policy import versions as policy_versions
 from zs_risk_pipeline.lib.publish import tables
 
@@ -51,10 +51,11 @@ def _source_sha256() -> str:
     return h.hexdigest()
 
 
-def config_sha256() -> str:
-    """SHA-256 over every operator policy file of the policy folder in use ($ZS_RISK_CONFIG or the shipped
-    config/) by canonical content (lib/policy/versions.py file_hash)."""
-    files = {f"config/{p.name}": policy_versions.file_hash(p) for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+def config_sha256(policy: policy_folder.Policy | None = None) -> str:
+    """SHA-256 over every YAML file of a policy folder (default: the one in use, $ZS_RISK_CONFIG or the shipped
+    config/) by canonical content (lib/policy/versions.py)."""
+    policy = policy or policy_folder.current()
+    files = {f"config/{name}": sha for name, sha in policy.hashes.items()}
     text = "".join(f"{name}:{sha}\n" for name, sha in sorted(files.items()))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -84,13 +85,20 @@ def _models(
 
 
 def entry_context(
-    conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, previous: str | None, mart_dir: Path
+    conn: duckdb.DuckDBPyConnection,
+    spec: tables.MartTable,
+    month: str,
+    previous: str | None,
+    mart_dir: Path,
+    policy: policy_folder.Policy | None = None,
 ) -> dict:
     """What a new version's log entry records beside its content: the policy version and files it was computed
     with (refused when the rows say another policy than the files now), which policy files changed since the
     previous version, the operator's release of a month whose expected sources had not delivered, the model(s)
-    with their file hashes, the hash of all config files, and the code version (design.md §5)."""
-    version = policy_versions.current(spec.policy)
+    with their file hashes, the hash of all config files, and the code version (design.md §5). The policy is
+    `policy` (default: the policy folder in use)."""
+    policy = policy or policy_folder.current()
+    version = policy_versions.current(spec.policy, policy)
     if spec.policy_column:
         ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
         found = [v for (v,) in run_sql(conn, "publish/policy_versions.sql", {"month": Month.of(month).start}, ident)]
@@ -101,7 +109,7 @@ def entry_context(
             )
     context: dict = {
         "policy": version.as_json(),
-        "config_sha256": config_sha256(),
+        "config_sha256": config_sha256(policy),
         "code": code_version(),
         "models": _models(conn, spec, month, mart_dir),
     }

@@ -44,6 +44,7 @@ from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.evidence import signing
+from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.publish import catalog, log, tables
 
 
@@ -156,10 +157,12 @@ def publish_month(
     mart_dir: Path,
     at: dt.datetime | None = None,
     signer: signing.Signer | None = None,
+    policy: Policy | None = None,
 ) -> tables.PublishResult:
     """Publish one audited month of a table to the mart as a new version, or raise PublishRefused and change
     nothing readers see. Content identical to the current version is not published again (no new version, no
-    new entry); whatever an interrupted earlier publish left is recovered first (see the module docstring)."""
+    new entry); whatever an interrupted earlier publish left is recovered first (see the module docstring).
+    The entry records the policy of `policy` (default: the policy folder in use)."""
     signer = signer or signing.signer_from_env()
     tables.prepare(conn)
     fp = tables.fingerprint(conn, spec, month)
@@ -198,7 +201,7 @@ def publish_month(
             return tables.PublishResult(
                 spec.name, month[:7], current, file_sha, fp.rows, entry_hash, version, kept, True, was, tuple(recovered)
             )
-    context = log.entry_context(conn, spec, month, latest[5] if latest else None, mart_dir)
+    context = log.entry_context(conn, spec, month, latest[5] if latest else None, mart_dir, policy)
     version = (latest[0] if latest else 0) + 1
     target = _version_file(mart_dir, spec, month, version)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"

@@ -33,6 +33,7 @@ from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.policy import versions
+from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.sampling import amendments, eligibility, frames, plan_policy, protocol
 from zs_risk_pipeline.lib.sampling import package as sampling_package
 
@@ -308,9 +309,11 @@ def draw_plan(
     packages_dir: Path,
     extra: dict[str, Any] | None = None,
     signer: signing.Signer | None = None,
+    policy: Policy | None = None,
 ) -> DrawnPlan:
     """Draw (or, if already published, verify, amend and reload) one plan for tier month M. A new plan.json
-    records the policy version it was drawn under (lib/policy/versions.py) and any `extra` fields as they are."""
+    records the policy version it was drawn under (lib/policy/versions.py; of `policy`, default the folder in
+    use) and any `extra` fields as they are."""
     m = frames.plan_month(month)  # validates the month
     tier_month = Month.of(month).start
     pid = frames.plan_id(plan, month)
@@ -330,7 +333,7 @@ def draw_plan(
     selection = protocol.draw(conn, frame, rates, seed, pid)
     eligible, excluded = eligibility.eligibility(conn, plan, month, selection[["uscc"]])
     assignments = protocol.assign(conn, selection, eligible, seed, pid, plan.workload_cap)
-    drawn_under = versions.current("sampling")
+    drawn_under = versions.current("sampling", policy)
     recorded = {"policy_version": drawn_under.version, "policy_files": drawn_under.files, **(extra or {})}
     doc = protocol.new_plan(
         pid, f"{m:%Y-%m}", seed, rates, frame, plan.workload_cap, known_through=f"{tier_month:%Y-%m}", extra=recorded
@@ -352,7 +355,9 @@ def draw_month(
     packages_dir: Path,
     extra: dict[str, Any] | None = None,
     signer: signing.Signer | None = None,
+    policy: Policy | None = None,
 ) -> list[DrawnPlan]:
     """Every plan active for tier month M, drawn or reloaded (and amended), in plan order."""
     signer = signer or signing.signer_from_env()
-    return [draw_plan(conn, p, month, packages_dir, extra, signer) for p in frames.plans_active(plans, month)]
+    active = frames.plans_active(plans, month)
+    return [draw_plan(conn, p, month, packages_dir, extra, signer, policy) for p in active]

@@ -21,6 +21,7 @@ from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.policy import versions
+from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.sampling import plan_policy, protocol
 
 
@@ -139,6 +140,7 @@ def build_frames(
     plans: Sequence[plan_policy.SamplingPlan],
     month: str | dt.date,
     packages_dir: Path | None = None,
+    policy: Policy | None = None,
 ) -> dict[str, int]:
     """Write the frames of `plans` for tier month M (inspections in M+1) to sampling.frame; rows per plan id.
 
@@ -150,6 +152,7 @@ def build_frames(
     strata): a rerun never re-frames a published plan from later information. The month's base population is
     computed once for all plans. Each plan's rows of the month are deleted and inserted, all plans in one
     transaction: a rerun gives the same rows. A plan that does not draw this month gets an empty frame (0 rows).
+    The rows record the policy version of `policy` (default: the policy folder in use).
     """
     ids = [p.id for p in plans]
     if len(set(ids)) != len(ids):
@@ -157,7 +160,7 @@ def build_frames(
     m = _tier_month(month)
     run_sql(conn, "sampling/create.sql")
     _prior_plans_view(conn)
-    version = versions.current("sampling").version
+    version = versions.current("sampling", policy).version
     written: dict[str, int] = {}
     try:
         run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": Month.of(m).end})
@@ -198,6 +201,7 @@ def build_frame(
     plan: plan_policy.SamplingPlan,
     month: str | dt.date,
     packages_dir: Path | None = None,
+    policy: Policy | None = None,
 ) -> int:
     """Write one plan's frame for tier month M to sampling.frame (see build_frames); rows written."""
-    return build_frames(conn, [plan], month, packages_dir)[plan.id]
+    return build_frames(conn, [plan], month, packages_dir, policy)[plan.id]

@@ -9,9 +9,7 @@ Plain Python, no Dagster; the SQL is in sql/tiers/.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,19 +22,18 @@ from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.features.enterprise_monthly import indicators
 from zs_risk_pipeline.lib.model import metrics
 from zs_risk_pipeline.lib.model.registry import Registry
-from zs_risk_pipeline.lib.model.scorecard import CONFIG_PATH as SCORECARD_PATH
 from zs_risk_pipeline.lib.model.scorecard import Scorecard
 from zs_risk_pipeline.lib.model.training import RiskModel, Scaling, Scored, scorecard_scored
 from zs_risk_pipeline.lib.policy import versions as policies
+from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.tiers.tier_policy import TierPolicy, assign_tiers
 
 TABLE = "tiers.enterprise_monthly"
 
 
-def scorecard_version(scorecard: Scorecard, path: Path | None = None) -> str:
-    """Version of the scorecard that scored a month: its declared version and the hash of the file's bytes."""
-    digest = hashlib.sha256((path or SCORECARD_PATH).read_bytes()).hexdigest()[:12]
-    return f"scorecard-v{scorecard.version}-{digest}"
+def scorecard_version(scorecard: Scorecard) -> str:
+    """Version of the scorecard that scored a month: its declared version and the hash of its file's bytes."""
+    return f"scorecard-v{scorecard.version}-{scorecard.digest}"
 
 
 @dataclass(frozen=True)
@@ -104,11 +101,13 @@ def build_tiers(
     registry: Registry,
     scorecard: Scorecard,
     policy: TierPolicy,
+    under: Policy | None = None,
 ) -> dict[str, Any]:
-    """Score and tier the month's population and write it; returns what the asset reports."""
+    """Score and tier the month's population and write it; returns what the asset reports. The rows record the
+    policy version of `under` (the policy folder they were computed under; default: the folder in use)."""
     scorer = serving(registry, month, scorecard)
     frame = tier_frame(month, population, scorer, scorecard, policy)
-    version = policies.current("tiers")
+    version = policies.current("tiers", under)
     frame["policy_version"] = version.version  # a rerun under another policy is a visible restatement
     rows = write_month(conn, month, frame)
     mix = frame["tier"].value_counts().reindex(list("ABCD"), fill_value=0)

@@ -1,7 +1,8 @@
 """Tier policy (信用风险分类等级规则): config/tier_policy.yaml turns risk scores into tiers A/B/C/D.
 
-- `load_policy(path)` reads and validates the YAML: the method (target shares or score cut-offs), the shares,
-  the cut-offs, the share tolerance and the ordered hard overrides.
+- `load_policy()` is the tier policy of the policy folder in use (validated by lib/policy/tiers.py: the method,
+  target shares or score cut-offs, the share tolerance and the ordered hard overrides); `load_policy(path)`
+  validates one file the same way.
 - `assign_tiers(scores, features, policy, keys)` gives every enterprise its tier by score, then applies the
   overrides in order, recording which override decided the tier and why (in English and Chinese).
 
@@ -12,130 +13,33 @@ Plain Python, no Dagster; vectorised with numpy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from zs_risk_pipeline.lib.core import resources
-from zs_risk_pipeline.lib.features.enterprise_monthly import Indicator, indicators
-from zs_risk_pipeline.lib.model.scorecard import Condition, feature_matrix, parse_condition
+from zs_risk_pipeline.lib.model.scorecard import feature_matrix
+from zs_risk_pipeline.lib.policy import base, folder
+from zs_risk_pipeline.lib.policy.tiers import ACTIONS, METHODS, TIERS, Override, TierPolicy, TierPolicyFile
 
-CONFIG_PATH = resources.config_file("tier_policy.yaml")
-TIERS = ("A", "B", "C", "D")  # safest first: a tier's position is its risk rank
-METHODS = ("target_shares", "cutoffs")
-ACTIONS = ("set", "at_least", "at_most")
-_OVERRIDE_KEYS = {"name", "when", "action", "tier", "reason_en", "reason_zh"}
-
-
-@dataclass(frozen=True)
-class Override:
-    """One hard override: when all conditions hold, the tier is set, raised or capped (强制调整)."""
-
-    name: str
-    when: tuple[Condition, ...]
-    action: str  # set | at_least | at_most
-    tier: str
-    reason_en: str
-    reason_zh: str
-
-
-@dataclass(frozen=True)
-class TierPolicy:
-    """The validated tier policy of config/tier_policy.yaml."""
-
-    version: int
-    method: str
-    target_shares: dict[str, float]
-    cutoffs: dict[str, float]  # lowest score of B, C and D
-    share_tolerance: float
-    overrides: tuple[Override, ...]
-
-
-def _text(value: Any, field: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}: {field} must be a non-empty text")
-    return value.strip()
-
-
-def _numbers(value: Any, tiers: tuple[str, ...], field: str, where: str) -> dict[str, float]:
-    if not isinstance(value, dict) or set(value) != set(tiers):
-        raise ValueError(f"{where}: {field} must map exactly the tiers {list(tiers)}, got {value!r}")
-    out: dict[str, float] = {}
-    for t in tiers:
-        v = value[t]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ValueError(f"{where}: {field}.{t} must be a finite number, got {v!r}")
-        out[t] = float(v)
-    return out
-
-
-def _override(raw: Any, i: int, name: str, catalogue: dict[str, Indicator]) -> Override:
-    label = raw.get("name") if isinstance(raw, dict) else None
-    where = f"{name} override {i} ({label})" if label else f"{name} override {i}"
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: expected a mapping with {sorted(_OVERRIDE_KEYS)}")
-    unknown, missing = sorted(set(raw) - _OVERRIDE_KEYS), sorted(_OVERRIDE_KEYS - set(raw))
-    if unknown or missing:
-        raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}")
-    when = raw["when"] if isinstance(raw["when"], list) else [raw["when"]]
-    if not when or not all(isinstance(c, dict) and set(c) == {"indicator", "condition"} for c in when):
-        raise ValueError(f"{where}: when must be {{indicator, condition}} or a non-empty list of them")
-    if raw["action"] not in ACTIONS:
-        raise ValueError(f"{where}: action {raw['action']!r} not in {list(ACTIONS)}")
-    if raw["tier"] not in TIERS:
-        raise ValueError(f"{where}: tier {raw['tier']!r} not in {list(TIERS)}")
-    return Override(
-        name=_text(raw["name"], "name", where),
-        when=tuple(parse_condition(c["indicator"], c["condition"], where, catalogue) for c in when),
-        action=raw["action"],
-        tier=raw["tier"],
-        reason_en=_text(raw["reason_en"], "reason_en", where),
-        reason_zh=_text(raw["reason_zh"], "reason_zh", where),
-    )
+__all__ = [
+    "ACTIONS",
+    "METHODS",
+    "TIERS",
+    "Override",
+    "TierPolicy",
+    "assign_tiers",
+    "cutoffs_from_shares",
+    "load_policy",
+    "share_counts",
+    "share_report",
+]
 
 
 def load_policy(path: Path | None = None) -> TierPolicy:
-    """Read and validate config/tier_policy.yaml (or `path`)."""
-    path = path or CONFIG_PATH
-    name = path.name
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{name}: expected a mapping at the top level")
-    version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{name}: version must be a positive integer, got {version!r}")
-    method = doc.get("method")
-    if method not in METHODS:
-        raise ValueError(f"{name}: method {method!r} not in {list(METHODS)}")
-    shares = _numbers(doc.get("target_shares"), TIERS, "target_shares", name)
-    if any(v < 0 for v in shares.values()) or not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-9):
-        raise ValueError(f"{name}: target_shares must be non-negative and sum to 1, got {shares}")
-    cutoffs = _numbers(doc.get("cutoffs"), TIERS[1:], "cutoffs", name)
-    if not cutoffs["B"] <= cutoffs["C"] <= cutoffs["D"]:
-        raise ValueError(f"{name}: cutoffs must not decrease from B to D, got {cutoffs}")
-    tolerance = doc.get("share_tolerance")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance <= 1:
-        raise ValueError(f"{name}: share_tolerance must be a number in [0, 1], got {tolerance!r}")
-    raw_overrides = doc.get("overrides") or []
-    if not isinstance(raw_overrides, list):
-        raise ValueError(f"{name}: overrides must be a list")
-    catalogue = {i.name: i for i in indicators()}
-    overrides = tuple(_override(raw, i, name, catalogue) for i, raw in enumerate(raw_overrides, start=1))
-    names = [o.name for o in overrides]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{name}: override names must be unique, got {names}")
-    return TierPolicy(
-        version=version,
-        method=method,
-        target_shares=shares,
-        cutoffs=cutoffs,
-        share_tolerance=float(tolerance),
-        overrides=overrides,
-    )
+    """The tier policy of the policy folder in use, or of the file `path` (validated the same way)."""
+    return folder.current().tier_policy if path is None else base.load_file(TierPolicyFile, path).build()
 
 
 def share_counts(n: int, shares: dict[str, float]) -> dict[str, int]:
