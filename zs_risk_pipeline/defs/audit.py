@@ -44,29 +44,49 @@ def audited(
 
 @dataclass(frozen=True)
 class RunInputs:
-    """What a gate may read beyond the warehouse: the home's paths (the model registry) and the run's policy."""
+    """What a gate may read beyond the warehouse: the run's policy, and the home's paths (the model registry)
+    for the gates declared with uses_home."""
 
-    paths: settings.Paths
     policy: Policy
+    paths: settings.Paths | None = None
 
 
 def audited_check(
-    *, asset: dg.AssetKey, spec: tables.MartTable, name: str, description: str
+    *, asset: dg.AssetKey, spec: tables.MartTable, name: str, description: str, uses_home: bool = False
 ) -> Callable[[Callable[..., Gate]], dg.AssetChecksDefinition]:
     """A blocking, monthly check of `spec` from a gate function `(conn, month, fp, run) -> (result, detail)`:
-    fingerprint, gate, audit and report, the same way for every audited table."""
+    fingerprint, gate, audit and report, the same way for every audited table. The check asks Dagster only for
+    the resources its gate reads (the home only with `uses_home`)."""
 
     def decorate(compute: Callable[..., Gate]) -> dg.AssetChecksDefinition:
-        @dg.asset_check(asset=asset, name=name, blocking=True, partitions_def=monthly, description=description)
-        def check(
-            context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, zs_home: ZsRiskHome, policy: ZsRiskPolicy
+        def evaluate(
+            context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, run: RunInputs
         ) -> dg.AssetCheckResult:
             month = context.partition_key
-            run = RunInputs(zs_home.paths(), policy.load())
             with warehouse.get_connection() as conn:
                 fp = fingerprint(conn, spec, month)
                 result, detail = compute(conn, month, fp, run)
                 return audited(conn, spec, month, fp, result, {**result.metadata(), **detail})
+
+        spec_args = {"asset": asset, "name": name, "blocking": True, "partitions_def": monthly}
+        if uses_home:
+
+            @dg.asset_check(**spec_args, description=description)
+            def check_with_home(
+                context: dg.AssetCheckExecutionContext,
+                warehouse: DuckDBResource,
+                policy: ZsRiskPolicy,
+                zs_home: ZsRiskHome,
+            ) -> dg.AssetCheckResult:
+                return evaluate(context, warehouse, RunInputs(policy.load(), zs_home.paths()))
+
+            return check_with_home
+
+        @dg.asset_check(**spec_args, description=description)
+        def check(
+            context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, policy: ZsRiskPolicy
+        ) -> dg.AssetCheckResult:
+            return evaluate(context, warehouse, RunInputs(policy.load()))
 
         return check
 

@@ -50,6 +50,7 @@ def one_tier_per_alive_enterprise(
     asset=TIERS,
     spec=SPEC,
     name="serving_model_verified",
+    uses_home=True,
     description=(
         "Every tier of the month was scored by the model the registry says serves the month (or the current "
         "scorecard during cold start), and that model file's SHA-256 matches the registry: a replaced or altered "
@@ -65,6 +66,7 @@ def serving_model_verified(conn: duckdb.DuckDBPyConnection, month: str, fp: tabl
     asset=TIERS,
     spec=SPEC,
     name="holdout_problem_rate_increasing",
+    uses_home=True,
     description=(
         "On the holdout of the serving model, the weighted problem-found rate of its tiers by score rises strictly "
         "A < B < C < D (the rates after the hard overrides are reported beside). Blocks the publish. "
