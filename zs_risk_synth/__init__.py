@@ -23,6 +23,7 @@ from zs_risk_synth import consequences, licences, population, registry
 from zs_risk_synth import events as E
 from zs_risk_synth import files as zs_risk_synth_files
 from zs_risk_synth import inspections as I
+from zs_risk_synth import inspectors as zs_risk_synth_inspectors
 from zs_risk_synth import output as O
 from zs_risk_synth._util import Calendar, Streams, concat, first_of_runs, take
 
@@ -66,8 +67,8 @@ def generate(
     say(f"synth: {enterprises:,} entities, {months} months from {start}")
     pop = population.build(cal, streams, enterprises)
     say(f"synth: population of {pop.n:,} entities (incl. later registrations)")
-    inspectors = I.build_inspectors(pop, cal, streams)
-    conflicts = I.build_conflicts(pop, cal, streams, inspectors)
+    inspectors = zs_risk_synth_inspectors.build_inspectors(pop, cal, streams)
+    conflicts = zs_risk_synth_inspectors.build_conflicts(pop, cal, streams, inspectors)
     reports, seasons = E.annual_reports(pop, cal, streams)
     late = E.late_report_listings(pop, cal, streams, seasons)
     complaints = E.complaints(pop, cal, streams)

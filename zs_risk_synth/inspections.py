@@ -9,11 +9,9 @@ Results are entered into the results system one to eight working days after the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from zs_risk_synth import population
+from zs_risk_synth import inspectors, population
 from zs_risk_synth import profiles as P
 from zs_risk_synth._util import (
     NEVER,
@@ -21,7 +19,6 @@ from zs_risk_synth._util import (
     Events,
     Streams,
     concat,
-    empty_events,
     first_of_runs,
     pick_workdays,
     sort_events,
@@ -40,148 +37,6 @@ TRIGGER = ("random", "triggered", "special")
 
 
 RANDOM, TRIGGERED, SPECIAL = range(3)
-
-
-QUAL_BIT = {q: 1 << i for i, q in enumerate(P.QUALIFICATIONS)}
-
-
-CONFLICT_REASONS = (
-    "近亲属在该企业任职",
-    "曾在该企业任职",
-    "持有该企业股份",
-    "与该企业法定代表人有其他利害关系",
-)
-
-
-@dataclass
-class Inspectors:
-    ids: np.ndarray
-    dept: np.ndarray  # index into profiles.DEPARTMENTS
-    branch: np.ndarray  # town index, -1 = city level
-    quals: np.ndarray  # bit mask over profiles.QUALIFICATIONS
-    hired: np.ndarray  # month index (-1 = before the window)
-    left: np.ndarray  # first month no longer in post (months = still in post)
-    cert: np.ndarray  # months × inspectors: certificate valid until, as known in that month
-
-    def on_list(self, m: int) -> np.ndarray:
-        return np.flatnonzero(self.hired <= m)
-
-    def active(self, m: int) -> np.ndarray:
-        return (self.hired <= m) & (self.left > m)
-
-
-def _new_staff(rng: np.random.Generator, k: int, town_share: np.ndarray) -> tuple[np.ndarray, ...]:
-    dept = rng.choice(len(P.DEPARTMENTS), k, p=P.DEPARTMENT_SHARE)
-    scjgj = dept == 0
-    branch = np.where(scjgj & (rng.random(k) >= 0.12), rng.choice(len(town_share), k, p=town_share), -1)
-    quals = np.full(k, QUAL_BIT["general"])
-    extra = {
-        "food": 0.75,
-        "industrial_product": 0.35,
-        "special_equipment": 0.2,
-        "drug": 0.15,
-        "medical_device": 0.1,
-        "cosmetics": 0.08,
-    }
-    for q, p in extra.items():
-        quals |= np.where(scjgj & (rng.random(k) < p), QUAL_BIT[q], 0)
-    quals |= np.where(~scjgj & (rng.random(k) < 0.5), QUAL_BIT["other"], 0)
-    return dept.astype(np.int8), branch.astype(np.int16), quals.astype(np.int16)
-
-
-def build_inspectors(pop: population.Population, cal: Calendar, streams: Streams) -> Inspectors:
-    """About one inspector per 1,000 entities (at least 60), mostly market regulation staff of the town
-    branches, some city-level and joint-inspection member units; staff leave, are hired and renew their
-    certificates."""
-    rng = streams.rng("inspectors")
-    initial = pop.reg_month < 0
-    town_share = np.bincount(pop.town[initial], minlength=len(P.towns())).astype(float)
-    town_share /= town_share.sum()
-    n0 = max(60, round(pop.n0 / 1000))
-    # Every town branch gets at least two market-regulation inspectors, every other member unit two
-    # at city level.
-    base_branch = np.concatenate([np.repeat(np.arange(len(town_share)), 2), np.full(2 * (len(P.DEPARTMENTS) - 1), -1)])
-    base_dept = np.concatenate([np.zeros(2 * len(town_share)), np.repeat(np.arange(1, len(P.DEPARTMENTS)), 2)])
-    k = max(n0 - len(base_branch), 0)
-    dept, branch, quals = _new_staff(rng, k, town_share)
-    dept = np.concatenate([base_dept.astype(np.int8), dept])
-    branch = np.concatenate([base_branch.astype(np.int16), branch])
-    base_quals = np.where(base_dept == 0, QUAL_BIT["general"] | QUAL_BIT["food"], QUAL_BIT["general"])
-    quals = np.concatenate([base_quals.astype(np.int16), quals])
-    n = len(dept)
-    hired = np.full(n, -1, dtype=np.int32)
-    left = np.full(n, cal.months, dtype=np.int32)
-    cert = cal.first_day + rng.integers(-60, 5 * 365, n)
-    certs = []
-    for m in range(cal.months):
-        r = streams.rng("inspectors", m)
-        ms, me = cal.month_start(m), cal.month_end(m)
-        active = (hired <= m) & (left > m)
-        leaving = active & (r.random(len(dept)) < 0.003)
-        left[leaving] = m
-        renew = active & (cert >= ms) & (cert <= me) & (r.random(len(dept)) < 0.85)
-        cert[renew] += 1826
-        target = round(n0 * 1.07 ** (m / 12))
-        k = max(0, target - int(((hired <= m) & (left > m)).sum()))
-        if k:
-            d, b, q = _new_staff(r, k, town_share)
-            dept, branch, quals = (
-                np.concatenate([dept, d]),
-                np.concatenate([branch, b]),
-                np.concatenate([quals, q]),
-            )
-            hired = np.concatenate([hired, np.full(k, m, np.int32)])
-            left = np.concatenate([left, np.full(k, cal.months, np.int32)])
-            cert = np.concatenate([cert, ms + r.integers(1000, 1826, k)])
-        certs.append(cert.copy())
-    cert_2d = np.full((cal.months, len(dept)), NEVER, dtype=np.int64)
-    for m, c in enumerate(certs):
-        cert_2d[m, : len(c)] = c
-    # IDs numbered per member unit in order of appointment (a few hundred rows: a plain loop is fine).
-    counters: dict[int, int] = {}
-    ids = []
-    for d in dept:
-        counters[int(d)] = counters.get(int(d), 0) + 1
-        ids.append(f"{P.DEPARTMENTS[d]}{counters[int(d)]:04d}")
-    return Inspectors(np.array(ids), dept, branch, quals, hired, left, cert_2d)
-
-
-def build_conflicts(pop: population.Population, cal: Calendar, streams: Streams, insp: Inspectors) -> Events:
-    """Declared conflicts of interest: a backlog in the first delivery, then a few each month."""
-    parts = []
-    for m in range(cal.months):
-        rng = streams.rng("conflicts", m)
-        ms, me = cal.month_start(m), cal.month_end(m)
-        staff = np.flatnonzero(insp.active(m))
-        k = max(20, round(0.45 * len(staff))) if m == 0 else int(rng.poisson(0.015 * len(staff)))
-        if not k or not len(staff):
-            continue
-        who = staff[rng.integers(0, len(staff), k)]
-        act = np.flatnonzero((pop.est_day < ms) & (pop.exit_day > me))
-        by_town = act[np.argsort(pop.town[act], kind="stable")]
-        bounds = np.searchsorted(pop.town[by_town], np.arange(len(P.towns()) + 1))
-        town = insp.branch[who].astype(np.int64)
-        local = (town >= 0) & (rng.random(k) < 0.8)
-        lo = np.where(local, bounds[np.maximum(town, 0)], 0)
-        hi = np.where(local, bounds[np.maximum(town, 0) + 1], len(by_town))
-        ok = hi > lo
-        pos = lo + np.floor(rng.random(k) * (hi - lo)).astype(np.int64)
-        ent = by_town[np.minimum(pos, len(by_town) - 1)]
-        days = cal.first_day - rng.integers(10, 700, k) if m == 0 else pick_workdays(rng, ms, me, k)
-        parts.append(
-            {
-                "insp": who[ok],
-                "idx": ent[ok],
-                "day": to_workday(days[ok]) if m == 0 else days[ok],
-                "reason": rng.choice(len(CONFLICT_REASONS), k, p=[0.35, 0.3, 0.15, 0.2])[ok],
-            }
-        )
-    if not parts:
-        return empty_events(insp=np.int64, idx=np.int64, day=np.int64, reason=np.int64, month=np.int64)
-    ev = sort_events(concat(parts), "insp", "idx", "day")
-    ev = take(ev, np.flatnonzero(first_of_runs([ev["insp"], ev["idx"]])))  # a pair is declared once
-    ev["month"] = np.maximum(cal.month_of(ev["day"]), 0)
-    return sort_events(ev, "month", "day", "insp")
 
 
 def _plan_scopes(pop: population.Population) -> list[np.ndarray]:
@@ -380,19 +235,24 @@ def results(
 
 
 def assign_inspectors(
-    pop: population.Population, cal: Calendar, streams: Streams, ev: Events, insp: Inspectors, conflicts: Events
+    pop: population.Population,
+    cal: Calendar,
+    streams: Streams,
+    ev: Events,
+    insp: inspectors.Inspectors,
+    conflicts: Events,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Department and two distinct inspectors per inspection: certified, in post, of the responsible branch,
     qualified for the plan's domain where possible, and without a declared conflict with the firm."""
     n = len(ev["idx"])
     plan = ev["plan"]
     dept = np.where(plan >= 0, np.array([P.DEPARTMENTS.index(p.department) for p in P.PLANS] + [0])[plan], 0)
-    qual_of_domain = np.array([QUAL_BIT[d] for d in P.DOMAINS])
-    plan_qual = np.array([QUAL_BIT[p.domain] for p in P.PLANS] + [0])[plan]
+    qual_of_domain = np.array([inspectors.QUAL_BIT[d] for d in P.DOMAINS])
+    plan_qual = np.array([inspectors.QUAL_BIT[p.domain] for p in P.PLANS] + [0])[plan]
     trig_qual = np.where(
         pop.lic_domain[ev["idx"]] >= 0,
         qual_of_domain[np.maximum(pop.lic_domain[ev["idx"]], 0)],
-        QUAL_BIT["general"],
+        inspectors.QUAL_BIT["general"],
     )
     qual = np.where(plan >= 0, plan_qual, trig_qual)
     branch = np.where(dept == 0, pop.town[ev["idx"]], -1)
@@ -441,7 +301,7 @@ def assign_inspectors(
     return dept.astype(np.int8), i1, i2
 
 
-def _pool(insp: Inspectors, ok: np.ndarray, dept: int, branch: int, qual: int) -> np.ndarray:
+def _pool(insp: inspectors.Inspectors, ok: np.ndarray, dept: int, branch: int, qual: int) -> np.ndarray:
     """Eligible inspectors, relaxing first the qualification, then the branch (to city level, then any)."""
     same_dept = ok & (insp.dept == dept)
     qualified = (insp.quals & qual) > 0
@@ -467,10 +327,7 @@ def _two_of(rng: np.random.Generator, k: int, n: int) -> tuple[np.ndarray, np.nd
 __all__ = [
     "CODES",
     "TRIGGER",
-    "Inspectors",
     "assign_inspectors",
-    "build_conflicts",
-    "build_inspectors",
     "draw_inspections",
     "results",
 ]

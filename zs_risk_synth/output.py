@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from zs_risk_synth import events as E
 from zs_risk_synth import inspections as I
+from zs_risk_synth import inspectors as zs_risk_synth_inspectors
 from zs_risk_synth import licences as zs_risk_synth_licences
 from zs_risk_synth import population
 from zs_risk_synth import profiles as P
@@ -48,7 +49,7 @@ class World:
     inspector_1: np.ndarray
     inspector_2: np.ndarray
     task_seq: np.ndarray
-    inspectors: I.Inspectors
+    inspectors: zs_risk_synth_inspectors.Inspectors
     conflicts: Events
     recorded: np.ndarray  # per inspection: day its result was entered in the results system (录入日期)
     delivered: np.ndarray  # per inspection: month index of that day (cal.months: after the window, not delivered)
@@ -330,7 +331,7 @@ def table_conflicts(w: World, m: int) -> pa.Table:
         {
             "inspector_id": pa.array(w.inspectors.ids[r["insp"]]),
             "uscc": _uscc(w, r["idx"]),
-            "reason": vocab_take(I.CONFLICT_REASONS, r["reason"]),
+            "reason": vocab_take(zs_risk_synth_inspectors.CONFLICT_REASONS, r["reason"]),
             "declared_on": iso_dates(r["day"]),
         }
     )

@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline import progress
+from zs_risk_pipeline.defs import kept_open, processes
 from zs_risk_pipeline.lib.core import settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wait for Dagster
@@ -113,7 +114,7 @@ def _run_month(
         common._say(f"{label}: {dead.describe()}")
     run_id = str(uuid.uuid4())
     shown = session.progress(label)
-    kept = runs.SqliteKeptOpen(instance)
+    kept = kept_open.SqliteKeptOpen(instance)
 
     def listen(entry: dg.EventLogEntry) -> None:
         kept.hold_run(run_id)  # its shard exists once its first event is stored
@@ -128,7 +129,7 @@ def _run_month(
                 instance=instance,
                 run_config=config,
                 raise_on_error=False,
-                tags={**(tags or {}), **runs.process_tags()},
+                tags={**(tags or {}), **processes.process_tags()},
                 run_id=run_id,
             )
         finally:  # in-process: nothing of the run runs any more, whatever ended it

@@ -30,24 +30,20 @@ import os
 import select
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
 if TYPE_CHECKING:
     from dagster._utils.concurrency import ConcurrencyKeyInfo
+from zs_risk_pipeline.defs import processes
 
-PID_TAG = "zs_risk/pid"
-HOST_TAG = "zs_risk/host"
-PROCESS_STARTED_TAG = "zs_risk/process_started"  # seconds since the epoch, from the kernel's process table
 # Runs that may have a process executing them (QUEUED ones wait for the daemon; SUSPENDED ones have none).
 UNFINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
@@ -55,59 +51,6 @@ UNFINISHED = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-# The kernel's start time of a process is exact to a clock tick; allow for rounding in the tag.
-START_TOLERANCE_SECONDS = 1.0
-
-
-def process_tags() -> dict[str, str]:
-    """Tags naming this process, for a run it executes in-process."""
-    pid = os.getpid()
-    tags = {PID_TAG: str(pid), HOST_TAG: socket.gethostname()}
-    started = _process_start(pid)
-    if started is not None:
-        tags[PROCESS_STARTED_TAG] = f"{started:.2f}"
-    return tags
-
-
-@dataclass(frozen=True)
-class RunProcess:
-    """The process that executed a run, as far as the run's records tell."""
-
-    pid: int
-    host: str | None  # None: this host (pid recorded by Dagster, runs in local SQLite files)
-    started: float | None = None  # the process's start time, when recorded
-    seen_at: float | None = None  # a moment the process was running (its RUN_START event)
-
-    def gone(self) -> bool:
-        """True only when the process is provably no longer running."""
-        if self.host is not None and self.host != socket.gethostname():
-            return False
-        return not _running(self.pid, self.started, self.seen_at)
-
-    def __str__(self) -> str:
-        here = self.host is None or self.host == socket.gethostname()
-        return f"pid {self.pid}" + ("" if here else f" on {self.host}")
-
-
-def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess | None:
-    tags = run.tags
-    if PID_TAG in tags:
-        try:
-            pid = int(tags[PID_TAG])
-            started = float(tags[PROCESS_STARTED_TAG]) if PROCESS_STARTED_TAG in tags else None
-        except ValueError:
-            return None
-        return RunProcess(pid, tags.get(HOST_TAG) or None, started) if pid > 0 else None
-    from dagster._core.storage.runs import SqliteRunStorage
-
-    if not isinstance(instance.run_storage, SqliteRunStorage):
-        return None
-    records = instance.get_records_for_run(
-        run.run_id, of_type=dg.DagsterEventType.RUN_START, limit=1, ascending=False
-    ).records
-    entry = records[0].event_log_entry if records else None
-    pid = entry.dagster_event.pid if entry is not None and entry.dagster_event is not None else None
-    return RunProcess(pid, None, None, entry.timestamp) if entry is not None and pid else None
 
 
 @dataclass(frozen=True)
@@ -117,7 +60,7 @@ class DeadRun:
     run_id: str
     job_name: str | None
     partition: str | None
-    process: RunProcess | None
+    process: processes.RunProcess | None
     marked_failed: bool
     freed_pools: tuple[str, ...]
 
@@ -162,7 +105,7 @@ def reap_dead_runs(instance: dg.DagsterInstance, run_ids: Iterable[str] | None =
     dead = []
     for run_id in candidates:
         run = instance.get_run_by_id(run_id)
-        process = run_process(instance, run) if run is not None else None
+        process = processes.run_process(instance, run) if run is not None else None
         if run is not None and (process is None or not process.gone()):
             continue
         if run is not None and process is not None:
@@ -182,7 +125,9 @@ def reap_dead_runs(instance: dg.DagsterInstance, run_ids: Iterable[str] | None =
     return dead
 
 
-def _step_processes(instance: dg.DagsterInstance, run_id: str, steps: set[str], run: RunProcess) -> list[RunProcess]:
+def _step_processes(
+    instance: dg.DagsterInstance, run_id: str, steps: set[str], run: processes.RunProcess
+) -> list[processes.RunProcess]:
     """The processes other than the run's own that started the given steps (STEP_START events carry a pid)."""
     if not steps:
         return []
@@ -192,7 +137,7 @@ def _step_processes(instance: dg.DagsterInstance, run_id: str, steps: set[str], 
         entry = record.event_log_entry
         pid = entry.dagster_event.pid if entry.dagster_event is not None else None
         if entry.step_key in steps and pid and pid != run.pid:
-            found.append(RunProcess(pid, run.host, None, entry.timestamp))
+            found.append(processes.RunProcess(pid, run.host, None, entry.timestamp))
     return found
 
 
@@ -222,7 +167,7 @@ def describe_holder(instance: dg.DagsterInstance, run_id: str) -> str:
     if record is None:
         return f"run {run_id} (no longer in the run history)"
     run = record.dagster_run
-    process = run_process(instance, run)
+    process = processes.run_process(instance, run)
     started = record.start_time or record.create_timestamp.timestamp()
     parts = [
         run.job_name,
@@ -357,111 +302,3 @@ class RunWatch:
 def dead_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     dead = reap_dead_runs(context.instance)
     return dg.SkipReason("; ".join(d.describe() for d in dead) if dead else "no dead runs")
-
-
-def _running(pid: int, started: float | None, seen_at: float | None) -> bool:
-    """Whether `pid` is a live process of this host that is the one recorded: started at `started`, or running
-    before `seen_at`. Without a process table to read (not Linux), only whether the pid exists."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    try:
-        stat = (proc / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    except OSError:
-        return True
-    state, start = _parse_stat(stat)
-    if state in ("Z", "X", "x"):  # a zombie or dead process: it runs nothing any more
-        return False
-    if start is None:
-        return True
-    if started is not None and abs(start - started) > START_TOLERANCE_SECONDS:
-        return False
-    return not (seen_at is not None and start > seen_at + START_TOLERANCE_SECONDS)
-
-
-def _parse_stat(stat: str) -> tuple[str, float | None]:
-    """(state, start time in seconds since the epoch) from /proc/<pid>/stat."""
-    fields = stat[stat.rfind(")") + 2 :].split()  # the command name, in parentheses, may hold spaces
-    state = fields[0] if fields else "?"
-    boot = _boot_time()
-    try:
-        ticks = int(fields[19])  # field 22 of the line: start time in clock ticks after boot
-    except (IndexError, ValueError):
-        return state, None
-    return state, (boot + ticks / os.sysconf("SC_CLK_TCK")) if boot is not None else None
-
-
-def _boot_time() -> float | None:
-    try:
-        for line in Path("/proc/stat").read_text().splitlines():
-            if line.startswith("btime "):
-                return float(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _process_start(pid: int) -> float | None:
-    try:
-        return _parse_stat(Path(f"/proc/{pid}/stat").read_text())[1]
-    except OSError:
-        return None
-
-
-class SqliteKeptOpen:
-    """While this process executes a run in-process: one idle connection to each SQLite file of the instance's
-    local storage (run history, event-log index, schedules) and to the run's own event-log shard.
-
-    Dagster opens and closes a connection for every event it stores (hundreds per run). The last connection to
-    close a WAL-mode database checkpoints it and deletes the WAL, two more fsyncs per event; with one connection
-    kept open no other is ever the last, and SQLite checkpoints as usual, every 1000 pages. The kept connections
-    only read the schema once: they hold no transaction and no lock a writer or reader waits for, and durability
-    stays SQLite's default. Anything but local SQLite storage is left alone. With the home's storage
-    (defs/storage.py) the event log keeps its own connections, so what this still saves there is the run history
-    and schedules; a home whose dagster.yaml predates that storage gets the event-log shards held here too."""
-
-    def __init__(self, instance: dg.DagsterInstance) -> None:
-        from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-
-        storage = instance.event_log_storage
-        self._storage = storage if isinstance(storage, SqliteEventLogStorage) else None
-        self._held: dict[str, sqlite3.Connection] = {}
-        if self._storage is not None:
-            root = Path(instance.root_directory)
-            for path in (root / "history" / "runs.db", root / "schedules" / "schedules.db"):
-                self._hold(str(path))
-            self._hold(self._storage.path_for_shard("index"))
-
-    def hold_run(self, run_id: str) -> None:
-        """Keep the run's event-log shard open too (it exists once the run's first event is stored)."""
-        if self._storage is not None:
-            self._hold(self._storage.path_for_shard(run_id))
-
-    def _hold(self, path: str) -> None:
-        if path in self._held or not os.path.isfile(path):
-            return
-        try:
-            conn = sqlite3.connect(path, timeout=30)
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # opens the WAL index, then idles
-        except sqlite3.Error:
-            return  # only a speed-up: Dagster works the same without it
-        self._held[path] = conn
-
-    def close(self) -> None:
-        for conn in self._held.values():
-            conn.close()
-        self._held.clear()
-
-    def __enter__(self) -> SqliteKeptOpen:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

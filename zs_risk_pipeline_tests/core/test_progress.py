@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from zs_risk_pipeline import progress
-from zs_risk_pipeline.defs import runs
+from zs_risk_pipeline.defs import kept_open
 
 
 @dg.asset(group_name="first")
@@ -68,7 +68,7 @@ def instance(tmp_path: Path):
         yield inst
 
 
-def _run(instance: dg.DagsterInstance, shown: progress.StepProgress, kept: runs.SqliteKeptOpen | None = None):
+def _run(instance: dg.DagsterInstance, shown: progress.StepProgress, kept: kept_open.SqliteKeptOpen | None = None):
     run_id = str(uuid.uuid4())
 
     def listen(entry: dg.EventLogEntry) -> None:
@@ -121,7 +121,7 @@ def test_live_progress_redraws_one_line_and_erases_it(instance) -> None:
 
 def test_sqlite_files_kept_open_during_a_run_change_nothing_dagster_stores(instance) -> None:
     groups = {spec.key: spec.group_name for spec in DEFS.resolve_all_asset_specs()}
-    kept = runs.SqliteKeptOpen(instance)
+    kept = kept_open.SqliteKeptOpen(instance)
     with kept:
         result = _run(instance, progress.StepProgress("x", groups, [], io.StringIO(), live=False), kept)
         shard = instance.event_log_storage.path_for_shard(result.run_id)

@@ -21,7 +21,7 @@ from typing import TypeVar
 import dagster as dg
 import pytest
 
-from zs_risk_pipeline.defs import runs
+from zs_risk_pipeline.defs import processes, runs
 from zs_risk_pipeline_tests.orchestration.test_dagster_month import _deliver
 
 pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
@@ -49,7 +49,7 @@ sys.exit(cli.main(sys.argv[1:]))
 HOLDER = """
 import sys
 import dagster as dg
-from zs_risk_pipeline.defs import runs
+from zs_risk_pipeline.defs import processes
 
 
 @dg.op(pool="duckdb")
@@ -61,7 +61,7 @@ def holder():
     hold_the_warehouse()
 
 with dg.DagsterInstance.get() as instance:
-    tags = {**runs.process_tags(), "dagster/partition": "2024-02-01"}
+    tags = {**processes.process_tags(), "dagster/partition": "2024-02-01"}
     sys.exit(0 if holder.execute_in_process(instance=instance, tags=tags).success else 1)
 """
 
@@ -84,7 +84,7 @@ def _instance_home(home) -> None:
 
 
 def _run_of(instance: dg.DagsterInstance, proc: subprocess.Popen) -> dg.DagsterRun | None:
-    found = instance.get_runs(filters=dg.RunsFilter(tags={runs.PID_TAG: str(proc.pid)}))
+    found = instance.get_runs(filters=dg.RunsFilter(tags={processes.PID_TAG: str(proc.pid)}))
     return found[0] if found else None
 
 
@@ -196,16 +196,16 @@ def test_a_run_waiting_for_a_live_holder_says_who_and_ends_on_sigterm(home, tmp_
 
 
 def test_only_a_provably_gone_process_is_dead():
-    me = runs.process_tags()
-    pid, started = int(me[runs.PID_TAG]), float(me[runs.PROCESS_STARTED_TAG])
-    assert not runs.RunProcess(pid, socket.gethostname(), started).gone()
-    assert runs.RunProcess(pid, socket.gethostname(), started - 1000).gone()  # the pid now names another process
-    assert not runs.RunProcess(pid, None, None, seen_at=time.time()).gone()
-    assert runs.RunProcess(pid, None, None, seen_at=started - 1000).gone()
-    assert not runs.RunProcess(pid, "another-host", started - 1000).gone()  # never judged from here
+    me = processes.process_tags()
+    pid, started = int(me[processes.PID_TAG]), float(me[processes.PROCESS_STARTED_TAG])
+    assert not processes.RunProcess(pid, socket.gethostname(), started).gone()
+    assert processes.RunProcess(pid, socket.gethostname(), started - 1000).gone()  # the pid now names another process
+    assert not processes.RunProcess(pid, None, None, seen_at=time.time()).gone()
+    assert processes.RunProcess(pid, None, None, seen_at=started - 1000).gone()
+    assert not processes.RunProcess(pid, "another-host", started - 1000).gone()  # never judged from here
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    assert runs.RunProcess(ended.pid, socket.gethostname()).gone()
+    assert processes.RunProcess(ended.pid, socket.gethostname()).gone()
 
 
 @dg.op
@@ -229,10 +229,12 @@ def test_reaping_frees_dead_runs_only(tmp_path, case):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         storage = instance.event_log_storage
         storage.set_concurrency_slots("duckdb", 2)
-        dead_tags = {runs.PID_TAG: str(ended.pid), runs.HOST_TAG: socket.gethostname()}
+        dead_tags = {processes.PID_TAG: str(ended.pid), processes.HOST_TAG: socket.gethostname()}
         tags = {} if case == "untagged" else dead_tags
         dead = instance.create_run_for_job(one_step_job, status=dg.DagsterRunStatus.STARTED, tags=tags)
-        live = instance.create_run_for_job(one_step_job, status=dg.DagsterRunStatus.STARTED, tags=runs.process_tags())
+        live = instance.create_run_for_job(
+            one_step_job, status=dg.DagsterRunStatus.STARTED, tags=processes.process_tags()
+        )
         for run in (dead, live):
             assert storage.claim_concurrency_slot("duckdb", run.run_id, "step").is_claimed
         if case == "step_elsewhere":  # the run's process is gone, but the step holding the slot runs in this one
@@ -261,7 +263,11 @@ def test_the_sensor_reaps_for_the_daemon(tmp_path):
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        tags = {runs.PID_TAG: str(ended.pid), runs.HOST_TAG: socket.gethostname(), "dagster/partition": "2024-03-01"}
+        tags = {
+            processes.PID_TAG: str(ended.pid),
+            processes.HOST_TAG: socket.gethostname(),
+            "dagster/partition": "2024-03-01",
+        }
         dead = instance.create_run_for_job(one_step_job, status=dg.DagsterRunStatus.STARTED, tags=tags)
         skip = runs.dead_runs_sensor(dg.build_sensor_context(instance=instance))
         assert (
