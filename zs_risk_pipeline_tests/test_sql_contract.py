@@ -5,6 +5,7 @@ The staging files restate the contract in SQL; this is what keeps the two from d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,21 @@ from typing import Any
 import duckdb
 import pytest
 
-from zs_risk_pipeline.lib.core.sql import SQL_DIR, render
+from zs_risk_pipeline.lib.core.sql import (
+    SQL_DIR,
+    comment_on,
+    delete_month,
+    distinct_values,
+    drop,
+    latest_month,
+    load_sql,
+    month_rows,
+    quoted,
+    render,
+    row_count,
+    sections,
+    table_exists,
+)
 from zs_risk_pipeline.lib.ingest.contract import Source, sources
 from zs_risk_pipeline.lib.monitoring.early_warnings import load_rules
 
@@ -124,27 +139,93 @@ LITERAL_PLACEHOLDERS = {"comment", "files", "message", "path", "resolved_path", 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
-def _parses(text: str) -> bool:
-    """Whether DuckDB's parser reads every statement, placeholders filled as identifiers, or else the literal
-    ones as text."""
+def _statements(text: str) -> list | None:
+    """The statements DuckDB's parser reads, placeholders filled as identifiers, or else the literal ones as text;
+    None when it cannot read them."""
     for literal in (set(), LITERAL_PLACEHOLDERS):
         filled = PLACEHOLDER.sub(lambda m, lit=literal: "'x'" if m.group(1) in lit else "x", text)
         try:
-            return bool(duckdb.extract_statements(filled))
+            return duckdb.extract_statements(filled)
         except duckdb.Error:
             continue
-    return False
+    return None
+
+
+def _files() -> dict[str, dict[str, str]]:
+    """Every SQL file under sql/ by its name below it, and its sections ("" the definition)."""
+    return {
+        p.relative_to(SQL_DIR).as_posix(): sections(p.read_text(encoding="utf-8"))
+        for p in sorted(SQL_DIR.rglob("*.sql"))
+    }
+
+
+def _label(file: str, section: str) -> str:
+    return f"{file}#{section}" if section else file
 
 
 def test_every_sql_file_parses_and_is_used() -> None:
-    files = sorted(p.relative_to(SQL_DIR).as_posix() for p in SQL_DIR.rglob("*.sql"))
+    files = _files()
     assert files
     code = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
     # Files named by their source or rule rather than spelled out (f"staging/{src.name}.sql").
     named = {f"staging/{s}.sql" for s in sources()} | {f"monitoring/warning_{r}.sql" for r in load_rules()}
-    unparsable = [f for f in files if not _parses((SQL_DIR / f).read_text(encoding="utf-8"))]
-    # Spelled out as "dir/name.sql", as a quoted file name joined to its folder, or named by source or rule.
-    unused = [f for f in files if f not in code and f'"{Path(f).name}"' not in code and f not in named]
+    unparsable = [_label(f, s) for f, parts in files.items() for s, text in parts.items() if _statements(text) is None]
+    # Spelled out in quotes as "dir/name.sql" or "dir/name.sql#section", as a quoted file name joined to its folder,
+    # or named by source or rule. A definition that runs nothing (a file of sections only) need not be named.
+    used = {f: f'"{f}"' in code or f'"{Path(f).name}"' in code or f in named for f in files}
+    unused = [
+        _label(f, s)
+        for f, parts in files.items()
+        for s, text in parts.items()
+        if (f'"{f}#{s}"' not in code if s else _statements(text) and not used[f])
+    ]
     assert not unparsable, f"SQL files DuckDB cannot parse: {unparsable}"
-    assert not unused, f"SQL files nothing runs: {unused}"
+    assert not unused, f"SQL files or sections nothing runs: {unused}"
     assert named <= set(files), f"sources or rules without their SQL file: {sorted(named - set(files))}"
+
+
+def test_sections_split_a_file_by_name() -> None:
+    text = "-- t\nCREATE TABLE t (a INT);\n\n-- name: fill\n-- the fill\nINSERT INTO t VALUES (1);\n"
+    text += "-- name: read\nSELECT a FROM t;\n"
+    found = sections(text)
+    assert list(found) == ["", "fill", "read"]
+    assert found[""] == "-- t\nCREATE TABLE t (a INT);\n\n"
+    assert found["fill"] == "-- name: fill\n-- the fill\nINSERT INTO t VALUES (1);\n"
+    with pytest.raises(ValueError, match="twice"):
+        sections(text + "-- name: fill\nSELECT 1;\n")
+    with pytest.raises(KeyError, match="no section"):
+        load_sql("ingest/setup.sql#nothing_of_that_name")
+
+
+def test_plumbing_is_built_from_quoted_identifiers_with_values_bound() -> None:
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA s")
+        conn.execute("CREATE TABLE s.t (month DATE, source VARCHAR, v INT)")
+        conn.execute(
+            "INSERT INTO s.t VALUES ('2024-03-01', 'a', 2), ('2024-03-01', 'a', 1), ('2024-03-01', 'b', 3), "
+            "('2024-04-01', 'a', 4)"
+        )
+        march = dt.date(2024, 3, 1)
+        assert table_exists(conn, "s", "t") and not table_exists(conn, "s", "u")
+        assert row_count(conn, "s.t") == 4 and row_count(conn, "s.t", march) == 3
+        assert row_count(conn, "s.t", march, source="a") == 2
+        assert month_rows(conn, "s.t", march, ordered=True, limit=2).fetchall() == [
+            (march, "a", 1),
+            (march, "a", 2),
+        ]
+        assert distinct_values(conn, "s.t", "source", march) == ["a", "b"]
+        assert latest_month(conn, "s.t") == dt.date(2024, 4, 1)
+        comment_on(conn, "COLUMN", "s.t.v", "it's a value (值)")
+        comment_on(conn, "TABLE", "s.t", "a table")
+        assert conn.execute("SELECT comment FROM duckdb_columns() WHERE column_name = 'v'").fetchall() == [
+            ("it's a value (值)",)
+        ]
+        delete_month(conn, "s.t", march, source="a")
+        assert row_count(conn, "s.t", march) == 1
+        # A value never becomes SQL text: this deletes nothing rather than everything.
+        delete_month(conn, "s.t", "2024-04-01' OR '1' = '1", column="source")
+        assert row_count(conn, "s.t") == 2
+        conn.execute("CREATE TEMP TABLE _scratch AS SELECT 1 AS x")
+        drop(conn, "temp._scratch", "temp._never_made")
+        assert not table_exists(conn, "main", "_scratch")
+        assert quoted('odd"name.t') == '"odd""name"."t"'
