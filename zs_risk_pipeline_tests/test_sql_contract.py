@@ -34,7 +34,7 @@ from zs_risk_pipeline.lib.monitoring.early_warnings import load_rules
 
 PACKAGE = Path(__file__).resolve().parents[1] / "zs_risk_pipeline"
 
-# Where each judging macro takes its column name, its "required" flag and its allowed values (sql/ingest/macros.sql).
+# Where each judging macro takes its column name, its "required" flag and its allowed values (sql/staging/macros.sql).
 REQUIRED_ARG = {"zs_chk_uscc": 2, "zs_chk_date": 2, "zs_chk_decimal": 2, "zs_chk_int": 2, "zs_chk_bool": 2}
 ALWAYS_REQUIRED = {"zs_chk_required", "zs_chk_town", "zs_chk_industry"}
 ENUM = "zs_chk_enum"  # (col, raw, value, required, allowed)
@@ -69,7 +69,7 @@ def _constant(arg: dict) -> Any:
 
 def _judgments(src: Source) -> tuple[dict[str, bool], dict[str, tuple[str, ...]]]:
     """Column → judged as required, and column → allowed values, from the source's staging file."""
-    statements = duckdb.extract_statements(render(f"staging/{src.name}.sql"))
+    statements = duckdb.extract_statements(render(f"staging/staging.{src.name}.sql#typed"))
     typed = next(s.query for s in statements if "TEMP TABLE _typed AS" in s.query)
     query = typed.split("TEMP TABLE _typed AS", 1)[1]
     with duckdb.connect() as conn:
@@ -114,7 +114,7 @@ def test_staging_tables_hold_the_contract_columns_not_null_where_required(name: 
     src = sources()[name]
     create = next(
         s.query
-        for s in duckdb.extract_statements(render(f"staging/{name}.sql"))
+        for s in duckdb.extract_statements(render(f"staging/staging.{name}.sql"))
         if f"CREATE TABLE IF NOT EXISTS staging.{name} " in s.query
     )
     with duckdb.connect() as conn:
@@ -167,21 +167,32 @@ def test_every_sql_file_parses_and_is_used() -> None:
     files = _files()
     assert files
     code = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
-    # Files named by their source or rule rather than spelled out (f"staging/{src.name}.sql").
-    named = {f"staging/{s}.sql" for s in sources()} | {f"monitoring/warning_{r}.sql" for r in load_rules()}
+    # Files the code names by their source or rule (f"staging/staging.{src.name}.sql"): how it spells each.
+    templates = {
+        "staging/staging.{src.name}.sql": [f"staging/staging.{s}.sql" for s in sources()],
+        "monitoring/warning_{rule.name}.sql": [f"monitoring/warning_{r}.sql" for r in load_rules()],
+    }
+    spelled = {f: template for template, named in templates.items() for f in named}
+
+    def used(file: str, section: str) -> bool:
+        """Spelled out in quotes as "dir/name.sql" or "dir/name.sql#section" (or by its template), or a file
+        named by itself and joined to its folder."""
+        names = [file, spelled.get(file, file)]
+        if section:
+            return any(f'"{n}#{section}"' in code for n in names)
+        return any(f'"{n}"' in code for n in names) or f'"{Path(file).name}"' in code
+
     unparsable = [_label(f, s) for f, parts in files.items() for s, text in parts.items() if _statements(text) is None]
-    # Spelled out in quotes as "dir/name.sql" or "dir/name.sql#section", as a quoted file name joined to its folder,
-    # or named by source or rule. A definition that runs nothing (a file of sections only) need not be named.
-    used = {f: f'"{f}"' in code or f'"{Path(f).name}"' in code or f in named for f in files}
+    # A definition that runs nothing (a file of sections only) need not be named.
     unused = [
         _label(f, s)
         for f, parts in files.items()
         for s, text in parts.items()
-        if (f'"{f}#{s}"' not in code if s else _statements(text) and not used[f])
+        if (s or _statements(text)) and not used(f, s)
     ]
     assert not unparsable, f"SQL files DuckDB cannot parse: {unparsable}"
     assert not unused, f"SQL files or sections nothing runs: {unused}"
-    assert named <= set(files), f"sources or rules without their SQL file: {sorted(named - set(files))}"
+    assert set(spelled) <= set(files), f"sources or rules without their SQL file: {sorted(set(spelled) - set(files))}"
 
 
 def test_sections_split_a_file_by_name() -> None:
@@ -194,7 +205,7 @@ def test_sections_split_a_file_by_name() -> None:
     with pytest.raises(ValueError, match="twice"):
         sections(text + "-- name: fill\nSELECT 1;\n")
     with pytest.raises(KeyError, match="no section"):
-        load_sql("ingest/setup.sql#nothing_of_that_name")
+        load_sql("staging/quarantine.rows.sql#nothing_of_that_name")
 
 
 def test_plumbing_is_built_from_quoted_identifiers_with_values_bound() -> None:

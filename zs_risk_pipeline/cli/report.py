@@ -23,12 +23,12 @@ def print_summary(paths: settings.Paths) -> None:
     common._say(f"warehouse (DuckDB, pipeline-owned): {paths.warehouse}")
     if paths.warehouse.exists():
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-            for source, files, raw, staged, quarantined, rejected in run_sql(conn, "ingest/summary.sql"):
+            for source, files, raw, staged, quarantined, rejected in run_sql(conn, "staging/ingest_summary.sql"):
                 common._say(
                     f"  {source:<16} {files:>4} files  {raw:>10,} raw = {staged:>10,} staged + "
                     f"{quarantined:>7,} quarantined   {rejected} files rejected"
                 )
-            reasons = run_sql(conn, "ingest/quarantine_reasons.sql")
+            reasons = run_sql(conn, "staging/quarantine.rows.sql#reasons")
             if reasons:
                 common._say("  quarantine by reason: " + ", ".join(f"{r} {n:,}" for r, n in reasons))
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:

@@ -120,7 +120,7 @@ def check_month(
     m = Month.of(month).start
     delivered = {
         s: {"files": int(f), "rows": int(r), "rejected": int(x)}
-        for s, f, r, x in run_sql(conn, "ingest/deliveries_of_month.sql", {"month": m})
+        for s, f, r, x in run_sql(conn, "staging/raw.landing_files.sql#deliveries_of_month", {"month": m})
     }
     missing = missing_sources(delivered, policy, month)
     reason = (release_reason or "").strip() or None

@@ -1,5 +1,6 @@
 -- Normalisation and judging macros shared by every staging step (规范化与校验宏).
 -- Temporary: they live on the ingest connection only, so the warehouse file carries no hidden logic.
+-- Sections: the reference lists the judging macros look up, the keyed hash of personal IDs, one text scrubbed.
 
 -- Full-width ASCII (０-９, Ａ-Ｚ, ，；（）…) and the ideographic space become their half-width forms.
 -- Most values are plain: translate only those that hold a full-width character (translate is costly).
@@ -133,3 +134,43 @@ CREATE OR REPLACE TEMP MACRO zs_chk_industry(col, raw) AS CASE
             AND substr(zs_code(raw), 2, 2) BETWEEN s.division_from AND s.division_to)
         THEN zs_problem('bad_industry_code', col, 'not a GB/T 4754-2017 class code (section letter + 4 digits)', raw)
 END;
+
+-- name: reference_lists
+-- Reference lists the judging macros look up (参考代码表), loaded per connection from the package.
+CREATE OR REPLACE TEMP TABLE _ref_towns AS
+SELECT town_code, name_zh FROM read_csv($towns_csv, all_varchar = true, header = true);
+CREATE OR REPLACE TEMP TABLE _ref_sections AS
+SELECT section, division_from, division_to FROM read_csv($sections_csv, all_varchar = true, header = true);
+CREATE OR REPLACE TEMP TABLE _ref_result_codes AS
+SELECT code, name_zh, problem_found::BOOLEAN AS problem_found
+FROM read_csv($result_codes_csv, all_varchar = true, header = true);
+-- Genuine codes that fail the checksum (early pilot regions), approved by an operator.
+CREATE OR REPLACE TEMP TABLE _uscc_allowlist AS
+SELECT upper(trim(uscc)) AS uscc FROM read_csv($allowlist_csv, all_varchar = true, header = true);
+
+-- name: pii_hash
+-- Keyed hashing of personal ID numbers (个人证件号脱敏): HMAC-SHA256 with the key from the environment.
+-- The key arrives as its two padded halves; only the hash is ever stored.
+CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT $ipad::BLOB AS ipad, $opad::BLOB AS opad;
+-- HMAC-SHA256 of the normalised value: one definition for ID columns and for IDs inside free text.
+CREATE OR REPLACE TEMP MACRO zs_pii_hmac(ipad, opad, s) AS sha256(opad || unhex(sha256(ipad || encode(zs_code(s)))));
+CREATE OR REPLACE TEMP MACRO zs_pii_hash(s) AS CASE WHEN zs_code(s) IS NULL THEN NULL ELSE
+    (SELECT zs_pii_hmac(k.ipad, k.opad, s) FROM _pii_key k) END;
+-- Free text (a malformed line, a rejection message) with every token that looks like a resident ID number
+-- (GB 11643: 17 digits and a check digit or X, the old 15-digit form, or a mistyped one: any run of 15 or
+-- more digits, half- or full-width, the last possibly X) replaced by the keyed hash its ID column would get,
+-- so an investigator can still match it. A hash already in the text (64 hex characters) stays as it is.
+CREATE OR REPLACE TEMP MACRO zs_pii_scrub(s) AS CASE WHEN s IS NULL OR NOT regexp_matches(s, '[0-9０-９]{15}') THEN s
+    ELSE (
+        SELECT array_to_string(list_transform(t.parts, lambda part, i: part || coalesce(CASE
+            WHEN regexp_full_match(t.runs[i], '[0-9０-９]{14,}[0-9０-９XxＸｘ]') THEN zs_pii_hmac(k.ipad, k.opad, t.runs[i])
+            ELSE t.runs[i] END, '')), '')
+        FROM (
+            SELECT regexp_split_to_array(s, '[0-9a-f]{64}|[0-9０-９]+[XxＸｘ]?') AS parts,
+                regexp_extract_all(s, '[0-9a-f]{64}|[0-9０-９]+[XxＸｘ]?') AS runs
+        ) t, _pii_key k
+    ) END;
+
+-- name: scrub_text
+-- One message about a landing file (a rejection naming its header, say) with personal ID numbers hashed.
+SELECT zs_pii_scrub($text);

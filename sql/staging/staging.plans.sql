@@ -2,6 +2,7 @@
 -- enterprise it drew. Labels from random inspections are weighted by 1/π, so π is judged strictly: a
 -- delivered π must lie in (0, 1]; an empty one is sample_size / frame_size for a random draw (simple random
 -- sampling within the plan or stratum) and stays NULL for a special campaign (targeted, π not known).
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.plans (
     plan_id         VARCHAR NOT NULL,   -- 抽查计划编号, unique across deliveries; one per stratum
     plan_name       VARCHAR,
@@ -20,6 +21,9 @@ CREATE TABLE IF NOT EXISTS staging.plans (
 COMMENT ON TABLE staging.plans IS
     'Inspection plans with frame size, sample size and inclusion probability, typed and validated (抽查计划)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH delivered AS (
     SELECT

@@ -1,5 +1,6 @@
--- Serious illegal and dishonest list (严重违法失信名单): listings (in, 列入) and removals (out, 移出), one delivery at a time.
-CREATE TABLE IF NOT EXISTS staging.dishonest_list (
+-- Abnormal-operation list (经营异常名录): listings (in, 列入) and removals (out, 移出), one delivery at a time.
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE TABLE IF NOT EXISTS staging.abnormal_list (
     uscc            VARCHAR NOT NULL,
     action          VARCHAR NOT NULL,   -- in | out
     reason_code     VARCHAR NOT NULL,
@@ -11,8 +12,11 @@ CREATE TABLE IF NOT EXISTS staging.dishonest_list (
     _row_number     BIGINT NOT NULL,
     _line_number    BIGINT
 );
-COMMENT ON TABLE staging.dishonest_list IS 'Serious illegal and dishonest list entries and removals, typed and validated (严重违法失信名单)';
+COMMENT ON TABLE staging.abnormal_list IS 'Abnormal-operation list entries and removals, typed and validated (经营异常名录)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_code(r.uscc) AS uscc,
@@ -29,8 +33,9 @@ SELECT
         zs_chk_enum('action', r.action,
             CASE zs_text(r.action) WHEN '列入' THEN 'in' WHEN '移出' THEN 'out' ELSE lower(zs_text(r.action)) END,
             true, ['in', 'out']),
-        zs_chk_required('reason_code', r.reason_code),
+        zs_chk_enum('reason_code', r.reason_code, lower(zs_text(r.reason_code)), true,
+            ['late_annual_report', 'not_publicized', 'false_info', 'unreachable']),
         zs_chk_date('decided_on', r.decided_on, true, $month_end)
     ]) AS _problem
-FROM raw.dishonest_list r
+FROM raw.abnormal_list r
 WHERE r._delivery_month = $month;

@@ -1,4 +1,5 @@
 -- Administrative penalties (行政处罚): typed, normalised and judged, one delivery at a time.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.penalties (
     case_no         VARCHAR NOT NULL,   -- 决定书文号, unique across deliveries
     uscc            VARCHAR NOT NULL,
@@ -14,6 +15,9 @@ CREATE TABLE IF NOT EXISTS staging.penalties (
 );
 COMMENT ON TABLE staging.penalties IS 'Administrative penalty decisions, typed and validated (行政处罚)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_text(r.case_no) AS case_no,

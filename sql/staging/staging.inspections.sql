@@ -1,6 +1,7 @@
 -- Inspection results (抽查检查结果), the feedback: result codes parsed into a list of canonical codes.
 -- Codes may come as codes or as the Chinese wording; with no codes at all, the wording in result_text is mapped.
 -- recorded_on (录入日期) is the day the result reached zs-risk; it dates the result's publication (sql/publicity/).
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.inspections (
     task_id         VARCHAR NOT NULL,   -- unique across deliveries
     plan_id         VARCHAR,
@@ -21,6 +22,9 @@ CREATE TABLE IF NOT EXISTS staging.inspections (
 );
 COMMENT ON TABLE staging.inspections IS 'Inspection results with canonical result codes, typed and validated (抽查检查结果)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH delivered AS (
     SELECT r.*, coalesce(zs_text(r.result_codes), zs_text(r.result_text), '') AS _code_text

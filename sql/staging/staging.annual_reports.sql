@@ -1,4 +1,5 @@
 -- Annual reports (年度报告): typed, normalised and judged, one delivery at a time.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.annual_reports (
     uscc                    VARCHAR NOT NULL,
     report_year             INTEGER NOT NULL,
@@ -15,6 +16,9 @@ CREATE TABLE IF NOT EXISTS staging.annual_reports (
 );
 COMMENT ON TABLE staging.annual_reports IS 'Annual reports, typed and validated (年度报告)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_code(r.uscc) AS uscc,

@@ -1,4 +1,5 @@
 -- Complaints and reports (投诉举报): typed, normalised and judged, one delivery at a time.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.complaints (
     complaint_id    VARCHAR NOT NULL,   -- 工单编号, unique across deliveries
     uscc            VARCHAR NOT NULL,
@@ -14,6 +15,9 @@ CREATE TABLE IF NOT EXISTS staging.complaints (
 );
 COMMENT ON TABLE staging.complaints IS 'Complaints and reports, typed and validated (投诉举报)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_text(r.complaint_id) AS complaint_id,

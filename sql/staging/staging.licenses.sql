@@ -1,4 +1,5 @@
 -- Administrative licences (行政许可) by professional domain; a later delivery of a licence is a new version.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.licenses (
     license_no      VARCHAR NOT NULL,
     uscc            VARCHAR NOT NULL,
@@ -14,6 +15,9 @@ CREATE TABLE IF NOT EXISTS staging.licenses (
 );
 COMMENT ON TABLE staging.licenses IS 'Administrative licences, typed and validated (行政许可)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_text(r.license_no) AS license_no,

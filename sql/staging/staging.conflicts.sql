@@ -1,4 +1,5 @@
 -- Declared conflicts of interest (回避关系) between inspectors and enterprises.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.conflicts (
     inspector_id    VARCHAR NOT NULL,
     uscc            VARCHAR NOT NULL,
@@ -12,6 +13,9 @@ CREATE TABLE IF NOT EXISTS staging.conflicts (
 );
 COMMENT ON TABLE staging.conflicts IS 'Declared inspector conflicts of interest, typed and validated (回避关系)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_text(r.inspector_id) AS inspector_id,

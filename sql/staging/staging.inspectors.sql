@@ -1,4 +1,5 @@
 -- Inspector directory (执法检查人员名录库): a full snapshot per delivery.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.inspectors (
     inspector_id            VARCHAR NOT NULL,
     department              VARCHAR NOT NULL,  -- member-unit code
@@ -14,6 +15,9 @@ CREATE TABLE IF NOT EXISTS staging.inspectors (
 );
 COMMENT ON TABLE staging.inspectors IS 'Inspector directory snapshots, typed and validated (执法检查人员名录库)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_text(r.inspector_id) AS inspector_id,

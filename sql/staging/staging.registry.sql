@@ -1,5 +1,6 @@
 -- Enterprise registry (登记注册信息): typed, normalised and judged, one delivery at a time.
 -- History (valid_from / valid_to) is the view staging.registry_history over all deliveries.
+CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.registry (
     uscc                VARCHAR NOT NULL,
     name                VARCHAR NOT NULL,
@@ -21,6 +22,9 @@ CREATE TABLE IF NOT EXISTS staging.registry (
 );
 COMMENT ON TABLE staging.registry IS 'Enterprise registry change records, typed and validated (登记注册信息)';
 
+-- name: typed
+-- One delivery ($month) typed, normalised and judged, the first problem of a row deciding its reason, into
+-- _typed (quarantine.rows.sql#judge_duplicates and #split take it on).
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_code(r.uscc) AS uscc,
