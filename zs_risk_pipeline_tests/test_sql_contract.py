@@ -170,7 +170,7 @@ def test_every_sql_file_parses_and_is_used() -> None:
     # Files the code names by their source or rule (f"staging/staging.{src.name}.sql"): how it spells each.
     templates = {
         "staging/staging.{src.name}.sql": [f"staging/staging.{s}.sql" for s in sources()],
-        "monitoring/warning_{rule.name}.sql": [f"monitoring/warning_{r}.sql" for r in load_rules()],
+        "intermediate/warning_{rule.name}.sql": [f"intermediate/warning_{r}.sql" for r in load_rules()],
     }
     spelled = {f: template for template, named in templates.items() for f in named}
 

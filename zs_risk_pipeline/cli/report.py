@@ -64,7 +64,7 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
     AUC), the tier mix of every month and the problem-found rate by tier."""
     import duckdb
 
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
     from zs_risk_pipeline.lib.model.registry import Registry
     from zs_risk_synth import oracle
 
@@ -86,24 +86,24 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
             )
             if d["status"] == "kept_champion":
                 common._say("      not promoted: " + "; ".join(d["reasons"]))
-        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+        if not table_exists(conn, "tiers", "enterprise_monthly"):
             return
         common._say(
             "tier mix by month (internal reference data, never public; 分类结果仅供内部参考), scorer, policy version:"
         )
         previous = None
-        for month, version, policy_version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
+        for month, version, policy_version, n, a, b, c, d in run_sql(
+            conn, "intermediate/tiers.enterprise_monthly.sql#mix_by_month"
+        ):
             changed = "  (policy changed)" if previous is not None and policy_version != previous else ""
             previous = policy_version
             common._say(
                 f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}  "
                 f"policy {policy_version}{changed}"
             )
-        rates = run_sql(conn, "tiers/outcomes_by_tier.sql")
+        rates = run_sql(conn, "intermediate/tiers.enterprise_monthly.sql#outcomes_by_tier")
         drafted = (
-            run_sql(conn, "sampling/plans_summary.sql")
-            if run_sql(conn, "meta/table_exists.sql", {"schema": "sampling", "table": "plan"})[0][0]
-            else []
+            run_sql(conn, "intermediate/sampling.plan.sql#summary") if table_exists(conn, "sampling", "plan") else []
         )
     if rates:
         common._say("problem-found rate of the next month's random inspections by tier (weighted 1/π):")
@@ -122,15 +122,15 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
     """The last tiered month's early warnings and model monitoring, and the latest one-public export."""
     import duckdb
 
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import latest_month, table_exists
     from zs_risk_pipeline.lib.model.registry import Registry
     from zs_risk_pipeline.lib.monitoring import early_warnings
     from zs_risk_pipeline.lib.publicity import export
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+        if not table_exists(conn, "tiers", "enterprise_monthly"):
             return
-        last = run_sql(conn, "tiers/last_month.sql")[0][0]
+        last = latest_month(conn, "tiers.enterprise_monthly")
         if last is None:
             return
         month = last.isoformat()

@@ -19,7 +19,7 @@ import pandas as pd
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
 
@@ -51,7 +51,7 @@ class BatchesResult:
 
 def month_batches(conn: duckdb.DuckDBPyConnection, month: str) -> list[Batch]:
     """The batches of delivery month M, in publication order (none before the first publication)."""
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batches"})[0][0]:
+    if not table_exists(conn, "publicity", "result_batches"):
         return []
     return [
         Batch(b, f, sha, int(n), pub, int(late), {"utf8": u8, "gb18030": gb})

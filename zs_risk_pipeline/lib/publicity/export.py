@@ -51,7 +51,7 @@ import pandas as pd
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.core.sql import load_sql, run_sql, table_exists
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
@@ -65,7 +65,7 @@ def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: export_rules
     days taken and calendar basis."""
     m = Month.of(month).start
     rows = deadlines.results_of_month(conn, month, config)
-    exists = run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batch_rows"})[0][0]
+    exists = table_exists(conn, "publicity", "result_batch_rows")
     first = (
         conn.execute(load_sql("publicity/first_publication.sql"), {"month": m}).df()
         if exists
@@ -187,7 +187,7 @@ def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection,
     """What the one-public export holds for month M (default: the latest exported): rows, batches, late rows,
     files; and the late rows of every exported month."""
     exports = paths.exports if isinstance(paths, settings.Paths) else Path(paths)
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "inspection_results"})[0][0]:
+    if not table_exists(conn, "publicity", "inspection_results"):
         return ["One-public export (一公开): no inspection results exported yet"]
     latest = run_sql(conn, "publicity/latest_month.sql")[0][0]
     if month is None and latest is None:

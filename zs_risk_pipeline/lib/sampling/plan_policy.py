@@ -9,9 +9,9 @@
   month M ('YYYY-MM' or 'YYYY-MM-01'); the plan runs in M+1, whose calendar month is matched against the
   configured months and names the plan (MR-GENERAL-2024-04 from the tiers of 2024-03).
 - `build_frame(conn, plan, month)` / `build_frames(conn, plans, month)`: the plans' frames for month M in
-  sampling.frame (sql/sampling/), with the stratum (= tier), its per-draw rate, N_h, n_h and the inclusion
-  probability π = n_h / N_h of draw protocol v1 (lib/sampling/protocol.py). Replace-month semantics: a rerun of the
-  month gives the same rows.
+  sampling.frame (sql/intermediate/sampling.frame.sql), with the stratum (= tier), its per-draw rate, N_h, n_h and
+  the inclusion probability π = n_h / N_h of draw protocol v1 (lib/sampling/protocol.py). Replace-month
+  semantics: a rerun of the month gives the same rows.
 
 Plain Python, no Dagster; the frame itself is set-based SQL.
 """

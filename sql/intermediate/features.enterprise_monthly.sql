@@ -1,3 +1,11 @@
+-- features.enterprise_monthly (企业月度特征): one row per enterprise in scope alive at the end of each month, with
+-- the indicators of reference/indicators.csv in catalogue order (their column comments come from the catalogue,
+-- set by lib/features/enterprise_monthly.py). Created shaped like the month's computed rows (#compute); each month
+-- is computed from #query and replaced in one transaction.
+CREATE SCHEMA IF NOT EXISTS features;
+CREATE TABLE IF NOT EXISTS features.enterprise_monthly AS SELECT * FROM _features_month WITH NO DATA;
+
+-- name: query
 -- Monthly point-in-time indicators of every enterprise in scope alive at the end of the month (企业月度特征).
 -- Parameters: $month (DATE, first day), $month_end (DATE, last day), $entity_types (VARCHAR[], in scope).
 -- Columns: uscc, month, then the indicators of zs_risk_pipeline/reference/indicators.csv in catalogue order.
@@ -366,4 +374,16 @@ LEFT JOIN complaints co ON co.uscc = p.uscc
 LEFT JOIN by_rep br ON br.legal_rep_hash = p.legal_rep_hash
 LEFT JOIN register rg ON rg.uscc = p.uscc
 LEFT JOIN by_address ba ON ba.address_key = rg.address_key
-ORDER BY p.uscc
+ORDER BY p.uscc;
+
+-- name: compute
+-- The month's features, computed once into a temporary table from the bound feature query (#query with $month,
+-- $month_end, $entity_types; lib/features/enterprise_monthly.py registers it as _features_query).
+CREATE OR REPLACE TEMP TABLE _features_month AS SELECT * FROM _features_query;
+
+-- name: replace_month
+-- Replace one month of features.enterprise_monthly with the freshly computed rows. The caller runs this in
+-- the transaction that computed them, so readers see the old month or the new one, never a mix.
+DELETE FROM features.enterprise_monthly WHERE month = $month;
+INSERT INTO features.enterprise_monthly BY NAME SELECT * FROM _features_month ORDER BY uscc;
+SELECT count(*) FROM features.enterprise_monthly WHERE month = $month;

@@ -2,13 +2,13 @@
 -- eligibility.csv the constraints no longer allow, by what is known now up to the plan's own delivery
 -- cut-off M, with the fact, its evidence and the delivery month that brought it.
 -- Input: _amend_pairs(uscc, inspector_id), the eligibility.csv rows, registered by the caller.
--- Parameters as sql/sampling/eligibility.sql: $month, $month_end (M), $plan_month_end (last day of M+1),
+-- Parameters as intermediate/eligibility.sql: $month, $month_end (M), $plan_month_end (last day of M+1),
 -- $recent_since (first day of M+1 minus 12 months), $department, $domains.
 -- Each pair gets the first constraint it fails, in the order eligibility.sql applies them (an inspector
 -- missing from the directory first); lib/sampling/drawing.py cross-checks the pairs against eligibility recomputed
 -- by eligibility.sql, so the two readings of the constraints cannot drift apart unnoticed.
 WITH snapshot AS (
-    -- The directory in force, chosen as sql/sampling/eligibility.sql chooses it.
+    -- The directory in force, chosen as intermediate/eligibility.sql chooses it.
     SELECT _delivery_month AS delivery, max(_source_file) AS source_file
     FROM staging.inspectors
     WHERE _delivery_month = (SELECT max(_delivery_month) FROM staging.inspectors WHERE _delivery_month <= $month)

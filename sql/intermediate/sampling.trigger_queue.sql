@@ -26,6 +26,9 @@ ALTER TABLE sampling.trigger_queue ALTER COLUMN first_on DROP NOT NULL;
 ALTER TABLE sampling.trigger_queue ALTER COLUMN last_on DROP NOT NULL;
 ALTER TABLE sampling.trigger_queue ALTER COLUMN channels DROP NOT NULL;
 COMMENT ON TABLE sampling.trigger_queue IS 'A/B-tier enterprises with a trigger in the month (a complaint or report, or an early warning), one row per trigger type, queued for triggered inspection, separate from the random plans; internal (触发式监管队列)';
+
+-- name: replace_month
+-- Replace month $month; the enterprises queued per tier.
 DELETE FROM sampling.trigger_queue WHERE month = $month;
 INSERT INTO sampling.trigger_queue
 SELECT * FROM (

@@ -25,13 +25,38 @@ ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS amendment VARCHAR;
 ALTER TABLE sampling.plan ADD COLUMN IF NOT EXISTS policy_version VARCHAR;
 COMMENT ON TABLE sampling.plan IS 'Drawn double-random plans: selected enterprises in staffing order with their inspector pair (as amended) or the reason there is none; restricted, strata are tiers (双随机抽查名单及检查人员，内部)';
 COMMENT ON COLUMN sampling.plan.amendment IS 'Amendments of the task since the draw: replaced → replacement (reason, month) (计划变更)';
-CREATE TABLE IF NOT EXISTS sampling.commitments (
-    plan_id             VARCHAR NOT NULL PRIMARY KEY,
-    seed_commitment     VARCHAR NOT NULL,   -- sha256(seed), written before the draw is made
-    algorithm           VARCHAR NOT NULL,
-    committed_at        TIMESTAMP NOT NULL
-);
--- The signed record (lib/evidence/signing.py): commitment, algorithm, frame SHA-256 and rows, time, key, signature.
-ALTER TABLE sampling.commitments ADD COLUMN IF NOT EXISTS frame_sha256 VARCHAR;
-ALTER TABLE sampling.commitments ADD COLUMN IF NOT EXISTS record VARCHAR;
-COMMENT ON TABLE sampling.commitments IS 'Seed commitments of the draws, recorded before each draw (随机种子承诺值)';
+
+-- name: replace_plan
+-- Replace one plan's rows of sampling.plan with the package content registered as _plan_rows.
+DELETE FROM sampling.plan WHERE plan_id = $plan_id;
+INSERT INTO sampling.plan BY NAME SELECT * FROM _plan_rows ORDER BY task_no;
+SELECT count(*) FROM sampling.plan WHERE plan_id = $plan_id;
+
+-- name: staffing
+-- How one plan's tasks stand now (after amendments): with a full inspector pair or not, and why not.
+SELECT inspector_1 IS NOT NULL AND inspector_2 IS NOT NULL AS full_pair, coalesce(unassigned_reason, '') AS reason,
+    count(*) AS tasks
+FROM sampling.plan
+WHERE plan_id = $plan_id
+GROUP BY ALL
+ORDER BY ALL;
+
+-- name: assigned_pairs
+-- The (task, inspector) pairs one plan assigns now, both slots.
+SELECT p.uscc, i.inspector_id
+FROM sampling.plan p
+CROSS JOIN LATERAL (SELECT unnest([p.inspector_1, p.inspector_2]) AS inspector_id) i
+WHERE p.plan_id = $plan_id AND i.inspector_id IS NOT NULL
+ORDER BY 1, 2;
+
+-- name: tasks_by_plan
+-- Tasks per plan loaded into sampling.plan (a plan is loaded only from its written package).
+SELECT plan_id, count(*) FROM sampling.plan GROUP BY plan_id;
+
+-- name: summary
+-- Drawn plans by the month they are carried out (双随机抽查计划汇总): plans, tasks, tasks with a pair.
+SELECT strftime(month + INTERVAL 1 MONTH, '%Y-%m') AS plan_month, count(DISTINCT plan_id) AS plans,
+       count(*) AS tasks, count(inspector_1) AS staffed
+FROM sampling.plan
+GROUP BY ALL
+ORDER BY 1;

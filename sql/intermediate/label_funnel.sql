@@ -1,6 +1,6 @@
 -- Where the random inspections as of $month go (标签漏斗): how many have a plan with a known π, and how many
 -- also have features of the month before (the first month, out-of-scope entity types and firms founded that
--- month have none). Mirrors the joins of labels.sql so every random inspection is accounted for.
+-- month have none). Mirrors the joins of intermediate/labels.sql so every random inspection is accounted for.
 WITH random_inspections AS (
     SELECT task_id, uscc, plan_id, date_trunc('month', inspected_on)::DATE AS inspection_month
     FROM staging.inspections

@@ -5,9 +5,8 @@
 -- Parameters: $month, $month_end (M), $plan_month_end (last day of M+1), $recent_since (first day of M+1
 -- minus 12 months), $department (the plan's member unit), $domains (the distinct domains of its items).
 -- Point in time: only rows delivered by M count, so a later delivery never changes the eligibility of M.
--- Writes the temp tables _eligibility_inspectors, _eligibility_tasks and _eligibility_candidates (dropped by
--- sampling/eligibility_drop.sql) and returns the one-row summary; sampling/eligibility_pairs.sql lists the
--- eligible pairs.
+-- Writes the temp tables _eligibility_inspectors, _eligibility_tasks and _eligibility_candidates (dropped by the
+-- caller) and returns the one-row summary; #pairs lists the eligible pairs.
 
 -- The directory in force (名录库): the latest full snapshot delivered by M - of the latest delivery month, the
 -- file whose name sorts last (a corrected snapshot delivered later in the month; someone it no longer lists has
@@ -141,3 +140,12 @@ SELECT
     c.recent AS excluded_recent_inspection,
     c.eligible
 FROM t, i, c;
+
+-- name: pairs
+-- eligibility.csv of draw-v1 (design.md §6): the pairs (uscc, inspector_id) passing every static constraint,
+-- from _eligibility_candidates (the definition above). Byte-wise order (COLLATE C), as the
+-- protocol compares text, so the list reads the same on any connection.
+SELECT uscc, inspector_id
+FROM _eligibility_candidates
+WHERE NOT conflict AND NOT recent
+ORDER BY uscc COLLATE C, inspector_id COLLATE C;
