@@ -23,7 +23,7 @@ from zs_risk_pipeline.lib.core.sql import SQL_DIR
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 
-SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
+SESSION_SQL = SQL_DIR / "marts" / "analyst_session.sql"
 
 
 def _mode(p: Path) -> int:

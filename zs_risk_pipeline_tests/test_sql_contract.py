@@ -31,6 +31,7 @@ from zs_risk_pipeline.lib.core.sql import (
 )
 from zs_risk_pipeline.lib.ingest.contract import Source, sources
 from zs_risk_pipeline.lib.monitoring.early_warnings import load_rules
+from zs_risk_pipeline.lib.reporting import tables as reporting
 
 PACKAGE = Path(__file__).resolve().parents[1] / "zs_risk_pipeline"
 
@@ -140,15 +141,21 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 def _statements(text: str) -> list | None:
-    """The statements DuckDB's parser reads, placeholders filled as identifiers, or else the literal ones as text;
-    None when it cannot read them."""
+    """The statements DuckDB's parser reads, placeholders filled as identifiers (zs_ph_<name>_hp_zs, which
+    _placeholders turns back), or else the literal ones as text; None when it cannot read them."""
     for literal in (set(), LITERAL_PLACEHOLDERS):
-        filled = PLACEHOLDER.sub(lambda m, lit=literal: "'x'" if m.group(1) in lit else "x", text)
+        filled = PLACEHOLDER.sub(
+            lambda m, lit=literal: "'x'" if m.group(1) in lit else f"zs_ph_{m.group(1)}_hp_zs", text
+        )
         try:
             return duckdb.extract_statements(filled)
         except duckdb.Error:
             continue
     return None
+
+
+def _placeholders(text: str) -> str:
+    return re.sub(r"zs_ph_([a-z_]+?)_hp_zs", r"{\1}", text)
 
 
 def _files() -> dict[str, dict[str, str]]:
@@ -171,6 +178,8 @@ def test_every_sql_file_parses_and_is_used() -> None:
     templates = {
         "staging/staging.{src.name}.sql": [f"staging/staging.{s}.sql" for s in sources()],
         "intermediate/warning_{rule.name}.sql": [f"intermediate/warning_{r}.sql" for r in load_rules()],
+        "marts/reporting.{name}.sql": [f"marts/reporting.{n}.sql" for n in reporting.TABLES],
+        "checks/reporting.{name}.sql": [f"checks/reporting.{n}.sql" for n in reporting.TABLES],
     }
     spelled = {f: template for template, named in templates.items() for f in named}
 
@@ -240,3 +249,68 @@ def test_plumbing_is_built_from_quoted_identifiers_with_values_bound() -> None:
         drop(conn, "temp._scratch", "temp._never_made")
         assert not table_exists(conn, "main", "_scratch")
         assert quoted('odd"name.t') == '"odd""name"."t"'
+
+
+# What a statement creates: a table or view (TEMP ones are a step's scratch, not relations of the warehouse).
+CREATE = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<temp>(?:TEMP|TEMPORARY)\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>[\w.]+)",
+    re.IGNORECASE,
+)
+RELATION_LAYERS = ("staging", "intermediate", "marts", "ops")
+
+
+def _defined(text: str) -> list[str]:
+    """The relations a text's statements create, schema-qualified (unqualified ones are the catalogue's main schema,
+    as the mart catalogue's views), placeholders kept ({source})."""
+    found = []
+    for stmt in _statements(text) or []:
+        query = re.sub(r"--[^\n]*", "", stmt.query).strip()
+        match = CREATE.match(query) if stmt.type == duckdb.StatementType.CREATE else None
+        if match and not match["temp"]:
+            name = _placeholders(match["name"]).lower()
+            found.append(name if "." in name else f"main.{name}")
+    return found
+
+
+def test_every_relation_file_defines_the_relation_it_is_named_after() -> None:
+    """A file named <schema>.<relation>.sql defines that relation and no other, in its definition (before its
+    sections); a file named otherwise (a query named after what it returns) defines none; no two files define the
+    same relation; a check is named after a relation some file defines."""
+    files = _files()
+    defined: dict[str, list[str]] = {}
+    problems = []
+    for f, parts in files.items():
+        layer, stem = f.split("/")[0], Path(f).name.removesuffix(".sql")
+        if layer not in (*RELATION_LAYERS, "checks"):
+            problems.append(f"{f}: not in a layer folder")
+            continue
+        expected = [stem] if "." in stem and layer != "checks" else []
+        head, in_sections = _defined(parts[""]), [n for s, text in parts.items() if s for n in _defined(text)]
+        if head != expected or in_sections:
+            problems.append(f"{f}: defines {head} and in its sections {in_sections}, expected {expected} first")
+        for name in head + in_sections:
+            defined.setdefault(name, []).append(f)
+    twice = {name: where for name, where in defined.items() if len(where) > 1}
+    assert not problems, problems
+    assert not twice, f"relations defined by more than one file: {twice}"
+
+    def judged(check: str) -> bool:
+        """Whether a check names a relation some file defines; a placeholder ({source}) stands for any name."""
+        regex = re.sub(r"\\\{[a-z_]+\\\}", lambda _: r"(?:[a-z_]+|\{[a-z_]+\})", re.escape(check))
+        return any(re.fullmatch(regex, name) for name in defined)
+
+    checks = [f for f in files if f.startswith("checks/")]
+    assert checks
+    unknown = [f for f in checks if not judged(Path(f).name.removesuffix(".sql"))]
+    assert not unknown, f"checks named after no relation: {unknown}"
+
+
+def test_the_relation_scan_reads_definitions_and_their_placeholders() -> None:
+    text = (
+        "-- raw.{source}: …\nCREATE SCHEMA IF NOT EXISTS raw;\n"
+        "CREATE TABLE IF NOT EXISTS raw.{source} AS SELECT 1 AS a;\nCOMMENT ON TABLE raw.{source} IS {comment};\n"
+        "CREATE OR REPLACE TEMP TABLE _typed AS SELECT 1;\n"
+        "CREATE OR REPLACE VIEW {table}_versions AS SELECT 1;\nCREATE OR REPLACE TEMP MACRO m(x) AS x;\n"
+    )
+    assert _defined(text) == ["raw.{source}", "main.{table}_versions"]

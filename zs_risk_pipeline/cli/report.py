@@ -32,10 +32,12 @@ def print_summary(paths: settings.Paths) -> None:
             if reasons:
                 common._say("  quarantine by reason: " + ", ".join(f"{r} {n:,}" for r, n in reasons))
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-            published = run_sql(conn, "publish/published_summary.sql") if common._has_publish_log(conn) else []
+            published = (
+                run_sql(conn, "ops/audit.publish_log.sql#published_summary") if common._has_publish_log(conn) else []
+            )
         if published:
             common._say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / tables.MART_FILE}")
-            session = SQL_DIR / "publish" / "analyst_session.sql"
+            session = SQL_DIR / "marts" / "analyst_session.sql"
             common._say(
                 f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {tables.MART_FILE}"
             )
@@ -45,7 +47,7 @@ def print_summary(paths: settings.Paths) -> None:
                     f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}"
                 )
             with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-                notes = run_sql(conn, "publish/log_notes.sql")
+                notes = run_sql(conn, "ops/audit.publish_log.sql#notes")
             for table, month, version, changed, release in notes:
                 if changed:
                     common._say(f"  {table} {month} v{version}: policy changed ({changed})")

@@ -53,7 +53,7 @@ def verify_home(paths: settings.Paths, verifier: signing.Verifier, external_head
     try:
         report.problems += verify.verify(conn, paths.mart, verifier, external_head=external_head)
         if conn is not None and table_exists(conn, "audit", "publish_log"):
-            tail = run_sql(conn, "publish/log_tail.sql")
+            tail = run_sql(conn, "ops/audit.publish_log.sql#tail")
             report.entries, report.head = (int(tail[0][0]), tail[0][1]) if tail else (0, None)
         on_record = None
         loaded: dict[str, int] = {}

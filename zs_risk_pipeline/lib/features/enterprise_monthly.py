@@ -163,7 +163,9 @@ def month_params(month: str, entity_types: list[str] | None = None) -> dict[str,
 
 
 def _columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in run_sql(conn, "meta/columns.sql", {"schema": "features", "table": "enterprise_monthly"})]
+    return [
+        r[0] for r in run_sql(conn, "ops/catalog.sql#columns", {"schema": "features", "table": "enterprise_monthly"})
+    ]
 
 
 def _comment_table(conn: duckdb.DuckDBPyConnection, catalogue: list[Indicator]) -> None:

@@ -56,7 +56,7 @@ def month_batches(conn: duckdb.DuckDBPyConnection, month: str) -> list[Batch]:
     return [
         Batch(b, f, sha, int(n), pub, int(late), {"utf8": u8, "gb18030": gb})
         for b, f, sha, n, pub, late, u8, gb in run_sql(
-            conn, "publicity/batches_of_month.sql", {"month": Month.of(month).start}
+            conn, "marts/publicity.result_batches.sql#of_month", {"month": Month.of(month).start}
         )
     ]
 
@@ -117,7 +117,8 @@ def publish_batches(
     config = config or export_rules.load_config()
     m = Month.of(month).start
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
-    run_sql(conn, "publicity/batches_setup.sql")
+    run_sql(conn, "marts/publicity.result_batches.sql")
+    run_sql(conn, "marts/publicity.result_batch_rows.sql")
     known = {(b.source_file, b.file_sha256): b for b in month_batches(conn, month)}
     rows = deadlines.results_of_month(conn, month, config)
     published: list[Batch] = []
@@ -183,7 +184,7 @@ def _publish_batch(
     with _written_aside(conn) as temps:
         conn.register("_batch_rows", rows)
         try:
-            run_sql(conn, "publicity/batch_insert.sql")
+            run_sql(conn, "marts/publicity.result_batch_rows.sql#insert_pending")
         finally:
             conn.unregister("_batch_rows")
         table = export_files.batch_frame(conn, pending)
@@ -196,7 +197,7 @@ def _publish_batch(
         batch_id, in_place = _name(exports, month, base, sha, taken, digests)
         run_sql(
             conn,
-            "publicity/batch_name.sql",
+            "marts/publicity.result_batches.sql#record",
             {
                 "batch_id": batch_id,
                 "pending": pending,

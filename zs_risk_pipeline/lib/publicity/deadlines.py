@@ -26,10 +26,10 @@ def results_of_month(conn: duckdb.DuckDBPyConnection, month: str, config: export
     codes = sorted(config.departments)
     staged = {t: table_exists(conn, "staging", t) for t in export_rules.SOURCES}
     if not all(staged.values()):
-        run_sql(conn, "publicity/empty_sources.sql")
+        run_sql(conn, "marts/publicity_results_of_month.sql#stand_ins")
     schemas = {f"{t}_schema": "staging" if ok else "temp" for t, ok in staged.items()}
     return conn.execute(
-        render("publicity/results_of_month.sql", schemas),
+        render("marts/publicity_results_of_month.sql", schemas),
         {
             "month": Month.of(month).start,
             "month_end": Month.of(month).end,

@@ -49,7 +49,7 @@ def verify(
         ]
     problems: list[str] = []
     has_log = conn is not None and _has_log(conn)
-    rows = run_sql(conn, "publish/log_all.sql") if has_log else []
+    rows = run_sql(conn, "ops/audit.publish_log.sql#all") if has_log else []
     prev = tables.GENESIS
     current: dict[tuple[str, str], tuple[int, int, str]] = {}
     hashes: list[str] = []

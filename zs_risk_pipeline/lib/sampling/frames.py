@@ -94,7 +94,7 @@ def _prior_plans_view(conn: duckdb.DuckDBPyConnection) -> None:
     if not exists:
         run_sql(conn, "intermediate/sampling.frame.sql#no_prior_plans")
         return
-    columns = {r[0] for r in run_sql(conn, "meta/columns.sql", {"schema": "sampling", "table": "plan"})}
+    columns = {r[0] for r in run_sql(conn, "ops/catalog.sql#columns", {"schema": "sampling", "table": "plan"})}
     if not {"plan_id", "uscc"} <= columns:
         # Never silently skip it: without it an enterprise could be drawn twice for a plan in one year.
         raise RuntimeError(f"sampling.plan lacks plan_id or uscc (has {sorted(columns)}): cannot exclude earlier draws")

@@ -1,22 +1,6 @@
--- The one-public batches (随到随公示批次): every inspections landing file published as it arrives, once, never
--- rewritten. publicity.result_batches has one row per published batch, publicity.result_batch_rows its results.
+-- publicity.result_batch_rows (一公开批次明细): the results of each one-public batch as published (see
+-- publicity.result_batches.sql).
 CREATE SCHEMA IF NOT EXISTS publicity;
-CREATE TABLE IF NOT EXISTS publicity.result_batches (
-    batch_id                VARCHAR NOT NULL,   -- <published_on>_<file stem>[_<sha256 prefix>]: the files' name
-    month                   DATE NOT NULL,      -- delivery month M: the landing folder of the file
-    source_file             VARCHAR NOT NULL,   -- landing file below landing/
-    file_sha256             VARCHAR NOT NULL,   -- the file's bytes as published: other bytes are another batch
-    row_count               INTEGER NOT NULL,   -- results published
-    arrived_on              DATE NOT NULL,      -- latest 录入日期 of its rows (the ingestion day for rows without)
-    rows_without_recorded_on INTEGER NOT NULL,  -- rows dated by the ingestion day instead
-    published_on            DATE NOT NULL,      -- 公示日期: the first working day after arrived_on
-    publication_basis       VARCHAR NOT NULL,   -- statutory | configured | weekends_only (calendar of that day)
-    late_rows               INTEGER NOT NULL,   -- rows published after their deadline (是否超期 = 是)
-    utf8_sha256             VARCHAR NOT NULL,   -- SHA-256 of the published UTF-8 file
-    gb18030_sha256          VARCHAR NOT NULL,   -- SHA-256 of the published GB18030 file
-    published_at            TIMESTAMP NOT NULL  -- when zs-risk wrote the files (UTC)
-);
-COMMENT ON TABLE publicity.result_batches IS 'One-public batches: each inspections landing file published on arrival, immutable, with publication date and late rows (一公开随到随公示批次)';
 CREATE TABLE IF NOT EXISTS publicity.result_batch_rows (
     batch_id            VARCHAR NOT NULL,   -- the batch that published the row
     month               DATE NOT NULL,      -- delivery month M
@@ -39,3 +23,18 @@ CREATE TABLE IF NOT EXISTS publicity.result_batch_rows (
     deadline_basis      VARCHAR NOT NULL    -- statutory | configured | weekends_only (calendar used)
 );
 COMMENT ON TABLE publicity.result_batch_rows IS 'The results of each one-public batch as published, with deadline and late flag; no tier, score or stratum (一公开批次明细)';
+
+-- name: insert_pending
+-- The results of one new batch, from the frame registered as _batch_rows under a provisional batch id (the
+-- export reads them by it until the files are named). The caller holds the transaction open until the files
+-- are renamed into place: a batch is in the tables exactly when its files are published.
+INSERT INTO publicity.result_batch_rows BY NAME
+SELECT * FROM _batch_rows ORDER BY inspected_on, task_id;
+
+-- name: first_publication
+-- For each result of delivery month $month, the batch that first made it public and that batch's date (公示日期).
+-- A corrected file is a new batch: a result it repeats stays dated by its first publication.
+SELECT task_id, batch_id, published_on
+FROM publicity.result_batch_rows
+WHERE month = $month
+QUALIFY row_number() OVER (PARTITION BY task_id ORDER BY published_on, batch_id) = 1;

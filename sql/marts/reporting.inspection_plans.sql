@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS reporting.inspection_plans (
     seed_commitment         VARCHAR NOT NULL,
     policy_version          VARCHAR
 );
+
+-- name: replace_month
+-- Replace month $month.
 DELETE FROM reporting.inspection_plans WHERE month = $month;
 INSERT INTO reporting.inspection_plans
 SELECT

@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS reporting.enterprises (
     registered_capital  DECIMAL(18, 2),
     alive               BOOLEAN NOT NULL
 );
+
+-- name: replace_month
+-- Replace month $month.
 DELETE FROM reporting.enterprises WHERE month = $month;
 INSERT INTO reporting.enterprises
 SELECT

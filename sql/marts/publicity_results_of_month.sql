@@ -3,7 +3,7 @@
 -- the plan's name when the plan was delivered by then, and the authority's name for the department code
 -- ($dept_codes → $dept_names, config/publicity.yaml). Deliberately no join to tiers, sampling frames or
 -- scores: nothing internal can reach the public file from here. The registry and the plans are read from
--- staging, or from empty stand-ins in temp while that source is not staged yet (publicity/empty_sources.sql). Each row also says when it arrived: the day the
+-- staging, or from empty stand-ins in temp while that source is not staged yet (#stand_ins). Each row also says when it arrived: the day the
 -- source entered it (recorded_on) and the file that delivered it, with the time that file was ingested (for rows
 -- without recorded_on). The deadline and the publication date are added in lib/publicity/export.py.
 WITH results AS (
@@ -53,3 +53,12 @@ LEFT JOIN plans_known p ON p.plan_id = i.plan_id
 LEFT JOIN departments d ON d.code = coalesce(i.department, p.department)
 LEFT JOIN landed f ON f.file = i._source_file AND f.sha256 = i._file_sha256
 ORDER BY i.inspected_on, i.task_id;
+
+-- name: stand_ins
+-- Stand-ins (temporary, this connection only) for the registry and the plans while they are not staged yet: in a
+-- deployment's first month, results published on arrival come before any month was built. Their names and plan
+-- names then stay empty; the month's record, built after the month's end, has them.
+CREATE TEMP TABLE IF NOT EXISTS registry (uscc VARCHAR, name VARCHAR, record_date DATE, _delivery_month DATE,
+    _source_file VARCHAR, _row_number BIGINT);
+CREATE TEMP TABLE IF NOT EXISTS plans (plan_id VARCHAR, plan_name VARCHAR, department VARCHAR, _delivery_month DATE,
+    _source_file VARCHAR, _row_number BIGINT);

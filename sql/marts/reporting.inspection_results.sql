@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS reporting.inspection_results (
     result_text     VARCHAR,
     department      VARCHAR
 );
+
+-- name: replace_month
+-- Replace month $month.
 DELETE FROM reporting.inspection_results WHERE month = $month;
 INSERT INTO reporting.inspection_results
 WITH plans AS (
