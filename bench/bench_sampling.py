@@ -103,7 +103,7 @@ def _sql_name(conn: Any, name: str, *args: Any, **kwargs: Any) -> str:
 def _timed_library(watch: Stopwatch) -> Iterator[None]:
     """Timers around the library calls of build_frames and draw_plan; the originals are restored on exit."""
     targets: list[tuple[Any, str, Callable[..., str] | str]] = [
-        (plan_policy, "run_sql", _sql_name),
+        (frames, "run_sql", _sql_name),
         (drawing, "run_sql", _sql_name),
         (protocol, "draw", "selection (draw.draw)"),
         (eligibility, "eligibility", "eligibility (eligibility.eligibility)"),

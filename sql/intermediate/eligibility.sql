@@ -40,7 +40,7 @@ JOIN snapshot s ON i._delivery_month = s.delivery AND i._source_file = s.source_
 QUALIFY row_number() OVER (PARTITION BY i.inspector_id ORDER BY i._source_file DESC, i._row_number DESC) = 1;
 
 -- The tasks with the enterprise's town (所属镇街) from its registry version known at the end of M, chosen
--- as sampling/frame_base.sql chooses it (staging.registry_history's valid_to can see later deliveries).
+-- as sampling.frame.sql#base chooses it (staging.registry_history's valid_to can see later deliveries).
 -- No known version: town_code NULL, so only city-level staff match (counted in the summary).
 CREATE OR REPLACE TEMP TABLE _eligibility_tasks AS
 WITH tasks AS (

@@ -83,9 +83,9 @@ ORDER BY month;
 -- The latest results for tier month $month (最新抽查结果): random (双随机) inspections delivered from
 -- $window_start to $month and dated by $month_end, each with π of the random plan that drew it (plans delivered
 -- by $month; NULL when unknown: such a result cannot be weighted) and the tier its enterprise held in the month
--- before the inspection (NULL when it was not tiered then), as in intermediate/tiers.enterprise_monthly.sql#outcomes_by_tier. Triggered and
--- special inspections are chosen for risk, not at random: they never enter. Ordered, so the weighted sums
--- computed from these rows are the same on every run.
+-- before the inspection (NULL when it was not tiered then), as in tiers.enterprise_monthly.sql#outcomes_by_tier.
+-- Triggered and special inspections are chosen for risk, not at random: they never enter. Ordered, so the
+-- weighted sums computed from these rows are the same on every run.
 WITH random_plans AS (
     SELECT plan_id, inclusion_probability AS pi
     FROM staging.plans

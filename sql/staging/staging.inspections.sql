@@ -1,6 +1,6 @@
 -- Inspection results (抽查检查结果), the feedback: result codes parsed into a list of canonical codes.
 -- Codes may come as codes or as the Chinese wording; with no codes at all, the wording in result_text is mapped.
--- recorded_on (录入日期) is the day the result reached zs-risk; it dates the result's publication (sql/publicity/).
+-- recorded_on (录入日期) is the day the result reached zs-risk; it dates the result's publication (sql/marts/publicity*).
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE TABLE IF NOT EXISTS staging.inspections (
     task_id         VARCHAR NOT NULL,   -- unique across deliveries

@@ -30,7 +30,7 @@ SELECT
     zs_bool(r.active) AS active,
     r._delivery_month, r._source_file, r._file_sha256, r._row_number, r._line_number,
     -- A full snapshot per file: an inspector repeats only within one file. A corrected snapshot delivered later
-    -- in the month is a second file, and the directory in force is the last one (sql/sampling/eligibility.sql).
+    -- in the month is a second file, and the directory in force is the last one (intermediate/eligibility.sql).
     r._source_file || '|' || zs_text(r.inspector_id) AS _key,
     zs_first_problem([
         zs_chk_malformed(r._raw_line),

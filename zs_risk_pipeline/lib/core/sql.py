@@ -4,8 +4,8 @@ sql/ holds one file per relation, by layer (staging/, intermediate/, marts/), na
 relation's definition first (CREATE … IF NOT EXISTS, the ALTERs older homes need, its comments), then named
 sections, each introduced by a line `-- name: <section>`: the steps that fill it and the queries that read it.
 "layer/schema.relation.sql" is the definition, "layer/schema.relation.sql#section" one section. checks/ holds the
-queries that judge a relation (named after it), ops/ the bookkeeping and catalogue introspection; other files are
-queries named after what they return.
+queries that judge a relation (named after it), ops/ the bookkeeping and catalogue introspection; any other file is
+named after what it returns or sets up (a report query, the judging macros, the analyst session).
 
 Values always travel as DuckDB named parameters ($month). The only text substituted into a file is a table
 identifier, and only one that the caller validated against a fixed list. The plumbing (does a table exist, drop,

@@ -27,21 +27,9 @@ class ReportingTable:
 TABLES: dict[str, ReportingTable] = {
     t.name: t
     for t in (
-        ReportingTable(
-            "enterprises",
-            "enterprises_well_formed",
-            ("uscc", "problem"),
-        ),
-        ReportingTable(
-            "inspection_results",
-            "inspection_results_well_formed",
-            ("task_id", "problem"),
-        ),
-        ReportingTable(
-            "inspection_plans",
-            "inspection_plans_well_formed",
-            ("task", "problem"),
-        ),
+        ReportingTable("enterprises", "enterprises_well_formed", ("uscc", "problem")),
+        ReportingTable("inspection_results", "inspection_results_well_formed", ("task_id", "problem")),
+        ReportingTable("inspection_plans", "inspection_plans_well_formed", ("task", "problem")),
     )
 }
 
