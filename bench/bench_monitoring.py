@@ -134,7 +134,7 @@ class TimedConnection:
 
 
 def _sql_name(conn: Any, name: str, *args: Any, **kwargs: Any) -> str:
-    return name.rsplit("/", 1)[-1].removesuffix(".sql") + " (SQL)"
+    return name.rsplit("/", 1)[-1].replace(".sql", "") + " (SQL)"
 
 
 @contextlib.contextmanager

@@ -91,19 +91,19 @@ class Stopwatch:
 VERIFY = "verify (draw.verify_package)"
 WRITE = "package write incl. verify (draw.write_package)"
 RELOAD = "reload into sampling.plan (plans._load_package)"
-REPLACE = "plan_replace (SQL)"
+REPLACE = "sampling.plan#replace_plan (SQL)"
 NESTED = {VERIFY: WRITE, REPLACE: RELOAD}  # step → the wrapped step it runs inside
 
 
 def _sql_name(conn: Any, name: str, *args: Any, **kwargs: Any) -> str:
-    return name.removeprefix("sampling/").removesuffix(".sql") + " (SQL)"
+    return name.rsplit("/", 1)[-1].replace(".sql", "") + " (SQL)"
 
 
 @contextlib.contextmanager
 def _timed_library(watch: Stopwatch) -> Iterator[None]:
     """Timers around the library calls of build_frames and draw_plan; the originals are restored on exit."""
     targets: list[tuple[Any, str, Callable[..., str] | str]] = [
-        (plan_policy, "run_sql", _sql_name),
+        (frames, "run_sql", _sql_name),
         (drawing, "run_sql", _sql_name),
         (protocol, "draw", "selection (draw.draw)"),
         (eligibility, "eligibility", "eligibility (eligibility.eligibility)"),

@@ -101,7 +101,7 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: pr
     job = session.defs.resolve_job_def("monthly_chain")
     plans_before = digest.sha256_tree(paths.plans)
     amendments_before = run._amendment_rows(paths)
-    last_entry = run._publish_log(paths, "publish/log_tail.sql")
+    last_entry = run._publish_log(paths, "ops/audit.publish_log.sql#tail")
     with dg.DagsterInstance.get() as instance:
         baseline = tick(instance, None)
         what = deliver()
@@ -118,7 +118,7 @@ def _deliver_late(paths: settings.Paths, deliver: Callable[[], str], session: pr
     if own:
         run._end_session(session, tally=False)
     since = last_entry[0][0] if last_entry else 0
-    republished = run._publish_log(paths, "publish/log_since.sql", {"seq": since})
+    republished = run._publish_log(paths, "ops/audit.publish_log.sql#since", {"seq": since})
     common._say(
         "re-published as new versions (earlier versions kept): "
         + (", ".join(f"{table} {month} v{version}" for table, month, version in republished) or "none")

@@ -164,9 +164,9 @@ def demo_signing_key(paths: settings.Paths) -> str:
 
 
 def _has_publish_log(conn: duckdb.DuckDBPyConnection) -> bool:
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import table_exists
 
-    return bool(run_sql(conn, "publish/has_log.sql")[0][0])
+    return table_exists(conn, "audit", "publish_log")
 
 
 def _verifier(args: argparse.Namespace):  # -> evidence.Verifier | None

@@ -23,19 +23,21 @@ def print_summary(paths: settings.Paths) -> None:
     common._say(f"warehouse (DuckDB, pipeline-owned): {paths.warehouse}")
     if paths.warehouse.exists():
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-            for source, files, raw, staged, quarantined, rejected in run_sql(conn, "ingest/summary.sql"):
+            for source, files, raw, staged, quarantined, rejected in run_sql(conn, "staging/ingest_summary.sql"):
                 common._say(
                     f"  {source:<16} {files:>4} files  {raw:>10,} raw = {staged:>10,} staged + "
                     f"{quarantined:>7,} quarantined   {rejected} files rejected"
                 )
-            reasons = run_sql(conn, "ingest/quarantine_reasons.sql")
+            reasons = run_sql(conn, "staging/quarantine.rows.sql#reasons")
             if reasons:
                 common._say("  quarantine by reason: " + ", ".join(f"{r} {n:,}" for r, n in reasons))
         with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-            published = run_sql(conn, "publish/published_summary.sql") if common._has_publish_log(conn) else []
+            published = (
+                run_sql(conn, "ops/audit.publish_log.sql#published_summary") if common._has_publish_log(conn) else []
+            )
         if published:
             common._say(f"mart for analysts (open read-only with any DuckDB client): {paths.mart / tables.MART_FILE}")
-            session = SQL_DIR / "publish" / "analyst_session.sql"
+            session = SQL_DIR / "marts" / "analyst_session.sql"
             common._say(
                 f"  locked: cd {paths.mart} && duckdb -readonly -init {session} -cmd .safe_mode {tables.MART_FILE}"
             )
@@ -45,7 +47,7 @@ def print_summary(paths: settings.Paths) -> None:
                     f"  {table:<22} {months:>3} months ({first} … {last}), {rows:,} rows in the latest month{again}"
                 )
             with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-                notes = run_sql(conn, "publish/log_notes.sql")
+                notes = run_sql(conn, "ops/audit.publish_log.sql#notes")
             for table, month, version, changed, release in notes:
                 if changed:
                     common._say(f"  {table} {month} v{version}: policy changed ({changed})")
@@ -64,7 +66,7 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
     AUC), the tier mix of every month and the problem-found rate by tier."""
     import duckdb
 
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
     from zs_risk_pipeline.lib.model.registry import Registry
     from zs_risk_synth import oracle
 
@@ -86,24 +88,24 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
             )
             if d["status"] == "kept_champion":
                 common._say("      not promoted: " + "; ".join(d["reasons"]))
-        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+        if not table_exists(conn, "tiers", "enterprise_monthly"):
             return
         common._say(
             "tier mix by month (internal reference data, never public; 分类结果仅供内部参考), scorer, policy version:"
         )
         previous = None
-        for month, version, policy_version, n, a, b, c, d in run_sql(conn, "tiers/mix_by_month.sql"):
+        for month, version, policy_version, n, a, b, c, d in run_sql(
+            conn, "intermediate/tiers.enterprise_monthly.sql#mix_by_month"
+        ):
             changed = "  (policy changed)" if previous is not None and policy_version != previous else ""
             previous = policy_version
             common._say(
                 f"  {month}: {n:>8,} enterprises  A {a:6.1%}  B {b:6.1%}  C {c:6.1%}  D {d:6.1%}   {version}  "
                 f"policy {policy_version}{changed}"
             )
-        rates = run_sql(conn, "tiers/outcomes_by_tier.sql")
+        rates = run_sql(conn, "intermediate/tiers.enterprise_monthly.sql#outcomes_by_tier")
         drafted = (
-            run_sql(conn, "sampling/plans_summary.sql")
-            if run_sql(conn, "meta/table_exists.sql", {"schema": "sampling", "table": "plan"})[0][0]
-            else []
+            run_sql(conn, "intermediate/sampling.plan.sql#summary") if table_exists(conn, "sampling", "plan") else []
         )
     if rates:
         common._say("problem-found rate of the next month's random inspections by tier (weighted 1/π):")
@@ -122,15 +124,15 @@ def print_warnings_and_monitoring(paths: settings.Paths) -> None:
     """The last tiered month's early warnings and model monitoring, and the latest one-public export."""
     import duckdb
 
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import latest_month, table_exists
     from zs_risk_pipeline.lib.model.registry import Registry
     from zs_risk_pipeline.lib.monitoring import early_warnings
     from zs_risk_pipeline.lib.publicity import export
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        if not run_sql(conn, "meta/table_exists.sql", {"schema": "tiers", "table": "enterprise_monthly"})[0][0]:
+        if not table_exists(conn, "tiers", "enterprise_monthly"):
             return
-        last = run_sql(conn, "tiers/last_month.sql")[0][0]
+        last = latest_month(conn, "tiers.enterprise_monthly")
         if last is None:
             return
         month = last.isoformat()

@@ -75,7 +75,7 @@ def _say_head(paths: settings.Paths) -> None:
     if not paths.warehouse.exists():
         return
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        tail = run_sql(conn, "publish/log_tail.sql") if common._has_publish_log(conn) else []
+        tail = run_sql(conn, "ops/audit.publish_log.sql#tail") if common._has_publish_log(conn) else []
     if tail:
         common._say(
             f"    publish-log head: entry {tail[0][0]} {tail[0][1]} (keep it outside: zs-risk verify --head HASH)"

@@ -98,7 +98,7 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     it against its signed seed commitment (and the home's record of it, when run on a home)."""
     import duckdb
 
-    from zs_risk_pipeline.lib.core.sql import run_sql
+    from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
     from zs_risk_pipeline.lib.evidence import signing
     from zs_risk_pipeline.lib.sampling import amendments, drawing
 
@@ -120,8 +120,8 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
         problems += package.commitment_problems(folder, verifier)
     if home is not None and home.warehouse.exists():  # the home's own record of the commitment made at the draw
         with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-            if run_sql(conn, "sampling/commitments_exist.sql")[0][0]:
-                rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": folder.name})
+            if table_exists(conn, "sampling", "commitments"):
+                rows = run_sql(conn, "intermediate/sampling.commitments.sql#of_plan", {"plan_id": folder.name})
                 problems += drawing.commitment_mismatch(folder, rows[0] if rows else None)
     # A wrong seed mismatches every task: the first lines say what is wrong, the count how much.
     for p in problems[: common.MAX_MISMATCH_LINES]:

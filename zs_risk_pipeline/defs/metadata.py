@@ -12,7 +12,7 @@ from functools import cache
 import dagster as dg
 import duckdb
 
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import month_rows, row_count, run_sql
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest.contract import Column, Source, sources
 
@@ -145,8 +145,8 @@ def column_description(schema: str, table: str, column: str, comment: str | None
 
 def column_schema(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
     """The table's columns with type, nullability and description, in column order (dagster/column_schema)."""
-    cols = run_sql(conn, "meta/columns.sql", {"schema": schema, "table": table})
-    comments = dict(run_sql(conn, "meta/column_comments.sql", {"schema": schema, "table": table}))
+    cols = run_sql(conn, "ops/catalog.sql#columns", {"schema": schema, "table": table})
+    comments = dict(run_sql(conn, "ops/catalog.sql#column_comments", {"schema": schema, "table": table}))
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
@@ -172,10 +172,9 @@ def table_metadata(
     conn: duckdb.DuckDBPyConnection, schema: str, table: str, month: dt.date, month_column: str
 ) -> dict[str, object]:
     """Schema and comment of the table, row count and a preview of one month's slice."""
-    ident = {"schema": schema, "table": table, "month_column": month_column}
-    cols = run_sql(conn, "meta/columns.sql", {"schema": schema, "table": table})
-    n = run_sql(conn, "meta/partition_rows.sql", {"month": month}, ident)[0][0]
-    head = conn.sql(render("meta/partition_preview.sql", ident), params={"month": month}).df()
+    cols = run_sql(conn, "ops/catalog.sql#columns", {"schema": schema, "table": table})
+    n = row_count(conn, f"{schema}.{table}", month, month_column)
+    head = month_rows(conn, f"{schema}.{table}", month, month_column, ordered=True, limit=5).df()
     md: dict[str, object] = {
         "dagster/table_name": f"{schema}.{table}",
         "dagster/partition_row_count": dg.MetadataValue.int(int(n)),

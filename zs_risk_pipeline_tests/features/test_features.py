@@ -175,7 +175,7 @@ def test_a_rerun_replaces_the_month(city: City, tmp_path: Path, monkeypatch: pyt
 
         def failing(conn_: duckdb.DuckDBPyConnection, name: str, *args: Any, **kwargs: Any) -> list[tuple]:
             rows = real_run_sql(conn_, name, *args, **kwargs)
-            if name == "features/replace_month.sql":
+            if name == "intermediate/features.enterprise_monthly.sql#replace_month":
                 raise RuntimeError("disk full")
             return rows
 

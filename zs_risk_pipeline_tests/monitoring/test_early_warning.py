@@ -117,7 +117,7 @@ def build_city(conn: duckdb.DuckDBPyConnection) -> None:
     staging.prepare(conn)
     for source in SOURCES:
         staging.stage(conn, source, M)  # nothing landed: the staging tables, empty
-    run_sql(conn, "tiers/create.sql")
+    run_sql(conn, "intermediate/tiers.enterprise_monthly.sql")
     # tier_jump: two steps or more up since February
     for uscc, mar, feb in [("JUMP-A-C", "C", "A"), ("JUMP-B-D", "D", "B"), ("STEP-A-B", "B", "A")]:
         tier(conn, uscc, mar, feb)

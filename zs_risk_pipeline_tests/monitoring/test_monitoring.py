@@ -30,7 +30,7 @@ D = dt.date
 
 
 def scores(reference: np.ndarray, current: np.ndarray, towns: tuple[np.ndarray, np.ndarray] | None = None):
-    """A frame as sql/monitoring/model_scores.sql returns it."""
+    """A frame as sql/intermediate/monitoring.model_monitoring.sql#scores returns it."""
     ref_town, cur_town = towns if towns else (np.zeros(len(reference), int), np.zeros(len(current), int))
     return pd.DataFrame(
         {

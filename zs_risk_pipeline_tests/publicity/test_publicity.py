@@ -306,7 +306,7 @@ def deliver(
 
 
 def build(conn: duckdb.DuckDBPyConnection, reverse: bool = False, with_tiers: bool = True) -> None:
-    """The few columns sql/publicity/ reads; optionally rows inserted in reverse order, and the internal tables
+    """The few columns sql/marts/publicity* read; optionally rows inserted in reverse order, and the internal tables
     (tiers with distinctive values, a stratified frame) beside them."""
     conn.execute(TABLES)
     order = (lambda rows: list(reversed(rows))) if reverse else list

@@ -107,7 +107,7 @@ TOWNS = ("442000001", "442000002")  # 石岐街道 → 石岐分局, 东区街�
 
 @pytest.fixture
 def lists_conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    """The tables sql/sampling/task_list.sql reads, with one all-digit USCC on each branch's list."""
+    """The tables sql/intermediate/task_list.sql reads, with one all-digit USCC on each branch's list."""
     ids = [frames.plan_id(p, TIER_MONTH) for p in frames.plans_active(plan_policy.load_plans(), TIER_MONTH)]
     c = duckdb.connect()
     c.execute(

@@ -25,7 +25,7 @@ from zs_risk_pipeline_tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
 
-SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
+SESSION_SQL = SQL_DIR / "marts" / "analyst_session.sql"
 
 
 def _mode(p: Path) -> int:

@@ -30,10 +30,10 @@ from zs_risk_pipeline_tests.conftest import TEST_SIGNING_KEY, signed_home_env
 pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs them; -m "not e2e" skips)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SESSION_SQL = SQL_DIR / "publish" / "analyst_session.sql"
+SESSION_SQL = SQL_DIR / "marts" / "analyst_session.sql"
 PUBLIC_KEY = signing.Signer.from_hex(TEST_SIGNING_KEY).verifier.public_hex
 MONTHS = ("2023-01", "2023-02")
-REFUSAL = "was built for"  # the guard's message (sql/publish/mart_guard.sql)
+REFUSAL = "was built for"  # the guard's message (sql/marts/mart_home_guard.sql)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _cli_binary() -> str:
 
 def duckdb_cli(mart: Path, sql: str, locked: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `sql` in the real DuckDB CLI on `mart`/mart.duckdb, read-only, from the mart folder as analysts do;
-    `locked`: in the analyst session of sql/publish/analyst_session.sql with the CLI's safe mode."""
+    `locked`: in the analyst session of sql/marts/analyst_session.sql with the CLI's safe mode."""
     lock = ["-init", str(SESSION_SQL), "-cmd", ".safe_mode"] if locked else []
     return subprocess.run(
         [_cli_binary(), "-readonly", "-csv", *lock, tables.MART_FILE, "-c", sql],

@@ -39,10 +39,9 @@ BASE: dict[str, Any] = {
 @pytest.fixture
 def conn() -> Iterator[duckdb.DuckDBPyConnection]:
     c = duckdb.connect()
-    c.execute("CREATE SCHEMA staging")
     for source in ("inspectors", "conflicts", "inspections", "registry"):
-        # The CREATE TABLE of the real staging file: the tests read the columns the pipeline writes.
-        c.execute(duckdb.extract_statements(load_sql(f"staging/{source}.sql"))[0].query)
+        # The definition of the real staging table: the tests read the columns the pipeline writes.
+        c.execute(load_sql(f"staging/staging.{source}.sql"))
     registry(c, E1, T1)
     registry(c, E2, T2)
     yield c

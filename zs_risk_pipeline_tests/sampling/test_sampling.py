@@ -277,7 +277,8 @@ CREATE TABLE staging.inspections (plan_id VARCHAR, uscc VARCHAR, _delivery_month
 
 @pytest.fixture
 def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    """The few columns sql/sampling/frame.sql reads, with the enterprises above in tier month 2024-03."""
+    """The few columns sql/intermediate/sampling.frame.sql#candidates reads, with the enterprises above in tier
+    month 2024-03."""
     c = duckdb.connect()
     c.execute(TABLES)
     for i, (uscc, (tier, industry, town, status)) in enumerate(ENTERPRISES.items()):

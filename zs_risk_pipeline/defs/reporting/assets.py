@@ -52,8 +52,9 @@ def build_reporting_asset(table: tables.ReportingTable) -> tuple[dg.AssetsDefini
         spec=spec,
         name=table.check_name,
         description=(
-            f"The month of reporting.{table.name} is well formed (sql/{table.check_sql}): one row per key, every "
-            "source row present, counted independently. Blocks the publish. 报表数据完整性与唯一性校验，阻断发布。"
+            f"The month of reporting.{table.name} is well formed (sql/{tables.check_sql(table.name)}): one row per "
+            "key, every source row present, counted independently. Blocks the publish. "
+            "报表数据完整性与唯一性校验，阻断发布。"
         ),
     )
     def _check(conn: duckdb.DuckDBPyConnection, month: str, fp: mart.Fingerprint, run: RunInputs) -> Gate:

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core import settings
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.publish import verify
 from zs_risk_pipeline.lib.sampling import amendments, drawing, package, protocol
@@ -52,14 +52,14 @@ def verify_home(paths: settings.Paths, verifier: signing.Verifier, external_head
     conn = duckdb.connect(str(paths.warehouse), read_only=True) if paths.warehouse.exists() else None
     try:
         report.problems += verify.verify(conn, paths.mart, verifier, external_head=external_head)
-        if conn is not None and run_sql(conn, "publish/has_log.sql")[0][0]:
-            tail = run_sql(conn, "publish/log_tail.sql")
+        if conn is not None and table_exists(conn, "audit", "publish_log"):
+            tail = run_sql(conn, "ops/audit.publish_log.sql#tail")
             report.entries, report.head = (int(tail[0][0]), tail[0][1]) if tail else (0, None)
         on_record = None
         loaded: dict[str, int] = {}
-        if conn is not None and run_sql(conn, "sampling/commitments_exist.sql")[0][0]:
-            on_record = {pid: (c, r) for pid, c, r in run_sql(conn, "sampling/commitments_all.sql")}
-            loaded = dict(run_sql(conn, "sampling/plan_tasks_loaded.sql"))
+        if conn is not None and table_exists(conn, "sampling", "commitments"):
+            on_record = {pid: (c, r) for pid, c, r in run_sql(conn, "intermediate/sampling.commitments.sql#all")}
+            loaded = dict(run_sql(conn, "intermediate/sampling.plan.sql#tasks_by_plan"))
     finally:
         if conn is not None:
             conn.close()

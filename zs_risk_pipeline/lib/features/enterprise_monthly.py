@@ -2,11 +2,11 @@
 
 - `indicators()` reads reference/indicators.csv: one row per feature column, with its Chinese name, SAMR
   dimension, expected direction of risk, kind, valid range and tolerated NULL share.
-- `build_enterprise_monthly(conn, month)` computes sql/features/enterprise_monthly.sql for one month and
-  replaces that month of features.enterprise_monthly in one transaction.
+- `build_enterprise_monthly(conn, month)` computes sql/intermediate/features.enterprise_monthly.sql#query for one
+  month and replaces that month of features.enterprise_monthly in one transaction.
 - `alive_count(conn, month)` counts, independently and simply, the enterprises the table must hold.
 
-Plain Python, no Dagster. All SQL lives in sql/features/ and sql/checks/.
+Plain Python, no Dagster. The SQL is sql/intermediate/features.enterprise_monthly.sql and its check in sql/checks/.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import duckdb
 
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.core.sql import comment_on, drop, load_sql, run_sql
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.policy import base, folder
 from zs_risk_pipeline.lib.policy.features import FeaturePolicy
@@ -159,16 +159,18 @@ def month_params(month: str, entity_types: list[str] | None = None) -> dict[str,
 
 
 def _columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in run_sql(conn, "meta/columns.sql", {"schema": "features", "table": "enterprise_monthly"})]
+    return [
+        r[0] for r in run_sql(conn, "ops/catalog.sql#columns", {"schema": "features", "table": "enterprise_monthly"})
+    ]
 
 
 def _comment_table(conn: duckdb.DuckDBPyConnection, catalogue: list[Indicator]) -> None:
     """COMMENT ON needs string literals (DuckDB cannot take a parameter there): the texts go through
-    lib.sql's literal quoting (single quotes doubled), the column names are validated identifiers."""
-    run_sql(conn, "features/comment_table.sql", literals={"comment": TABLE_COMMENT})
+    lib.sql's literal quoting (single quotes doubled), the column names are quoted identifiers."""
+    comment_on(conn, "TABLE", TABLE, TABLE_COMMENT)
     comments = {**KEY_COMMENTS, **{i.name: i.comment for i in catalogue}}
     for column, text in comments.items():
-        run_sql(conn, "features/comment_column.sql", identifiers={"column": column}, literals={"comment": text})
+        comment_on(conn, "COLUMN", f"{TABLE}.{column}", text)
 
 
 def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str, entity_types: list[str] | None = None) -> int:
@@ -182,17 +184,17 @@ def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str, entity
     catalogue = indicators()
     expected = [*KEY_COLUMNS, *(i.name for i in catalogue)]
     # The SELECT is bound with its parameters as a relation and scanned inside DuckDB (never through Python).
-    rel = conn.sql(load_sql("features/enterprise_monthly.sql"), params=params)
+    rel = conn.sql(load_sql("intermediate/features.enterprise_monthly.sql#query"), params=params)
     if rel.columns != expected:
         missing = [c for c in expected if c not in rel.columns]
         extra = [c for c in rel.columns if c not in expected]
         raise RuntimeError(
-            "sql/features/enterprise_monthly.sql and reference/indicators.csv disagree: "
+            "sql/intermediate/features.enterprise_monthly.sql#query and reference/indicators.csv disagree: "
             f"missing {missing}, not in the catalogue {extra}, or a different order"
         )
     with transaction(conn, {"_features_query": rel}):
-        run_sql(conn, "features/compute_month.sql")
-        run_sql(conn, "features/create_schema.sql")
+        run_sql(conn, "intermediate/features.enterprise_monthly.sql#compute")
+        run_sql(conn, "intermediate/features.enterprise_monthly.sql")
         have = _columns(conn)
         if have != expected:  # a table written under an older catalogue: never mix two column layouts
             raise RuntimeError(
@@ -200,11 +202,13 @@ def build_enterprise_monthly(conn: duckdb.DuckDBPyConnection, month: str, entity
                 "migrate or drop the table before writing a month with the new catalogue"
             )
         _comment_table(conn, catalogue)  # every run, so edited descriptions reach the warehouse
-        rows = run_sql(conn, "features/replace_month.sql", {"month": params["month"]})[0][0]
-        run_sql(conn, "features/drop_month.sql")  # the temporary copy of the month
+        rows = run_sql(conn, "intermediate/features.enterprise_monthly.sql#replace_month", {"month": params["month"]})[
+            0
+        ][0]
+        drop(conn, "temp._features_month")  # the temporary copy of the month
     return int(rows)
 
 
 def alive_count(conn: duckdb.DuckDBPyConnection, month: str, entity_types: list[str] | None = None) -> int:
     """Enterprises in scope alive at the end of `month`, counted directly from staging.registry (行数核对)."""
-    return int(run_sql(conn, "checks/features_alive_count.sql", month_params(month, entity_types))[0][0])
+    return int(run_sql(conn, "checks/features.enterprise_monthly.sql", month_params(month, entity_types))[0][0])

@@ -24,6 +24,7 @@ from zs_risk_pipeline.lib.core.month import Month
 from zs_risk_pipeline.lib.core.sql import run_sql
 from zs_risk_pipeline.lib.policy import base, folder
 from zs_risk_pipeline.lib.policy.deliveries import DeliveryPolicy
+from zs_risk_pipeline.lib.publish.tables import AUDIT_SQL
 
 __all__ = ["DeliveryCheck", "DeliveryPolicy", "Missing", "check_month", "latest", "load_policy", "missing_sources"]
 
@@ -86,22 +87,23 @@ def check_month(
     `release_reason`: the operator's reason to publish the month although sources are missing; a release of a
     complete month is not recorded as one. A release holds for the month's later runs (a rerun the sensor asks
     for after late results) as long as no other source is missing than those it released."""
-    run_sql(conn, "publish/setup.sql")
+    for name in AUDIT_SQL:
+        run_sql(conn, name)
     m = Month.of(month).start
     delivered = {
         s: {"files": int(f), "rows": int(r), "rejected": int(x)}
-        for s, f, r, x in run_sql(conn, "ingest/deliveries_of_month.sql", {"month": m})
+        for s, f, r, x in run_sql(conn, "staging/raw.landing_files.sql#deliveries_of_month", {"month": m})
     }
     missing = missing_sources(delivered, policy, month)
     reason = (release_reason or "").strip() or None
     if missing and reason is None:
-        earlier = run_sql(conn, "ingest/deliveries_released.sql", {"month": m})
+        earlier = run_sql(conn, "ops/audit.deliveries.sql#released", {"month": m})
         if earlier and {x.source for x in missing} <= {x["source"] for x in json.loads(earlier[0][0])}:
             reason = earlier[0][1]  # the operator's release stands for the sources it released
     released = bool(missing) and reason is not None
     run_sql(
         conn,
-        "ingest/deliveries_record.sql",
+        "ops/audit.deliveries.sql#record",
         {
             "month": m,
             "checked_at": at or dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -116,7 +118,7 @@ def check_month(
 
 def latest(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, Any] | None:
     """The month's latest recorded check (for the blocking check of the same run), or None."""
-    rows = run_sql(conn, "ingest/deliveries_latest.sql", {"month": Month.of(month).start})
+    rows = run_sql(conn, "ops/audit.deliveries.sql#latest", {"month": Month.of(month).start})
     if not rows:
         return None
     missing, released, reason = rows[0]

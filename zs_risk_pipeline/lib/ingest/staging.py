@@ -21,7 +21,7 @@ import pyarrow as pa
 from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import query, run_sql
+from zs_risk_pipeline.lib.core.sql import delete_month, run_sql, table_exists
 from zs_risk_pipeline.lib.ingest import landing
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR, Source, source
 
@@ -107,12 +107,13 @@ def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None, *, re
 
     `reference=False` skips the reference lists, which only staging's judgments look up (landing needs the
     macros for the PII hash only): loading them costs a noticeable share of every ingest step."""
-    run_sql(conn, "ingest/setup.sql")
-    run_sql(conn, "ingest/macros.sql")
+    run_sql(conn, "staging/raw.landing_files.sql")
+    run_sql(conn, "staging/quarantine.rows.sql")
+    run_sql(conn, "staging/macros.sql")
     if reference:
         run_sql(
             conn,
-            "ingest/reference.sql",
+            "staging/macros.sql#reference_lists",
             {
                 "towns_csv": str(REFERENCE_DIR / "towns.csv"),
                 "sections_csv": str(REFERENCE_DIR / "industry_sections.csv"),
@@ -122,17 +123,7 @@ def prepare(conn: duckdb.DuckDBPyConnection, pii_key: bytes | None = None, *, re
         )
     if pii_key is not None:
         ipad, opad = hmac_pads(pii_key)
-        run_sql(conn, "ingest/pii_key.sql", {"ipad": ipad, "opad": opad})
-
-
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        query(
-            conn,
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = $s AND table_name = $t",
-            {"s": schema, "t": table},
-        )
-    )
+        run_sql(conn, "staging/macros.sql#pii_hash", {"ipad": ipad, "opad": opad})
 
 
 def land(
@@ -149,12 +140,11 @@ def land(
     folder = month[:7]
     at = (ingested_at or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     p = {"source": src.name, "month": Month.of(month).start}
-    ident = {"source": src.name}
     reports: list[FileReport] = []
     with transaction(conn):
         _ensure_raw(conn, src)
-        run_sql(conn, "ingest/raw_delete.sql", p, ident)
-        run_sql(conn, "ingest/landing_file_forget.sql", p)
+        delete_month(conn, f"raw.{src.name}", p["month"], "_delivery_month")
+        delete_month(conn, "raw.landing_files", p["month"], "delivery_month", source=src.name)
         seen: dict[str, str] = {}
         for f in landing.list_files(landing_dir, src.name, folder):
             report = _land_file(conn, src, f, p, at, seen)
@@ -169,7 +159,7 @@ def _ensure_raw(conn: duckdb.DuckDBPyConnection, src: Source) -> None:
     """raw.<source> shaped from the contract, so a source that never delivered still has a table."""
     conn.register("_landed", landing.empty_table(src))
     try:
-        run_sql(conn, "ingest/raw_create.sql", identifiers={"source": src.name})
+        run_sql(conn, "staging/raw.{source}.sql", identifiers={"source": src.name})
     finally:
         conn.unregister("_landed")
 
@@ -184,7 +174,7 @@ def _land_file(
 ) -> FileReport:
     earlier = seen.get(f.sha256)
     if earlier is None:
-        hit = run_sql(conn, "ingest/landing_file_seen.sql", {**p, "sha256": f.sha256})
+        hit = run_sql(conn, "staging/raw.landing_files.sql#seen", {**p, "sha256": f.sha256})
         earlier = f"{hit[0][2]} ({hit[0][0]}, {hit[0][1]})" if hit else None
         if hit and hit[0][0] == src.name and hit[0][1] < p["month"].strftime("%Y-%m"):
             # The source sent exactly what it sent before (an unchanged directory, another month without
@@ -222,12 +212,12 @@ def _land_file(
         conn.unregister("_landed_arrow")
     for col in src.columns:
         if col.type == "pii":
-            run_sql(conn, "ingest/hash_pii.sql", identifiers={"column": col.name})
+            run_sql(conn, "staging/raw.{source}.sql#hash_pii", identifiers={"column": col.name})
     if table.column("_raw_line").null_count < table.num_rows:  # malformed rows: their text holds every field
-        run_sql(conn, "ingest/scrub_raw_line.sql")
+        run_sql(conn, "staging/raw.{source}.sql#scrub_raw_line")
     run_sql(
         conn,
-        "ingest/raw_insert.sql",
+        "staging/raw.{source}.sql#insert",
         {**p, "file": f.relative, "sha256": f.sha256, "ingested_at": at},
         {"source": src.name},
     )
@@ -242,13 +232,13 @@ def scrub_pii(conn: duckdb.DuckDBPyConnection, text: str | None) -> str | None:
     hash its ID column gets), for a message about a file; needs prepare(conn, pii_key) first."""
     if text is None:
         return None
-    return run_sql(conn, "ingest/scrub_text.sql", {"text": text})[0][0]
+    return run_sql(conn, "staging/macros.sql#scrub_text", {"text": text})[0][0]
 
 
 def _log_file(conn, src: Source, p: dict, f: landing.LandingFile, r: FileReport, at: dt.datetime) -> None:
     run_sql(
         conn,
-        "ingest/landing_file_log.sql",
+        "staging/raw.landing_files.sql#log",
         {
             **p,
             "file": f.relative,
@@ -272,18 +262,19 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
     ident = {"source": src.name}
     with transaction(conn):
         _ensure_raw(conn, src)
-        run_sql(conn, f"staging/{src.name}.sql", p)
-        run_sql(conn, "ingest/judge_duplicates.sql", {"key_columns": ", ".join(src.key)})
+        run_sql(conn, f"staging/staging.{src.name}.sql")
+        run_sql(conn, f"staging/staging.{src.name}.sql#typed", p)
+        run_sql(conn, "staging/quarantine.rows.sql#judge_duplicates", {"key_columns": ", ".join(src.key)})
         if src.unique_across_deliveries:
             run_sql(
                 conn,
-                "ingest/judge_redelivered.sql",
+                "staging/quarantine.rows.sql#judge_redelivered",
                 {**p, "key_columns": ", ".join(src.key)},
                 {"source": src.name, "key": src.key[0]},
             )
-        run_sql(conn, "ingest/split.sql", p, ident)
+        run_sql(conn, "staging/quarantine.rows.sql#split", p, ident)
         if src.name == "registry":
-            run_sql(conn, "staging/registry_history.sql")
+            run_sql(conn, "staging/staging.registry_history.sql")
         conn.execute("DROP TABLE _typed")
         conn.execute("DROP TABLE _judged")
     return report(conn, src.name, month)
@@ -292,7 +283,9 @@ def stage(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Deli
 def files(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> list[FileReport]:
     """What happened to each landing file of one delivery."""
     src = source(source_name)
-    rows = run_sql(conn, "ingest/landing_files_of_month.sql", {"source": src.name, "month": Month.of(month).start})
+    rows = run_sql(
+        conn, "staging/raw.landing_files.sql#files_of_month", {"source": src.name, "month": Month.of(month).start}
+    )
     return [FileReport(*r) for r in rows]
 
 
@@ -302,11 +295,11 @@ def report(conn: duckdb.DuckDBPyConnection, source_name: str, month: str) -> Del
     p = {"source": src.name, "month": Month.of(month).start}
     ident = {"source": src.name}
     out = DeliveryReport(src.name, month[:7])
-    if not (_table_exists(conn, "raw", src.name) and _table_exists(conn, "staging", src.name)):
+    if not (table_exists(conn, "raw", src.name) and table_exists(conn, "staging", src.name)):
         return out
-    out.files = [Reconciliation(*row) for row in run_sql(conn, "ingest/reconcile.sql", p, ident)]
+    out.files = [Reconciliation(*row) for row in run_sql(conn, "checks/staging.{source}.sql", p, ident)]
     out.quarantine = [
         {"reason_code": r[0], "column": r[1], "rows": r[2], "example": r[3]}
-        for r in run_sql(conn, "ingest/quarantine_summary.sql", p)
+        for r in run_sql(conn, "staging/quarantine.rows.sql#summary", p)
     ]
     return out

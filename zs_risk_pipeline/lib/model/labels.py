@@ -27,12 +27,12 @@ def label_params(month: str, config: model_config.ModelConfig) -> dict[str, Any]
 
 def load_labels(conn: duckdb.DuckDBPyConnection, month: str, config: model_config.ModelConfig) -> pd.DataFrame:
     """Weighted labels known by the end of `month`, with the features of the month before each inspection."""
-    return conn.execute(load_sql("model/labels.sql"), label_params(month, config)).df()
+    return conn.execute(load_sql("intermediate/labels.sql"), label_params(month, config)).df()
 
 
 def label_funnel(conn: duckdb.DuckDBPyConnection, month: str, config: model_config.ModelConfig) -> dict[str, int]:
     """Random inspections → with π → with prior features (= labels): nothing leaves the funnel unexplained."""
-    cur = conn.execute(load_sql("model/label_funnel.sql"), label_params(month, config))
+    cur = conn.execute(load_sql("intermediate/label_funnel.sql"), label_params(month, config))
     names = [d[0] for d in cur.description]
     row = cur.fetchall()[0]  # fetch everything: DuckDB refuses new work while a result is unfinished
     return dict(zip(names, (int(v) for v in row), strict=True))

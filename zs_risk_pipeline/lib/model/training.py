@@ -1,7 +1,7 @@
 """The risk model (风险模型): labels, LightGBM training, calibration, points, reasons, champion/challenger.
 
 - `model_config.load_config()` gives config/model.yaml (windows, LightGBM parameters, promotion gate).
-- `load_labels(conn, month, config)` turns random inspections into weighted labels (sql/model/labels.sql).
+- `load_labels(conn, month, config)` turns random inspections into weighted labels (sql/intermediate/labels.sql).
 - `train(labels, month, config)` fits LightGBM with `lgb.train` on the older labels, stops early and calibrates
   (Platt) on the validation window; `RiskModel` scores, scales to points and explains with `pred_contrib`.
 - `evaluate(...)` measures a scorer on the holdout (weighted AUC, KS, Brier, problem-found rate by tier) and

@@ -3,7 +3,7 @@
 - `load_rules()` gives the rules of config/warning_rules.yaml in the policy folder in use (validated by
   lib/policy/warning_rules.py; a bad file raises WarningRulesError naming the file and the field); `load_rules(path)`
   validates one file the same way.
-- `build_early_warnings(conn, month, rules)` runs every enabled rule's SQL (sql/monitoring/warning_<rule>.sql,
+- `build_early_warnings(conn, month, rules)` runs every enabled rule's SQL (sql/intermediate/warning_<rule>.sql,
   set-based, point in time: rows delivered by M, events dated by the end of M) and replaces the month in
   monitoring.early_warnings in one transaction. Only enterprises tiered in M (alive at month end) are warned;
   a warning on an A- or B-tier enterprise is marked for the trigger queue (触发式监管).
@@ -21,7 +21,7 @@ import duckdb
 
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
 from zs_risk_pipeline.lib.policy import base, folder, versions
 from zs_risk_pipeline.lib.policy.warning_rules import (
     LISTS,
@@ -64,7 +64,7 @@ def _month_params(month: str) -> dict[str, dt.date]:
 def ensure_table(conn: duckdb.DuckDBPyConnection) -> None:
     """monitoring.early_warnings exists (empty until a month is built); readers such as the trigger queue
     may run on a warehouse where no warning was ever built."""
-    run_sql(conn, "monitoring/early_warnings_create.sql")
+    run_sql(conn, "intermediate/monitoring.early_warnings.sql")
 
 
 def build_early_warnings(
@@ -76,7 +76,7 @@ def build_early_warnings(
     base = _month_params(month)
     with transaction(conn):
         ensure_table(conn)
-        run_sql(conn, "monitoring/early_warnings_fired.sql")
+        run_sql(conn, "intermediate/monitoring.early_warnings.sql#fired")
         for rule in rules.values():
             if rule.enabled:
                 params = {
@@ -85,15 +85,15 @@ def build_early_warnings(
                     "severity": rule.severity,
                     "suggested_action": rule.suggested_action,
                 }
-                run_sql(conn, f"monitoring/warning_{rule.name}.sql", params)
+                run_sql(conn, f"intermediate/warning_{rule.name}.sql", params)
         version = versions.current("early_warnings", policy).version
-        run_sql(conn, "monitoring/early_warnings_replace.sql", {**base, "policy_version": version})
+        run_sql(conn, "intermediate/monitoring.early_warnings.sql#replace_month", {**base, "policy_version": version})
     return {(rule, severity): (n, queued) for rule, severity, n, queued in counts_by_rule(conn, month)}
 
 
 def counts_by_rule(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int, int]]:
     """(rule, severity, warnings, of which for the trigger queue) of a built month, in rule order."""
-    rows = run_sql(conn, "monitoring/early_warnings_by_rule.sql", {"month": Month.of(month).start})
+    rows = run_sql(conn, "intermediate/monitoring.early_warnings.sql#by_rule", {"month": Month.of(month).start})
     order = {r: i for i, r in enumerate(RULES)}
     return sorted(
         ((r, s, int(n), int(q)) for r, s, n, q in rows),
@@ -103,7 +103,7 @@ def counts_by_rule(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[st
 
 def counts_by_tier(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, dict[str, int]]:
     """tier → {"enterprises": firms warned, "warnings": rows} of a built month."""
-    rows = run_sql(conn, "monitoring/early_warnings_by_tier.sql", {"month": Month.of(month).start})
+    rows = run_sql(conn, "intermediate/monitoring.early_warnings.sql#by_tier", {"month": Month.of(month).start})
     return {tier: {"enterprises": int(firms), "warnings": int(n)} for tier, firms, n in rows}
 
 
@@ -112,7 +112,7 @@ def well_formed_violations(conn: duckdb.DuckDBPyConnection, month: str) -> list[
     severity, evidence not a JSON object, no Chinese evidence or action, a duplicate (month, uscc, rule), an
     enterprise not tiered in M or with another tier than its tier of M, to_trigger_queue other than tier A/B."""
     params = {"month": Month.of(month).start, "rules": list(RULES), "severities": list(SEVERITIES)}
-    return [(str(u), str(r), str(p)) for u, r, p in run_sql(conn, "monitoring/early_warnings_check.sql", params)]
+    return [(str(u), str(r), str(p)) for u, r, p in run_sql(conn, "checks/monitoring.early_warnings.sql", params)]
 
 
 def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, examples: int = 5) -> list[str]:
@@ -120,21 +120,25 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, month: str, examples: int = 5
     queue, and a few examples (uscc, rule, evidence in Chinese). No scores. Reads only: a read-only
     connection will do, also on a warehouse where no warning was ever built."""
     label = Month.of(month).start.strftime("%Y-%m")
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "monitoring", "table": "early_warnings"})[0][0]:
+    if not table_exists(conn, "monitoring", "early_warnings"):
         return [f"Early warnings (预警) {label}: none"]
     counts = counts_by_rule(conn, month)
     total = sum(n for *_, n, _ in counts)
     queued = sum(q for *_, q in counts)
     if not total:
         return [f"Early warnings (预警) {label}: none"]
-    firms = run_sql(conn, "monitoring/early_warnings_queued_firms.sql", {"month": Month.of(month).start})[0][0]
+    firms = run_sql(conn, "intermediate/monitoring.early_warnings.sql#queued_firms", {"month": Month.of(month).start})[
+        0
+    ][0]
     width = max(len(r) for r, *_ in counts)
     lines = [
         f"Early warnings (预警) {label}: {total:,} warnings; {queued:,} on A/B-tier enterprises feed the trigger "
         f"queue (触发式监管, {int(firms):,} enterprises)",
     ]
     lines += [f"  {r:<{width}}  {s:<6}  {n:>7,}  (to trigger queue {q:,})" for r, s, n, q in counts]
-    picked = run_sql(conn, "monitoring/early_warnings_examples.sql", {"month": Month.of(month).start, "n": examples})
+    picked = run_sql(
+        conn, "intermediate/monitoring.early_warnings.sql#examples", {"month": Month.of(month).start, "n": examples}
+    )
     if picked:
         lines.append("  examples (示例):")
         lines += [f"    {uscc}  {rule:<{width}}  {text}" for uscc, rule, text in picked]

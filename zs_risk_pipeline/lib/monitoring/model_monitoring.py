@@ -37,7 +37,7 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import render, run_sql, table_exists
 from zs_risk_pipeline.lib.model.registry import Registry, clean_json
 from zs_risk_pipeline.lib.monitoring import drift_checks, monitoring_policy, ordering
 
@@ -57,12 +57,17 @@ def compute_month(
         raise ValueError(f"model monitoring of {m:%Y-%m}: {why}")
     previous = Month.of(m).previous().start
     params = {"month": m, "reference": ref}
-    scores = conn.execute(render("monitoring/model_scores.sql", {"score_column": policy.score_column}), params).df()
+    scores = conn.execute(
+        render("intermediate/monitoring.model_monitoring.sql#scores", {"score_column": policy.score_column}), params
+    ).df()
     indicators = conn.execute(
-        render("monitoring/model_indicators.sql"), {**params, "columns": list(policy.key_indicators)}
+        render("intermediate/monitoring.model_monitoring.sql#indicators"),
+        {**params, "columns": list(policy.key_indicators)},
     ).df()
     counts: dict[dt.date, dict[str, int]] = {}
-    for when, tier, n in run_sql(conn, "monitoring/model_tier_mix.sql", {**params, "previous": previous}):
+    for when, tier, n in run_sql(
+        conn, "intermediate/monitoring.model_monitoring.sql#tier_mix", {**params, "previous": previous}
+    ):
         counts.setdefault(when, {})[tier] = int(n)
     rates, verdict, funnel = ordering.ordering(conn, month, policy)
     rows = (
@@ -98,14 +103,19 @@ def build_model_monitoring(
     policy = policy or monitoring_policy.load_policy()
     frame, summary = compute_month(conn, month, policy, registry)
     with transaction(conn, {"_model_monitoring_rows": frame}):
-        written = run_sql(conn, "monitoring/model_replace.sql", {"month": Month.of(month).start})[0][0]
+        run_sql(conn, "intermediate/monitoring.model_monitoring.sql")
+        written = run_sql(
+            conn, "intermediate/monitoring.model_monitoring.sql#replace_month", {"month": Month.of(month).start}
+        )[0][0]
     return {**summary, "rows": int(written)}
 
 
 def month_rows(conn: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """The stored monitoring of tier month M (empty when never computed), detail parsed."""
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "monitoring", "table": "model_monitoring"})[0][0]:
+    if not table_exists(conn, "monitoring", "model_monitoring"):
         return pd.DataFrame()
-    frame = conn.execute(render("monitoring/model_rows.sql"), {"month": Month.of(month).start}).df()
+    frame = conn.execute(
+        render("intermediate/monitoring.model_monitoring.sql#month_rows"), {"month": Month.of(month).start}
+    ).df()
     frame["detail"] = [json.loads(d) if isinstance(d, str) else (d or {}) for d in frame["detail"]]
     return frame

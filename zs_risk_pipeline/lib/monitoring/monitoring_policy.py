@@ -73,7 +73,10 @@ def reference_month(
     None when M has no tiers.
     """
     m = Month.of(month).start
-    versions = {row[0]: row[1] for row in run_sql(conn, "monitoring/model_tiered_months.sql", {"month": m})}
+    versions = {
+        row[0]: row[1]
+        for row in run_sql(conn, "intermediate/monitoring.model_monitoring.sql#tiered_months", {"month": m})
+    }
     if m not in versions:
         return None, f"{m:%Y-%m} has no tiers"
     note = ""

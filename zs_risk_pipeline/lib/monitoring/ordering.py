@@ -138,7 +138,7 @@ def latest_results(
     conn: duckdb.DuckDBPyConnection, month: str, policy: monitoring_policy.MonitoringPolicy
 ) -> pd.DataFrame:
     start, m, end = results_window(month, policy.window_months)
-    sql = render("monitoring/model_results.sql")
+    sql = render("intermediate/monitoring.model_monitoring.sql#latest_results")
     return conn.execute(sql, {"window_start": start, "month": m, "month_end": end}).df()
 
 

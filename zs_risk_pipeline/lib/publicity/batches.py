@@ -19,7 +19,7 @@ import pandas as pd
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
 
@@ -51,12 +51,12 @@ class BatchesResult:
 
 def month_batches(conn: duckdb.DuckDBPyConnection, month: str) -> list[Batch]:
     """The batches of delivery month M, in publication order (none before the first publication)."""
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batches"})[0][0]:
+    if not table_exists(conn, "publicity", "result_batches"):
         return []
     return [
         Batch(b, f, sha, int(n), pub, int(late), {"utf8": u8, "gb18030": gb})
         for b, f, sha, n, pub, late, u8, gb in run_sql(
-            conn, "publicity/batches_of_month.sql", {"month": Month.of(month).start}
+            conn, "marts/publicity.result_batches.sql#of_month", {"month": Month.of(month).start}
         )
     ]
 
@@ -117,7 +117,8 @@ def publish_batches(
     config = config or export_rules.load_config()
     m = Month.of(month).start
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
-    run_sql(conn, "publicity/batches_setup.sql")
+    run_sql(conn, "marts/publicity.result_batches.sql")
+    run_sql(conn, "marts/publicity.result_batch_rows.sql")
     known = {(b.source_file, b.file_sha256): b for b in month_batches(conn, month)}
     rows = deadlines.results_of_month(conn, month, config)
     published: list[Batch] = []
@@ -183,7 +184,7 @@ def _publish_batch(
     with _written_aside(conn) as temps:
         conn.register("_batch_rows", rows)
         try:
-            run_sql(conn, "publicity/batch_insert.sql")
+            run_sql(conn, "marts/publicity.result_batch_rows.sql#insert_pending")
         finally:
             conn.unregister("_batch_rows")
         table = export_files.batch_frame(conn, pending)
@@ -196,7 +197,7 @@ def _publish_batch(
         batch_id, in_place = _name(exports, month, base, sha, taken, digests)
         run_sql(
             conn,
-            "publicity/batch_name.sql",
+            "marts/publicity.result_batches.sql#record",
             {
                 "batch_id": batch_id,
                 "pending": pending,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core import workdays
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import render, run_sql, table_exists
 from zs_risk_pipeline.lib.publicity import export_rules
 
 
@@ -24,14 +24,12 @@ def _days(series: pd.Series) -> np.ndarray:
 def results_of_month(conn: duckdb.DuckDBPyConnection, month: str, config: export_rules.PublicityConfig) -> pd.DataFrame:
     """The results delivered in month M as the public sees them, with the day each arrived and its landing file."""
     codes = sorted(config.departments)
-    staged = {
-        t: run_sql(conn, "meta/table_exists.sql", {"schema": "staging", "table": t})[0][0] for t in export_rules.SOURCES
-    }
+    staged = {t: table_exists(conn, "staging", t) for t in export_rules.SOURCES}
     if not all(staged.values()):
-        run_sql(conn, "publicity/empty_sources.sql")
+        run_sql(conn, "marts/publicity_results_of_month.sql#stand_ins")
     schemas = {f"{t}_schema": "staging" if ok else "temp" for t, ok in staged.items()}
     return conn.execute(
-        render("publicity/results_of_month.sql", schemas),
+        render("marts/publicity_results_of_month.sql", schemas),
         {
             "month": Month.of(month).start,
             "month_end": Month.of(month).end,

@@ -33,7 +33,7 @@ The export check ("no tier, score or stratum", design §5), decided as what can 
   plan would show its stratum - must not name a tier or risk class (TIER_WORDING).
 Not done, on purpose: matching free-text values (names, result text, authority) against tiers or scores. A
 letter or a number legitimately occurs there, so such a scan would block good files without proving anything.
-The export's SQL never reads tiers, frames or scores (sql/publicity/), which the tests assert as behaviour.
+The export's SQL never reads tiers, frames or scores (sql/marts/publicity*), which the tests assert as behaviour.
 Plain Python, no Dagster.
 """
 
@@ -51,7 +51,7 @@ import pandas as pd
 from zs_risk_pipeline.lib.core import settings
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.core.sql import latest_month, load_sql, run_sql, table_exists
 from zs_risk_pipeline.lib.publicity import batches as publicity_batches
 from zs_risk_pipeline.lib.publicity import deadlines, export_files, export_rules
 
@@ -65,9 +65,9 @@ def month_rows(conn: duckdb.DuckDBPyConnection, month: str, config: export_rules
     days taken and calendar basis."""
     m = Month.of(month).start
     rows = deadlines.results_of_month(conn, month, config)
-    exists = run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "result_batch_rows"})[0][0]
+    exists = table_exists(conn, "publicity", "result_batch_rows")
     first = (
-        conn.execute(load_sql("publicity/first_publication.sql"), {"month": m}).df()
+        conn.execute(load_sql("marts/publicity.result_batch_rows.sql#first_publication"), {"month": m}).df()
         if exists
         else pd.DataFrame({"task_id": pd.Series(dtype=str), "batch_id": pd.Series(dtype=str), "published_on": []})
     )
@@ -114,7 +114,8 @@ def export_month(
     with publicity_batches._written_aside(conn) as temps:
         conn.register("_publicity_rows", rows)
         try:
-            run_sql(conn, "publicity/replace_month.sql", {"month": m})
+            run_sql(conn, "marts/publicity.inspection_results.sql")
+            run_sql(conn, "marts/publicity.inspection_results.sql#replace_month", {"month": m})
         finally:
             conn.unregister("_publicity_rows")
         temps.update(export_files._write_aside(export_files.export_frame(conn, m), targets))
@@ -180,20 +181,22 @@ def _keep_superseded(
 def late_rows(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
     """The month's results published after their deadline (task, uscc, inspected, deadline, recorded, published,
     batch, days, basis), oldest first."""
-    return run_sql(conn, "publicity/late_rows.sql", {"month": Month.of(month).start})
+    return run_sql(conn, "marts/publicity.inspection_results.sql#late_rows", {"month": Month.of(month).start})
 
 
 def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection, month: str | None = None) -> list[str]:
     """What the one-public export holds for month M (default: the latest exported): rows, batches, late rows,
     files; and the late rows of every exported month."""
     exports = paths.exports if isinstance(paths, settings.Paths) else Path(paths)
-    if not run_sql(conn, "meta/table_exists.sql", {"schema": "publicity", "table": "inspection_results"})[0][0]:
+    if not table_exists(conn, "publicity", "inspection_results"):
         return ["One-public export (一公开): no inspection results exported yet"]
-    latest = run_sql(conn, "publicity/latest_month.sql")[0][0]
+    latest = latest_month(conn, "publicity.inspection_results")
     if month is None and latest is None:
         return ["One-public export (一公开): no inspection results exported yet"]
     m = Month.of(month).start if month else latest
-    rows, late, not_statutory, batches, first, last = run_sql(conn, "publicity/month_summary.sql", {"month": m})[0]
+    rows, late, not_statutory, batches, first, last = run_sql(
+        conn, "marts/publicity.inspection_results.sql#month_summary", {"month": m}
+    )[0]
     files = export_files.file_paths(exports, f"{m:%Y-%m}")
     n = export_rules.load_config().deadline_working_days
     span = f"{first} … {last}" if first != last else f"{first}"
@@ -207,7 +210,7 @@ def summary_lines(paths: settings.Paths | Path, conn: duckdb.DuckDBPyConnection,
     ]
     if not_statutory:
         lines.append(f"  {not_statutory:,} deadlines counted without the statutory holiday schedule (截止日期口径)")
-    by_month = run_sql(conn, "publicity/late_by_month.sql")
+    by_month = run_sql(conn, "marts/publicity.inspection_results.sql#late_by_month")
     late_months = [(mo, k) for mo, _, k in by_month if k]
     lines.append(
         "  late results by month (each delivered late by its source): "

@@ -22,7 +22,7 @@ from zs_risk_pipeline.lib.publicity import export_rules
 def _export_table(conn: duckdb.DuckDBPyConnection, table: str, key: str, value: Any) -> pd.DataFrame:
     bases = list(workdays.BASES)
     return conn.execute(
-        render("publicity/export.sql", {"table": table, "key": key}),
+        render("marts/publicity_export.sql", {"table": table, "key": key}),
         {
             "key": value,
             "types": list(export_rules.TYPE_LABELS),

@@ -21,20 +21,19 @@ import duckdb
 import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.core.db import transaction
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import comment_on, render, run_sql
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest.contract import REFERENCE_DIR
 from zs_risk_pipeline.lib.publish import tables
 
 # What build_catalog reads besides the published files' schemas: its SQL and the reference CSVs.
 _CATALOG_SQL = (
-    "publish/mart_guard.sql",
-    "publish/mart_view.sql",
-    "publish/mart_versions_view.sql",
-    "publish/mart_indicators.sql",
-    "publish/mart_reference.sql",
-    "publish/mart_columns.sql",
-    "publish/mart_comment_column.sql",
+    "marts/mart_home_guard.sql",
+    "marts/main.{table}.sql",
+    "marts/main.{table}_versions.sql",
+    "marts/main.indicators.sql",
+    "marts/main.{reference}.sql",
+    "ops/catalog.sql#mart_columns",
 )
 
 
@@ -98,7 +97,7 @@ def _built_key(mart_dir: Path) -> str | None:
         return None
     try:
         with duckdb.connect(str(path), read_only=True) as conn:
-            rows = run_sql(conn, "publish/catalog_key.sql")
+            rows = run_sql(conn, "ops/catalog.sql#key")
     except duckdb.Error:
         return None  # unreadable: rebuilt
     return rows[0][0].removeprefix(_KEY_PREFIX) if rows and rows[0][0] else None
@@ -116,7 +115,7 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
     with duckdb.connect(str(tmp), config={"storage_compatibility_version": tables.MART_STORAGE_VERSION}) as conn:
         run_sql(
             conn,
-            "publish/mart_guard.sql",
+            "marts/mart_home_guard.sql",
             literals={**_guard_literals(mart_dir), "key": _KEY_PREFIX + catalog_key(mart_dir)},
         )
         for spec in tables.MART_TABLES.values():
@@ -124,8 +123,8 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
                 continue  # nothing published yet: no view (a view over no files cannot be created)
             run_sql(
                 conn,
-                "publish/mart_view.sql",
-                identifiers={"name": spec.name},
+                "marts/main.{table}.sql",
+                identifiers={"table": spec.name},
                 literals={
                     "files": f"{(mart_dir / 'data' / spec.name).resolve()}/{_CURRENT_FILES}",
                     "comment": spec.description,
@@ -133,33 +132,28 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
             )
             run_sql(
                 conn,
-                "publish/mart_versions_view.sql",
-                identifiers={"name": f"{spec.name}_versions"},
+                "marts/main.{table}_versions.sql",
+                identifiers={"table": spec.name},
                 literals={
                     "files": f"{(mart_dir / 'versions' / spec.name).resolve()}/{_VERSION_FILES}",
                     "comment": f"Every published version of {spec.name}, current and superseded "
                     f"(发布版本历史); the current version is the view {spec.name}",
                 },
             )
-        run_sql(conn, "publish/mart_indicators.sql", {"path": str(REFERENCE_DIR / "indicators.csv")})
+        run_sql(conn, "marts/main.indicators.sql", {"path": str(REFERENCE_DIR / "indicators.csv")})
         for name, (csv_name, comment) in tables.REFERENCE_TABLES.items():
             run_sql(
                 conn,
-                "publish/mart_reference.sql",
+                "marts/main.{reference}.sql",
                 {"path": str(REFERENCE_DIR / csv_name)},
-                identifiers={"name": name},
+                identifiers={"reference": name},
                 literals={"comment": comment},
             )
         with transaction(conn):  # one transaction: a commit per comment would cost more than the whole catalogue
-            for relation, column, _comment in run_sql(conn, "publish/mart_columns.sql"):
+            for relation, column, _comment in run_sql(conn, "ops/catalog.sql#mart_columns"):
                 text = column_comment(relation, column)
                 if text is not None:  # a column without one is what the documentation test names
-                    run_sql(
-                        conn,
-                        "publish/mart_comment_column.sql",
-                        identifiers={"relation": relation, "column": column},
-                        literals={"comment": text},
-                    )
+                    comment_on(conn, "COLUMN", f"{relation}.{column}", text)
         conn.execute("CHECKPOINT")
     if target is not None:
         return target
@@ -168,7 +162,7 @@ def build_catalog(mart_dir: Path, target: Path | None = None) -> Path:
 
 
 def _guard_literals(mart_dir: Path) -> dict[str, str]:
-    """What the home guard (mart_guard.sql) names: this mart.duckdb, as given and with links resolved."""
+    """What the home guard (mart_home_guard.sql) names: this mart.duckdb, as given and with links resolved."""
     path = (mart_dir / tables.MART_FILE).absolute()
     return {
         "path": str(path),
@@ -204,10 +198,10 @@ def column_comment(relation: str, column: str) -> str | None:
 
 def _catalog_objects(path: Path) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:
-        objects = run_sql(conn, "publish/catalog_objects.sql")
+        objects = run_sql(conn, "ops/catalog.sql#objects")
         for name in ("indicators", *tables.REFERENCE_TABLES):
             if any(o[:3] == ("table", "main", name) for o in objects):
-                objects += [("row", *r) for r in run_sql(conn, "publish/catalog_rows.sql", identifiers={"name": name})]
+                objects += [("row", *r) for r in run_sql(conn, "ops/catalog.sql#rows", identifiers={"name": name})]
         return objects
 
 

@@ -17,7 +17,7 @@ import duckdb
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import SQL_DIR, run_sql
+from zs_risk_pipeline.lib.core.sql import SQL_DIR, distinct_values, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.policy import folder as policy_folder
@@ -67,13 +67,7 @@ def _models(
     version carries its own config hash in its name)."""
     if spec.model_column is None:
         return {}
-    ident = {
-        "schema": spec.schema,
-        "table": spec.table,
-        "month_column": spec.month_column,
-        "model_column": spec.model_column,
-    }
-    found = [v for (v,) in run_sql(conn, "publish/model_versions.sql", {"month": Month.of(month).start}, ident)]
+    found = distinct_values(conn, spec.qualified, spec.model_column, Month.of(month).start, spec.month_column)
     registry = Registry(Path(mart_dir).parent / "models")
     out: dict[str, str | None] = {}
     for v in found:
@@ -100,8 +94,7 @@ def entry_context(
     policy = policy or policy_folder.current()
     version = policy_versions.current(spec.policy, policy)
     if spec.policy_column:
-        ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-        found = [v for (v,) in run_sql(conn, "publish/policy_versions.sql", {"month": Month.of(month).start}, ident)]
+        found = distinct_values(conn, spec.qualified, "policy_version", Month.of(month).start, spec.month_column)
         if found and found != [version.version]:  # a month without rows carries no version
             raise tables.PublishRefused(
                 f"{spec.qualified} {month[:7]} was computed under policy version {', '.join(map(str, found))}, the "
@@ -117,7 +110,7 @@ def entry_context(
     changed = policy_versions.changed_files(before, version.files)
     if changed:
         context["policy_changed"] = changed
-    released = run_sql(conn, "publish/month_release.sql", {"month": Month.of(month).start})
+    released = run_sql(conn, "ops/audit.deliveries.sql#month_release", {"month": Month.of(month).start})
     if released:
         missing, reason, at = released[0]
         context["release"] = {"missing": json.loads(missing), "reason": reason, "released_at": str(at)}
@@ -172,7 +165,7 @@ def _append_log(
     signer: signing.Signer,
 ) -> str:
     """Append the entry and its signature in one statement: an entry is never in the log unsigned."""
-    tail = run_sql(conn, "publish/log_tail.sql")
+    tail = run_sql(conn, "ops/audit.publish_log.sql#tail")
     seq, prev = (tail[0][0] + 1, tail[0][1]) if tail else (1, tables.GENESIS)
     when = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     text = json.dumps(context, sort_keys=True, ensure_ascii=False)
@@ -180,7 +173,7 @@ def _append_log(
     entry_hash = _entry_hash(entry)
     run_sql(
         conn,
-        "publish/log_append.sql",
+        "ops/audit.publish_log.sql#append",
         {
             **entry,
             "month": Month.of(month).start,

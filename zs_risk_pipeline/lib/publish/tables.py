@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import month_rows, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 
 MART_FILE = "mart.duckdb"
@@ -186,9 +186,15 @@ MART_TABLES: dict[str, MartTable] = {
 }
 
 
+# The bookkeeping of the publish (审计留痕与发布日志) in the warehouse: check verdicts, the log, the delivery checks.
+AUDIT_SQL = ("ops/audit.audits.sql", "ops/audit.publish_log.sql", "ops/audit.deliveries.sql")
+
+
 def prepare(conn: duckdb.DuckDBPyConnection) -> None:
-    run_sql(conn, "publish/setup.sql")
-    if not run_sql(conn, "publish/log_has_versions.sql")[0][0]:
+    for name in AUDIT_SQL:
+        run_sql(conn, name)
+    columns = {r[0] for r in run_sql(conn, "ops/catalog.sql#columns", {"schema": "audit", "table": "publish_log"})}
+    if "version" not in columns:
         # A log written before versions existed: its entries were hashed without a version, so rewriting them
         # would break the chain it exists to protect. Such a home is rebuilt, not migrated.
         raise PublishRefused(
@@ -199,15 +205,14 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> None:
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str) -> Fingerprint:
     ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-    rows, sha = run_sql(conn, "publish/fingerprint.sql", {"month": Month.of(month).start}, ident)[0]
+    rows, sha = run_sql(conn, "ops/audit.audits.sql#fingerprint", {"month": Month.of(month).start}, ident)[0]
     return Fingerprint(int(rows), sha)
 
 
 def month_frame(conn: duckdb.DuckDBPyConnection, spec: MartTable, month: str | dt.date) -> pd.DataFrame:
     """One month of the table as the checks see it (empty when the month was never written)."""
-    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
     day = month if isinstance(month, dt.date) else Month.of(month).start
-    return conn.sql(render("publish/month_rows.sql", ident), params={"month": day}).df()
+    return month_rows(conn, spec.qualified, day, spec.month_column).df()
 
 
 def heads_file(mart_dir: Path) -> Path:

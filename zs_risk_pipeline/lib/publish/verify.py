@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from zs_risk_pipeline.lib.core.digest import sha256_file
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.publish import catalog as publish_catalog
 from zs_risk_pipeline.lib.publish import log, tables
@@ -49,7 +49,7 @@ def verify(
         ]
     problems: list[str] = []
     has_log = conn is not None and _has_log(conn)
-    rows = run_sql(conn, "publish/log_all.sql") if has_log else []
+    rows = run_sql(conn, "ops/audit.publish_log.sql#all") if has_log else []
     prev = tables.GENESIS
     current: dict[tuple[str, str], tuple[int, int, str]] = {}
     hashes: list[str] = []
@@ -119,7 +119,7 @@ def repoint(conn: duckdb.DuckDBPyConnection | None, mart_dir: Path, verifier: si
 
 
 def _has_log(conn: duckdb.DuckDBPyConnection) -> bool:
-    return bool(run_sql(conn, "publish/has_log.sql")[0][0])
+    return table_exists(conn, "audit", "publish_log")
 
 
 def _head_problems(

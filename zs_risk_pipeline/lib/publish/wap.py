@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from zs_risk_pipeline.lib.core import faults
 from zs_risk_pipeline.lib.core.digest import sha256_file
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import render, run_sql
+from zs_risk_pipeline.lib.core.sql import month_rows, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.publish import catalog, log, tables
@@ -60,7 +60,7 @@ def record_audit(
 ) -> None:
     run_sql(
         conn,
-        "publish/record_audit.sql",
+        "ops/audit.audits.sql#record",
         {
             "table_name": spec.qualified,
             "month": Month.of(month).start,
@@ -80,7 +80,7 @@ def _audit_problems(
     latest = {
         name: (sha, passed)
         for name, sha, passed, _rows, _at in run_sql(
-            conn, "publish/latest_audits.sql", {"table_name": spec.qualified, "month": Month.of(month).start}
+            conn, "ops/audit.audits.sql#latest", {"table_name": spec.qualified, "month": Month.of(month).start}
         )
     }
     problems = []
@@ -95,7 +95,9 @@ def _audit_problems(
 
 
 def _latest_version(conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str) -> tuple | None:
-    rows = run_sql(conn, "publish/log_latest_version.sql", {"mart_table": spec.name, "month": Month.of(month).start})
+    rows = run_sql(
+        conn, "ops/audit.publish_log.sql#latest_version", {"mart_table": spec.name, "month": Month.of(month).start}
+    )
     return rows[0] if rows else None
 
 
@@ -121,10 +123,8 @@ def _export(
     conn: duckdb.DuckDBPyConnection, spec: tables.MartTable, month: str, fp: tables.Fingerprint, path: Path
 ) -> str:
     """Write the month's rows as Parquet to `path` (durably) and return the file's SHA-256."""
-    ident = {"schema": spec.schema, "table": spec.table, "month_column": spec.month_column}
-    table = conn.sql(
-        render("publish/export_month.sql", ident), params={"month": Month.of(month).start}
-    ).to_arrow_table()
+    rows = month_rows(conn, spec.qualified, Month.of(month).start, spec.month_column, ordered=True)
+    table = rows.to_arrow_table()
     if table.num_rows != fp.rows:
         raise tables.PublishRefused(f"{spec.qualified} {month[:7]} changed while being published")
     # pyarrow's writer with fixed options: the same rows give the same bytes.
@@ -248,7 +248,7 @@ def _settle(
         done.append(f"{tables.MART_FILE}: rebuilt (it was missing or not as the code builds it)")
         catalog.build_catalog(mart_dir)
     faults.crash_point("publish:catalog")
-    tail = run_sql(conn, "publish/log_tail.sql")
+    tail = run_sql(conn, "ops/audit.publish_log.sql#tail")
     if tail:
         head = signing.append_head(tables.heads_file(mart_dir), signer, int(tail[0][0]), tail[0][1])
         if head is not None and not rebuild:

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import duckdb
 
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import row_count, run_sql
 
 
 @dataclass(frozen=True)
 class ReportingTable:
-    name: str  # reporting.<name> in the warehouse, and the mart view of the same name
-    build_sql: str
-    check_sql: str
+    name: str  # reporting.<name> in the warehouse (sql/marts/reporting.<name>.sql), and the mart view of that name
     check_name: str  # the blocking check the publish requires (MartTable.required_checks)
     key_columns: tuple[str, str]  # how the check's violation rows read: (key, problem)
 
@@ -29,27 +27,9 @@ class ReportingTable:
 TABLES: dict[str, ReportingTable] = {
     t.name: t
     for t in (
-        ReportingTable(
-            "enterprises",
-            "reporting/enterprises.sql",
-            "reporting/enterprises_check.sql",
-            "enterprises_well_formed",
-            ("uscc", "problem"),
-        ),
-        ReportingTable(
-            "inspection_results",
-            "reporting/inspection_results.sql",
-            "reporting/inspection_results_check.sql",
-            "inspection_results_well_formed",
-            ("task_id", "problem"),
-        ),
-        ReportingTable(
-            "inspection_plans",
-            "reporting/inspection_plans.sql",
-            "reporting/inspection_plans_check.sql",
-            "inspection_plans_well_formed",
-            ("task", "problem"),
-        ),
+        ReportingTable("enterprises", "enterprises_well_formed", ("uscc", "problem")),
+        ReportingTable("inspection_results", "inspection_results_well_formed", ("task_id", "problem")),
+        ReportingTable("inspection_plans", "inspection_plans_well_formed", ("task", "problem")),
     )
 }
 
@@ -60,11 +40,16 @@ def _params(month: str) -> dict[str, object]:
 
 def build(conn: duckdb.DuckDBPyConnection, name: str, month: str) -> int:
     """(Re)write the month of reporting.<name>; returns its rows."""
-    run_sql(conn, TABLES[name].build_sql, _params(month))
-    ident = {"schema": "reporting", "table": name, "month_column": "month"}
-    return int(run_sql(conn, "meta/partition_rows.sql", {"month": Month.of(month).start}, ident)[0][0])
+    run_sql(conn, f"marts/reporting.{name}.sql")
+    run_sql(conn, f"marts/reporting.{name}.sql#replace_month", _params(month))
+    return row_count(conn, f"reporting.{name}", Month.of(month).start)
+
+
+def check_sql(name: str) -> str:
+    """The file of the table's blocking check: the violations of a month."""
+    return f"checks/reporting.{name}.sql"
 
 
 def violations(conn: duckdb.DuckDBPyConnection, name: str, month: str) -> list[tuple]:
     """The rows that violate the table's blocking check for the month (none: it passes)."""
-    return run_sql(conn, TABLES[name].check_sql, _params(month))
+    return run_sql(conn, check_sql(name), _params(month))

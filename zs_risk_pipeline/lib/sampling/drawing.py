@@ -30,7 +30,7 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core import faults, files
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import latest_month, run_sql
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.policy import versions
 from zs_risk_pipeline.lib.policy.folder import Policy
@@ -113,14 +113,14 @@ def _load_package(
     )
     conn.register("_plan_rows", frame)
     try:
-        return int(run_sql(conn, "sampling/plan_replace.sql", {"plan_id": plan["plan_id"]})[0][0])
+        return int(run_sql(conn, "intermediate/sampling.plan.sql#replace_plan", {"plan_id": plan["plan_id"]})[0][0])
     finally:
         conn.unregister("_plan_rows")
 
 
 def _summary(conn: duckdb.DuckDBPyConnection, folder: Path, drawn_now: bool, excluded: dict[str, Any]) -> DrawnPlan:
     plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-    rows = run_sql(conn, "sampling/plan_staffing.sql", {"plan_id": plan["plan_id"]})
+    rows = run_sql(conn, "intermediate/sampling.plan.sql#staffing", {"plan_id": plan["plan_id"]})
     staffed = sum(n for full, _, n in rows if full)
     return DrawnPlan(
         plan_id=plan["plan_id"],
@@ -140,7 +140,7 @@ def _summary(conn: duckdb.DuckDBPyConnection, folder: Path, drawn_now: bool, exc
 def plan_is_open(conn: duckdb.DuckDBPyConnection, month: dt.date) -> bool:
     """A plan drawn from tier month M can still be amended while the chain has built no later month: once M+1
     is built, M+1 is over and the plan has been carried out (its record is history, not a staffing list)."""
-    latest = run_sql(conn, "sampling/latest_tier_month.sql")[0][0]
+    latest = latest_month(conn, "tiers.enterprise_monthly")
     return latest is None or latest <= month
 
 
@@ -149,7 +149,7 @@ def exclusion_facts(
 ) -> list[amendments.Fact]:
     """The facts known now, up to the plan's cut-off M, that rule pairs of its eligibility.csv out.
 
-    Cross-checked against eligibility recomputed by sql/sampling/eligibility.sql: the pairs of eligibility.csv
+    Cross-checked against eligibility recomputed by sql/intermediate/eligibility.sql: the pairs of eligibility.csv
     it no longer lists must be exactly the pairs with a fact."""
     recorded = _read(folder, "eligibility.csv")
     if recorded.empty:
@@ -157,7 +157,7 @@ def exclusion_facts(
     params = eligibility.eligibility_params(plan, month)
     conn.register("_amend_pairs", recorded)
     try:
-        rows = run_sql(conn, "sampling/exclusion_facts.sql", params)
+        rows = run_sql(conn, "intermediate/exclusion_facts.sql", params)
     finally:
         conn.unregister("_amend_pairs")
     tasks = _read(folder, "selection.csv")[["uscc"]]
@@ -202,7 +202,7 @@ def _reload(
     check = sampling_package.check_package(folder)  # once: the draw files never change, the amendment records may
     amendments.complete_round(folder, amended_in, check)
     problems = amendments.verify(folder, check) + sampling_package.commitment_problems(folder, signer.verifier)
-    rows = run_sql(conn, "sampling/commitment_of.sql", {"plan_id": pid})
+    rows = run_sql(conn, "intermediate/sampling.commitments.sql#of_plan", {"plan_id": pid})
     problems += commitment_mismatch(folder, rows[0] if rows else None)
     if problems:
         raise PackageInvalid(f"published plan {pid} no longer verifies: " + "; ".join(problems[:3]))
@@ -259,7 +259,7 @@ def _commit(
                 "investigate before drawing again"
             )
     else:
-        if run_sql(conn, "sampling/commitment_of.sql", {"plan_id": pid}):
+        if run_sql(conn, "intermediate/sampling.commitments.sql#of_plan", {"plan_id": pid}):
             raise RuntimeError(f"{pid} already has a seed commitment but no package: investigate before drawing again")
         seed = protocol.new_seed()
         record = signing.commitment_record(
@@ -268,7 +268,7 @@ def _commit(
         files.write_private(pending, json.dumps({"seed": seed, "record": record}, sort_keys=True))
     committed = run_sql(
         conn,
-        "sampling/commit_seed.sql",
+        "intermediate/sampling.commitments.sql#commit",
         {
             "plan_id": pid,
             "seed_commitment": record["seed_commitment"],
@@ -318,12 +318,13 @@ def draw_plan(
     tier_month = Month.of(month).start
     pid = frames.plan_id(plan, month)
     folder = Path(packages_dir) / pid
-    run_sql(conn, "sampling/plan_create.sql")
+    run_sql(conn, "intermediate/sampling.plan.sql")
+    run_sql(conn, "intermediate/sampling.commitments.sql")
     signer = signer or signing.signer_from_env()
     if folder.exists():
         return _reload(conn, plan, month, folder, pid, signer)
 
-    rows = run_sql(conn, "sampling/plan_frame.sql", {"month": tier_month, "plan_id": pid})
+    rows = run_sql(conn, "intermediate/sampling.frame.sql#of_plan", {"month": tier_month, "plan_id": pid})
     frame = pd.DataFrame([(u, st) for u, st, _ in rows], columns=["uscc", "stratum"], dtype=object)
     rates = frames.frame_rates(plan, month)
     frame_bytes = sampling_package.frame_csv(

@@ -1,7 +1,7 @@
 """Inspector eligibility (检查人员匹配的静态约束) of a drawn plan, draw protocol v1 (design.md §4, §6).
 
 For the plan drawn from the tiers of month M and carried out in M+1, an inspector may take the task of a
-selected enterprise when all of these hold (sql/sampling/eligibility.sql):
+selected enterprise when all of these hold (sql/intermediate/eligibility.sql):
 
 - in the latest inspector snapshot (执法检查人员名录库) delivered by M, active (在岗), and with a certificate
   (执法证) valid until at least the last day of M+1;
@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
+from zs_risk_pipeline.lib.core.sql import drop, load_sql, run_sql
 from zs_risk_pipeline.lib.sampling import frames, plan_policy
 
 COLUMNS = ("uscc", "inspector_id")
@@ -48,7 +48,7 @@ SUMMARY_KEYS = (
 
 
 def eligibility_params(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[str, Any]:
-    """Named parameters of sql/sampling/eligibility.sql for the plan drawn from the tiers of month M."""
+    """Named parameters of sql/intermediate/eligibility.sql for the plan drawn from the tiers of month M."""
     inspection_month = frames.plan_month(month)  # M+1; validates `month`
     m = Month.of(inspection_month).previous()
     return {
@@ -101,17 +101,17 @@ def eligibility(
     params = eligibility_params(plan, month)
     conn.register("_eligibility_selection", tasks)
     try:
-        row = run_sql(conn, "sampling/eligibility.sql", params)[0]
+        row = run_sql(conn, "intermediate/eligibility.sql", params)[0]
         summary = dict(zip(SUMMARY_KEYS, row, strict=True))
         if summary["snapshot_month"] is None:
             raise LookupError(
                 f"no inspector directory (staging.inspectors) delivered by {params['month']:%Y-%m}: "
                 f"cannot staff plan {frames.plan_id(plan, month)}"
             )
-        pairs = conn.execute(load_sql("sampling/eligibility_pairs.sql")).df()
+        pairs = conn.execute(load_sql("intermediate/eligibility.sql#pairs")).df()
     finally:
         conn.unregister("_eligibility_selection")
-        run_sql(conn, "sampling/eligibility_drop.sql")
+        drop(conn, "temp._eligibility_candidates", "temp._eligibility_tasks", "temp._eligibility_inspectors")
 
     summary = {k: (v.isoformat() if isinstance(v, dt.date) else int(v)) for k, v in summary.items()}
     # Cross-check of the two queries: the summary's funnel must add up to what is handed to draw.assign.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import run_sql
+from zs_risk_pipeline.lib.core.sql import drop, run_sql, table_exists
 from zs_risk_pipeline.lib.policy import versions
 from zs_risk_pipeline.lib.policy.folder import Policy
 from zs_risk_pipeline.lib.sampling import plan_policy, protocol
@@ -91,19 +91,19 @@ def frame_rates(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[st
 
 def _prior_plans_view(conn: duckdb.DuckDBPyConnection) -> None:
     """_sampling_prior(plan_id, uscc): the enterprises of our own earlier draws, once sampling.plan exists."""
-    exists = run_sql(conn, "meta/table_exists.sql", {"schema": "sampling", "table": "plan"})[0][0]
+    exists = table_exists(conn, "sampling", "plan")
     if not exists:
-        run_sql(conn, "sampling/prior_plans_none.sql")
+        run_sql(conn, "intermediate/sampling.frame.sql#no_prior_plans")
         return
-    columns = {r[0] for r in run_sql(conn, "meta/columns.sql", {"schema": "sampling", "table": "plan"})}
+    columns = {r[0] for r in run_sql(conn, "ops/catalog.sql#columns", {"schema": "sampling", "table": "plan"})}
     if not {"plan_id", "uscc"} <= columns:
         # Never silently skip it: without it an enterprise could be drawn twice for a plan in one year.
         raise RuntimeError(f"sampling.plan lacks plan_id or uscc (has {sorted(columns)}): cannot exclude earlier draws")
-    run_sql(conn, "sampling/prior_plans.sql")
+    run_sql(conn, "intermediate/sampling.frame.sql#prior_plans")
 
 
 def frame_params(plan: plan_policy.SamplingPlan, month: str | dt.date) -> dict[str, Any]:
-    """Named parameters of sql/sampling/frame.sql for the plan and tier month M."""
+    """Named parameters of sql/intermediate/sampling.frame.sql#candidates for the plan and tier month M."""
     m = _tier_month(month)
     pm = plan_month(m)
     return {
@@ -129,7 +129,9 @@ def _published_frame(
     package = pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
     conn.register("_frame_package", package)
     try:
-        run_sql(conn, "sampling/frame_published.sql", {"month": m, "month_end": Month.of(m.isoformat()).end})
+        run_sql(
+            conn, "intermediate/sampling.frame.sql#published", {"month": m, "month_end": Month.of(m.isoformat()).end}
+        )
     finally:
         conn.unregister("_frame_package")
     return doc["strata"], doc.get("policy_version")
@@ -158,12 +160,12 @@ def build_frames(
     if len(set(ids)) != len(ids):
         raise ValueError(f"plans must be distinct, got {ids}")
     m = _tier_month(month)
-    run_sql(conn, "sampling/create.sql")
+    run_sql(conn, "intermediate/sampling.frame.sql")
     _prior_plans_view(conn)
     version = versions.current("sampling", policy).version
     written: dict[str, int] = {}
     try:
-        run_sql(conn, "sampling/frame_base.sql", {"month": m, "month_end": Month.of(m).end})
+        run_sql(conn, "intermediate/sampling.frame.sql#base", {"month": m, "month_end": Month.of(m).end})
         with transaction(conn):
             for plan in plans:
                 pid = plan_id(plan, m)
@@ -177,8 +179,8 @@ def build_frames(
                     sizes = {s: int(published[s]["n"]) for s in strata}
                 else:
                     rates = frame_rates(plan, m)
-                    run_sql(conn, "sampling/frame.sql", frame_params(plan, m))
-                    counts = {str(s): int(n) for s, n in run_sql(conn, "sampling/frame_strata.sql")}
+                    run_sql(conn, "intermediate/sampling.frame.sql#candidates", frame_params(plan, m))
+                    counts = {str(s): int(n) for s, n in run_sql(conn, "intermediate/sampling.frame.sql#strata")}
                     sizes = protocol.stratum_sizes(counts, rates)
                 strata = [s for s in sorted(rates) if counts.get(s, 0) > 0]
                 params = {
@@ -190,9 +192,11 @@ def build_frames(
                     "sample_sizes": [sizes[s] for s in strata],
                     "policy_version": drawn_under,
                 }
-                written[plan.id] = int(run_sql(conn, "sampling/frame_replace.sql", params)[0][0])
+                written[plan.id] = int(run_sql(conn, "intermediate/sampling.frame.sql#replace_plan", params)[0][0])
     finally:
-        run_sql(conn, "sampling/frame_drop.sql")
+        # The temporary tables of the month's frames and the view of earlier draws, once written (or after a failure).
+        drop(conn, "temp._sampling_frame_rows", "temp._sampling_base")
+        drop(conn, "temp._sampling_prior", kind="VIEW")
     return written
 
 

@@ -23,7 +23,7 @@ def _pairs_outside_package(
     """Inspectors on tasks of sampling.plan that the package does not allow: not in its eligibility.csv (what
     was known at the draw) or `excluded` by its recorded facts."""
     allowed = set(drawing._read(folder, "eligibility.csv").itertuples(index=False, name=None)) - excluded
-    assigned = run_sql(conn, "sampling/plan_assigned.sql", {"plan_id": pid})
+    assigned = run_sql(conn, "intermediate/sampling.plan.sql#assigned_pairs", {"plan_id": pid})
     return [(pid, uscc, i) for uscc, i in assigned if (uscc, i) not in allowed]
 
 
@@ -41,7 +41,7 @@ def audit_month(
     - pairs: a task without two distinct inspectors and without a reason, or an inspector above the cap;
     - pairs_eligible: an inspector on a task who is not in the package's eligibility.csv or is excluded;
     - unrecorded_facts: for a plan still open, a pair of eligibility.csv that the constraints, read now by
-      sql/sampling/exclusion_facts.sql (independently of the draw's eligibility.sql), rule out but that is not in
+      sql/intermediate/exclusion_facts.sql (independently of the draw's eligibility.sql), rule out but that is not in
       exclusions.csv: every new fact must become an amendment or an unstaffed task with its reason. For a plan
       drawn in this run it is the recomputation of its constraints (nothing may fail them).
     """
@@ -49,10 +49,12 @@ def audit_month(
     active = frames.plans_active(configured, month)
     ids = [frames.plan_id(p, month) for p in active]
     out: dict[str, list[tuple]] = {
-        "sample_sizes": run_sql(conn, "checks/sampling_sizes.sql", {"month": m}),
-        "no_repeat": run_sql(conn, "checks/sampling_no_repeat.sql", {"month": m}),
+        "sample_sizes": run_sql(conn, "checks/sampling.plan.sql#sample_sizes", {"month": m}),
+        "no_repeat": run_sql(conn, "checks/sampling.plan.sql#no_repeat", {"month": m}),
         "pairs": run_sql(
-            conn, "checks/sampling_pairs.sql", {"month": m, "plan_ids": ids, "caps": [p.workload_cap for p in active]}
+            conn,
+            "checks/sampling.plan.sql#pairs",
+            {"month": m, "plan_ids": ids, "caps": [p.workload_cap for p in active]},
         ),
         "pairs_eligible": [],
         "unrecorded_facts": [],

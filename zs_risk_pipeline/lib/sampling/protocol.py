@@ -10,11 +10,11 @@ Why: a random inspection plan is only trusted when anyone holding its restricted
   decimal strings ("0.05"), never binary floats.
 - `draw(conn, frame, rates, seed, plan_id)`: the 抽查名单. k = first 8 bytes of sha256("seed|plan_id|uscc")
   as a big-endian unsigned integer; in each stratum the n_h smallest (k, uscc). Set-based in DuckDB
-  (sql/sampling/draw.sql): the frame is the whole city.
+  (sql/intermediate/draw.sql#selection): the frame is the whole city.
 - `assign(conn, selection, eligibility, seed, plan_id, workload_cap)`: two inspectors per task. Tasks in
   ascending (k, uscc) order; each takes the first two eligible inspectors, ordered by
   sha256("seed|plan_id|uscc|inspector_id"), still below the workload cap. The hash ordering is SQL
-  (sql/sampling/assign_order.sql); the walk is sequential by nature (each task sees the loads left by the
+  (sql/intermediate/draw.sql#assignment_order); the walk is sequential by nature (each task sees the loads left by the
   earlier ones) and runs in Python over the sample only. A task nobody can take keeps a reason: reported,
   never dropped.
 - `write_package(folder, ...)`: the verification package (plan.json, frame.csv, selection.csv,
@@ -264,7 +264,7 @@ def draw(
     conn.register("_draw_frame", frame[list(FRAME_HEADER)])
     try:
         params = {"seed": seed, "plan_id": plan_id, "strata": strata, "sizes": [sizes[s] for s in strata]}
-        selection = conn.execute(load_sql("sampling/draw.sql"), params).df()
+        selection = conn.execute(load_sql("intermediate/draw.sql#selection"), params).df()
     finally:
         conn.unregister("_draw_frame")
     return selection.astype({"k": "uint64", "u": "float64"}).reset_index(drop=True)
@@ -296,7 +296,9 @@ def assign(
     conn.register("_draw_tasks", selection[["uscc"]])
     conn.register("_draw_eligibility", eligibility[list(ELIGIBILITY_HEADER)])
     try:
-        order = conn.execute(load_sql("sampling/assign_order.sql"), {"seed": seed, "plan_id": plan_id}).df()
+        order = conn.execute(
+            load_sql("intermediate/draw.sql#assignment_order"), {"seed": seed, "plan_id": plan_id}
+        ).df()
     finally:
         conn.unregister("_draw_tasks")
         conn.unregister("_draw_eligibility")

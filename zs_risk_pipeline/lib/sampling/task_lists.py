@@ -46,7 +46,7 @@ def write_task_lists(
         "items": ["；".join(i.name_zh for i in p.items) for p in active],
         "towns_csv": str(REFERENCE_DIR / "towns.csv"),
     }
-    tasks = conn.execute(load_sql("sampling/task_list.sql"), params).df()
+    tasks = conn.execute(load_sql("intermediate/task_list.sql"), params).df()
     plan_month = frames.plan_month(month)
     target = Path(folder) / f"{plan_month:%Y-%m}"
     staging = target.with_name(f".{target.name}.tmp")
@@ -110,5 +110,7 @@ def build_trigger_queue(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str
     with transaction(conn):
         early_warnings.ensure_table(conn)
         month_of = Month.of(month)
-        rows = run_sql(conn, "sampling/trigger_queue.sql", {"month": month_of.start, "month_end": month_of.end})
+        run_sql(conn, "intermediate/sampling.trigger_queue.sql")
+        params = {"month": month_of.start, "month_end": month_of.end}
+        rows = run_sql(conn, "intermediate/sampling.trigger_queue.sql#replace_month", params)
     return {str(tier): int(n) for tier, n in rows}

@@ -4,7 +4,7 @@
 (the registry's champion as of the month) or, during cold start, with the points scorecard; applies the
 tier policy (shares or cut-offs, then hard overrides); and replaces the month of tiers.enterprise_monthly.
 Every row carries its model version, score, calibrated probability, points and top-3 reasons.
-Plain Python, no Dagster; the SQL is in sql/tiers/.
+Plain Python, no Dagster; the SQL is sql/intermediate/tiers.enterprise_monthly.sql.
 """
 
 from __future__ import annotations
@@ -88,9 +88,11 @@ def tier_frame(
 
 def write_month(conn: duckdb.DuckDBPyConnection, month: str, frame: pd.DataFrame) -> int:
     """Replace the month in tiers.enterprise_monthly in one transaction; rows written."""
-    run_sql(conn, "tiers/create.sql")
+    run_sql(conn, "intermediate/tiers.enterprise_monthly.sql")
     with transaction(conn, {"_tiers_frame": frame}):
-        rows = run_sql(conn, "tiers/replace_month.sql", {"month": Month.of(month).start})[0][0]
+        rows = run_sql(
+            conn, "intermediate/tiers.enterprise_monthly.sql#replace_month", {"month": Month.of(month).start}
+        )[0][0]
     return int(rows)
 
 
@@ -137,7 +139,9 @@ def serving_problems(
 ) -> tuple[list[str], dict[str, Any]]:
     """Problems with the model behind a month of tiers: not the one the registry says serves the month, more
     than one version, or a model file whose SHA-256 differs from the registry's (tampered or replaced)."""
-    versions = run_sql(conn, "tiers/model_versions.sql", {"month": Month.of(month).start})
+    versions = run_sql(
+        conn, "intermediate/tiers.enterprise_monthly.sql#model_versions", {"month": Month.of(month).start}
+    )
     model_id = registry.champion_as_of(month[:7])
     expected = model_id if model_id is not None else scorecard_version(scorecard)
     problems = []

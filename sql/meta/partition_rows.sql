@@ -1,2 +1,0 @@
--- Rows of one month's slice of a table.
-SELECT count(*) FROM {schema}.{table} WHERE {month_column} = $month;

@@ -1,1 +1,0 @@
-SELECT seq, entry_hash FROM audit.publish_log ORDER BY seq DESC LIMIT 1;
