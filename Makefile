@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check zs_risk_pipeline zs_risk_pipeline_tests bench
 	$(BIN)/dagster definitions validate -w workspace.yaml
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile  # one worker per core; a file's tests stay on one worker
 
 lint: $(STAMP)
 	$(BIN)/ruff check zs_risk_pipeline zs_risk_pipeline_tests bench
