@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from collections.abc import Callable
 
-from zs_risk_pipeline.cli import city, common, report, run, ui, verify
+from zs_risk_pipeline.cli import common
 from zs_risk_pipeline.lib.core import settings
 
 
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoding", choices=["utf-8", "gb18030"], default="utf-8", help="encoding of CSV files")
     s.add_argument("--chinese-headers", action="store_true", help="write the Chinese column headers")
     s.add_argument("--defect-rate", type=float, default=0.0, help="share of CSV rows with an injected defect")
-    s.set_defaults(func=city.cmd_synth)
+    s.set_defaults(func="city.cmd_synth")
 
     r = sub.add_parser("run", help="materialise one month's chain through Dagster")
     r.add_argument("--month", type=common._month_arg, required=True)
@@ -34,30 +36,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REASON",
         help="publish the month although expected sources (config/deliveries.yaml) are missing; the reason is recorded",
     )
-    r.set_defaults(func=run.cmd_run)
+    r.set_defaults(func="run.cmd_run")
 
     b = sub.add_parser("backfill", help="materialise a range of months, oldest first")
     b.add_argument("--from", dest="from_month", type=common._month_arg, required=True)
     b.add_argument("--to", dest="to_month", type=common._month_arg, required=True)
     b.add_argument("--release-missing", metavar="REASON", help="as for run, for every month of the range")
-    b.set_defaults(func=run.cmd_backfill)
+    b.set_defaults(func="run.cmd_backfill")
 
     d = sub.add_parser("demo", help="synthetic city + every month through everything built so far")
     d.add_argument("--enterprises", type=int, default=common.DEMO["enterprises"])
     d.add_argument("--months", type=int, default=common.DEMO["months"])
-    d.set_defaults(func=city.cmd_demo)
+    d.set_defaults(func="city.cmd_demo")
 
     u = sub.add_parser("ui", help="the Dagster UI (dagster dev) on this home")
     u.add_argument("--host", default="127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
-    u.set_defaults(func=ui.cmd_ui)
+    u.set_defaults(func="ui.cmd_ui")
 
     v = sub.add_parser(
         "verify", help="check the publish log, its signatures and heads, the mart and the plan packages (public key)"
     )
     v.add_argument("--head", help="a publish-log head kept outside the system: the log must contain it")
     v.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
-    v.set_defaults(func=verify.cmd_verify)
+    v.set_defaults(func="verify.cmd_verify")
 
     rp = sub.add_parser(
         "repoint", help="rebuild the mart's catalogue for this home after a copy, move or restore (public key)"
@@ -65,17 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     # Also after the subcommand (`zs-risk repoint --home DIR`); SUPPRESS keeps a --home given before it.
     rp.add_argument("--home", default=argparse.SUPPRESS, help="the home as it now lies (default as for every command)")
     rp.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
-    rp.set_defaults(func=verify.cmd_repoint)
+    rp.set_defaults(func="verify.cmd_repoint")
 
     vd = sub.add_parser("verify-draw", help="recompute a drawn plan from its verification package")
     vd.add_argument("plan_id", help="e.g. MR-GENERAL-2024-04")
     vd.add_argument("--package", help="package folder (default: $ZS_RISK_HOME/plans/PLAN_ID)")
     vd.add_argument("--public-key", help="the public key, 64 hex digits (default $ZS_RISK_VERIFY_KEY)")
-    vd.set_defaults(func=verify.cmd_verify_draw)
+    vd.set_defaults(func="verify.cmd_verify_draw")
 
     m = sub.add_parser("summary", help="print what the warehouse holds")
-    m.set_defaults(func=report.cmd_summary)
+    m.set_defaults(func="report.cmd_summary")
     return p
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command's function, its module imported only now: the commands' modules bring Dagster, LightGBM and
+    the synthetic city, and a usage error, `--help` or a mistyped home should not wait for them."""
+    module, func = name.split(".")
+    return getattr(importlib.import_module(f"zs_risk_pipeline.cli.{module}"), func)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get(resources.CONFIG_ENV):
                 os.environ[resources.CONFIG_ENV] = str(policy_folder)
             folder.load_policy_folder(policy_folder)  # the whole folder valid before anything is written
-        return args.func(args)
+        common.check_home(args)
+        return _command(args.func)(args)
     except settings.MissingSecretError as e:
         print(f"zs-risk: {e}", file=sys.stderr)
         return 2

@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wa
 POLICY_COMMANDS = ("synth", "run", "backfill", "demo", "ui", "summary")
 
 
+# The commands that need an existing home (verify-draw too, unless given its package folder): refused before their
+# modules are even imported.
+HOME_COMMANDS = ("run", "backfill", "ui", "verify", "repoint", "summary")
+
 MAX_MISMATCH_LINES = 20
 
 
@@ -63,6 +67,12 @@ def _existing(paths: settings.Paths) -> settings.Paths:
             "`zs-risk demo` or `zs-risk synth` creates a new one"
         )
     return paths
+
+
+def check_home(args: argparse.Namespace) -> None:
+    """Refuse a missing home at once, before the command's modules (Dagster, LightGBM) load."""
+    if args.command in HOME_COMMANDS or (args.command == "verify-draw" and not args.package):
+        _existing(settings.Paths(Path(args.home).resolve()) if args.home else settings.home())
 
 
 def _read_home(home: str | None) -> settings.Paths:

@@ -18,11 +18,12 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any
-
-import lightgbm as lgb
+from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline.lib.core.month import Month
+
+if TYPE_CHECKING:  # imported when a model is loaded: the publish and verify steps read the registry, never a booster
+    import lightgbm as lgb
 
 
 class RegistryError(RuntimeError):
@@ -104,6 +105,8 @@ class Registry:
             raise RegistryError("; ".join(problems))
         entry = self.entry(model_id)
         text = (self.model_dir(model_id) / entry["file"]).read_text(encoding="utf-8")
+        import lightgbm as lgb
+
         return lgb.Booster(model_str=text), entry
 
     def record_decision(self, month: str, decision: dict[str, Any]) -> Path:
