@@ -3,7 +3,7 @@
     python bench/bench_model.py [--enterprises 700000] [--months 24] [--workdir DIR]
 
 A child process generates the synthetic city, ingests every month and builds the monthly features (not
-timed here). Then, for the last month, this process times `model.run_month` (labels, LightGBM training,
+timed here). Then, for the last month, this process times `promotion.run_month` (labels, LightGBM training,
 calibration, champion/scorecard/oracle comparison on the holdout, registry) and `scoring.build_tiers`
 (scoring every enterprise with pred_contrib reasons, tier policy, write). It prints the model's weighted AUC
 next to the scorecard's and the oracle's (ranking by the hidden true risk) on the same holdout, and the
@@ -25,7 +25,7 @@ import _city  # bench/_city.py: the shared prepared city
 import zs_risk_synth as synth
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
-from zs_risk_pipeline.lib.model import model_config, scorecard, training
+from zs_risk_pipeline.lib.model import model_config, promotion, scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
@@ -82,7 +82,7 @@ def _measure(root: Path) -> None:
 
     t0 = time.perf_counter()
     population = tables.month_frame(conn, spec, month)
-    decision = training.run_month(
+    decision = promotion.run_month(
         conn,
         month,
         population,

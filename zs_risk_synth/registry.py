@@ -23,7 +23,8 @@ from zs_risk_synth._util import (
     sort_events,
     vocab_take,
 )
-from zs_risk_synth.population import Population, _nice_capital
+from zs_risk_synth.attributes import nice_capital
+from zs_risk_synth.population import Population
 from zs_risk_synth.vocab import (
     ROADS_PER_TOWN,
     address_extras,
@@ -100,7 +101,7 @@ def _apply_changes(
     old = state["capital"][cap]
     factor = rng.choice(np.array([2.0, 3.0, 5.0, 10.0, 0.5, 0.2]), len(cap), p=[0.3, 0.2, 0.2, 0.1, 0.15, 0.05])
     new = np.where(np.isfinite(old), old * factor, rng.lognormal(np.log(50), 1.0, len(cap)))
-    state["capital"][cap] = _nice_capital(rng, np.maximum(new, 0.5))
+    state["capital"][cap] = nice_capital(rng, np.maximum(new, 0.5))
     return spare + take_new
 
 

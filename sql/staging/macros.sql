@@ -8,6 +8,9 @@ CREATE OR REPLACE TEMP MACRO zs_halfwidth(s) AS CASE WHEN regexp_matches(s, '[\x
     THEN translate(s, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ') ELSE s END;
 CREATE OR REPLACE TEMP MACRO zs_text(s) AS NULLIF(trim(zs_halfwidth(s)), '');
 CREATE OR REPLACE TEMP MACRO zs_code(s) AS upper(zs_text(s));
+-- A list action as the list sources write it, Chinese or English (列入 = in, 移出 = out).
+CREATE OR REPLACE TEMP MACRO zs_list_action(s) AS CASE zs_text(s) WHEN '列入' THEN 'in' WHEN '移出' THEN 'out'
+    ELSE lower(zs_text(s)) END;
 
 -- GB 32100-2015: format, then the check character (weights 3^(i-1) mod 31 over the 31-character set).
 -- Value (0-30) of the character at position i in the 31-character set of GB 32100-2015.

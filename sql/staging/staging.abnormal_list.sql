@@ -20,7 +20,7 @@ COMMENT ON TABLE staging.abnormal_list IS 'Abnormal-operation list entries and r
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT
     zs_code(r.uscc) AS uscc,
-    CASE zs_text(r.action) WHEN '列入' THEN 'in' WHEN '移出' THEN 'out' ELSE lower(zs_text(r.action)) END AS action,
+    zs_list_action(r.action) AS action,
     lower(zs_text(r.reason_code)) AS reason_code,
     zs_date(r.decided_on) AS decided_on,
     zs_text(r.authority) AS authority,
@@ -30,9 +30,7 @@ SELECT
     zs_first_problem([
         zs_chk_malformed(r._raw_line),
         zs_chk_uscc('uscc', r.uscc, true),
-        zs_chk_enum('action', r.action,
-            CASE zs_text(r.action) WHEN '列入' THEN 'in' WHEN '移出' THEN 'out' ELSE lower(zs_text(r.action)) END,
-            true, ['in', 'out']),
+        zs_chk_enum('action', r.action, zs_list_action(r.action), true, ['in', 'out']),
         zs_chk_enum('reason_code', r.reason_code, lower(zs_text(r.reason_code)), true,
             ['late_annual_report', 'not_publicized', 'false_info', 'unreachable']),
         zs_chk_date('decided_on', r.decided_on, true, $month_end)

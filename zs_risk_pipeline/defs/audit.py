@@ -48,7 +48,13 @@ class RunInputs:
     for the gates declared with uses_home."""
 
     policy: Policy
-    paths: settings.Paths | None = None
+    home: settings.Paths | None = None
+
+    @property
+    def paths(self) -> settings.Paths:
+        if self.home is None:  # said plainly, not as an AttributeError on None deep inside the gate
+            raise RuntimeError("this check's gate reads the home (run.paths): declare it with uses_home=True")
+        return self.home
 
 
 def audited_check(

@@ -18,7 +18,7 @@ import zs_risk_synth as synth
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.model import labels as model_labels
-from zs_risk_pipeline.lib.model import metrics, model_config, scorecard, training
+from zs_risk_pipeline.lib.model import metrics, model_config, promotion, scorecard, training
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
@@ -145,7 +145,7 @@ def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorec
 
 def _challenge(labels, month, registry, card, config) -> dict:
     population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
-    return training.challenge(labels, month, population, registry, card, tier_policy.load_policy(), config)
+    return promotion.challenge(labels, month, population, registry, card, tier_policy.load_policy(), config)
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_stays(
@@ -193,13 +193,13 @@ def test_retraining_waits_for_enough_new_labels(
 def test_decide_gate() -> None:
     cfg = model_config.load_config()
     good = {"auc": 0.80, "tiers_increasing": True, "problem_rate_by_tier": {}}
-    assert training.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
-    ok, why = training.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
+    assert promotion.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
+    ok, why = promotion.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
     assert not ok and "champion" in why[0]
-    assert training.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
-    ok, why = training.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
+    assert promotion.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
+    ok, why = promotion.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
     assert not ok and "tier" in why[0]
-    ok, why = training.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
+    ok, why = promotion.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
     assert not ok and "scorecard" in why[0]
 
 

@@ -96,3 +96,34 @@ def test_the_global_policy_is_applied_in_one_place() -> None:
     assert declared == ["global_policy.py"]
     with pytest.raises(ValueError, match="group 'nowhere' has no policy"):
         global_policy.apply(dg.AssetSpec("x", group_name="nowhere"))
+
+
+def test_every_audited_gate_that_reads_the_home_declares_it() -> None:
+    """A gate reading `run.paths` (the model registry) gets the home only when its check says uses_home=True;
+    without it the check would fail only when a month runs. Read from the source, so no month has to run."""
+    import ast
+
+    import zs_risk_pipeline.defs as defs_package
+    from zs_risk_pipeline.defs import audit
+
+    gates = 0
+    for path in sorted(Path(defs_package.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for deco in node.decorator_list:
+                if not (isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "audited_check"):
+                    continue
+                gates += 1
+                run = node.args.args[3].arg  # (conn, month, fp, run)
+                reads_home = any(
+                    isinstance(n, ast.Attribute) and n.attr == "paths" and getattr(n.value, "id", None) == run
+                    for n in ast.walk(node)
+                )
+                declared = any(
+                    k.arg == "uses_home" and isinstance(k.value, ast.Constant) and k.value.value for k in deco.keywords
+                )
+                assert declared == reads_home, f"{path.name}: {node.name} reads run.paths={reads_home}"
+    assert gates >= 9
+    with pytest.raises(RuntimeError, match="uses_home=True"):
+        _ = audit.RunInputs(policy=None).paths  # type: ignore[arg-type]

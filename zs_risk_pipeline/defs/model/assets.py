@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 from zs_risk_pipeline.defs.global_policy import POOL
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
-from zs_risk_pipeline.lib.model import training
+from zs_risk_pipeline.lib.model import promotion
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
 
@@ -52,7 +52,7 @@ def risk_model(
     loaded = policy.load()
     with warehouse.get_connection() as conn:
         population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
-        decision = training.run_month(
+        decision = promotion.run_month(
             conn, month, population, registry, loaded.scorecard, loaded.tier_policy, loaded.model
         )
     md: dict[str, object] = {
