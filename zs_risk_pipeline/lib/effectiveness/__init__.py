@@ -1,0 +1,1 @@
+"""Effectiveness of supervision (监管效能): what the inspections find, estimated without the hidden truth."""
