@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zs_risk_pipeline.lib.model.metrics import brier, is_increasing, ks, rate_by_tier, weighted_auc
+from zs_risk_pipeline.lib.model.metrics import brier, found_at_budget, is_increasing, ks, rate_by_tier, weighted_auc
 
 
 def sample(seed: int, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,3 +94,20 @@ def test_is_increasing() -> None:
     assert is_increasing({"A": 0.1, "B": 0.1}, strict=False)
     assert not is_increasing({"A": 0.1, "B": float("nan")})
     assert is_increasing({"D": 0.1, "A": 0.3}, order="DCBA")
+
+
+def test_found_at_budget_rewards_the_tiers_the_ratios_inspect() -> None:
+    # Holdout: A inspections 1 of 4 found (weights 10), D 3 of 4 (weights 1).
+    y = np.array([1, 0, 0, 0, 1, 1, 1, 0])
+    tier = np.array(["A"] * 4 + ["D"] * 4)
+    w = np.array([10.0] * 4 + [1.0] * 4)
+    ratios = {"A": 0.03, "B": 0.05, "C": 0.2, "D": 0.5}
+    sizes = {"A": 1000, "D": 100}  # no firm in B or C: their ratios buy nothing
+    got = found_at_budget(y, tier, w, ratios, sizes)
+    # 30 A inspections × 0.25 + 50 D inspections × 0.75 = 7.5 + 37.5 problems for 80 inspections.
+    assert got == pytest.approx({"found": 45.0, "budget": 80.0, "hit_rate": 45.0 / 80.0})
+    # A tier the ratios inspect but the holdout never saw cannot be measured: NaN, so it cannot win a comparison.
+    assert np.isnan(found_at_budget(y, tier, w, ratios, {**sizes, "C": 10})["found"])
+    # The same ranking quality, but a scorer whose D tier holds the problems finds more at the same budget.
+    worse = found_at_budget(y, np.array(["D"] * 4 + ["A"] * 4), w, ratios, sizes)
+    assert worse["found"] < got["found"]

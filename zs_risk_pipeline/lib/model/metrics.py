@@ -82,3 +82,27 @@ def is_increasing(rates: Mapping[str, float], order: str = "ABCD", strict: bool 
         return False
     steps = np.diff(values)
     return bool((steps > 0).all() if strict else (steps >= 0).all())
+
+
+def found_at_budget(
+    y: np.ndarray,
+    tier: np.ndarray,
+    w: np.ndarray | None,
+    ratios: Mapping[str, float],
+    tier_sizes: Mapping[str, int],
+) -> dict[str, float]:
+    """The problems a scorer's tiers would find at the plans' budget (按抽查比例预期发现问题数): for each tier, the
+    configured ratio × the firms the scorer puts in it × the tier's weighted problem-found rate on the holdout.
+
+    What inspections need is not a ranking in general but problems found with the inspections the ratios pay
+    for; AUC rewards order everywhere, even among the firms no ratio will ever reach. A tier the ratios inspect
+    but the holdout has no inspection of makes the result NaN: it cannot be measured, so it cannot win."""
+    rates = rate_by_tier(y, tier, w)
+    found = budget = 0.0
+    for t, ratio in ratios.items():
+        inspections = ratio * tier_sizes.get(t, 0)
+        if inspections <= 0:
+            continue
+        budget += inspections
+        found += inspections * rates.get(t, float("nan"))
+    return {"found": found, "budget": budget, "hit_rate": found / budget if budget > 0 else float("nan")}
