@@ -72,7 +72,7 @@ def _existing(paths: settings.Paths) -> settings.Paths:
 def check_home(args: argparse.Namespace) -> None:
     """Refuse a missing home at once, before the command's modules (Dagster, LightGBM) load."""
     if args.command in HOME_COMMANDS or (args.command == "verify-draw" and not args.package):
-        _existing(settings.Paths(Path(args.home).resolve()) if args.home else settings.home())
+        _existing(settings.home({settings.HOME_ENV: args.home}) if args.home else settings.home())
 
 
 def _read_home(home: str | None) -> settings.Paths:

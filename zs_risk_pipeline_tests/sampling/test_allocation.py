@@ -14,16 +14,22 @@ def strata(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(allocation.COLUMNS))
 
 
-def test_the_budget_moves_to_the_risky_tier_by_hand() -> None:
-    # MR-GENERAL: 1,000 A firms (rate 5 %), 100 D firms (rate 50 %), both at 10 % a year: 110 inspections,
-    # 5 + 5 = 10 problems expected. With the same 110 inspections, D can rise by 0.5 to 60 % (60 inspections),
-    # which leaves 50 for A (5 %, above the 3 % floor): 50 × 0.05 + 60 × 0.5 = 32.5 problems.
-    s = strata(
+def hand_city() -> pd.DataFrame:
+    """MR-GENERAL: 1,000 A firms (rate 5 %) and 100 D firms (rate 50 %), both at 10 % a year, floors 3 %, A capped
+    at 10 % (无事不扰)."""
+    return strata(
         [
             ("MR-GENERAL", "A", 1000, 0.05, 0.10, 0.03, 0.10, "market"),
             ("MR-GENERAL", "D", 100, 0.50, 0.10, 0.03, 1.00, "market"),
         ]
     )
+
+
+def test_the_budget_moves_to_the_risky_tier_by_hand() -> None:
+    # MR-GENERAL: 1,000 A firms (rate 5 %), 100 D firms (rate 50 %), both at 10 % a year: 110 inspections,
+    # 5 + 5 = 10 problems expected. With the same 110 inspections, D can rise by 0.5 to 60 % (60 inspections),
+    # which leaves 50 for A (5 %, above the 3 % floor): 50 × 0.05 + 60 × 0.5 = 32.5 problems.
+    s = hand_city()
     got = allocation.allocate(s, {"market": 110}, max_change=0.5)
     assert got.proposal["proposed_ratio"].tolist() == pytest.approx([0.05, 0.60])
     assert got.expected_current == pytest.approx(10.0)
@@ -34,12 +40,7 @@ def test_the_budget_moves_to_the_risky_tier_by_hand() -> None:
 
 def test_the_change_bound_and_the_floor_hold_by_hand() -> None:
     # The same city, ratios allowed to move 0.2 at most: D to 30 % (30 inspections), A keeps the rest (80 → 8 %).
-    s = strata(
-        [
-            ("MR-GENERAL", "A", 1000, 0.05, 0.10, 0.03, 0.10, "market"),
-            ("MR-GENERAL", "D", 100, 0.50, 0.10, 0.03, 1.00, "market"),
-        ]
-    )
+    s = hand_city()
     got = allocation.allocate(s, {"market": 110}, max_change=0.2)
     assert got.proposal["proposed_ratio"].tolist() == pytest.approx([0.08, 0.30])
     assert got.expected_proposed == pytest.approx(80 * 0.05 + 30 * 0.5)
@@ -87,12 +88,7 @@ def test_floors_above_the_capacity_are_named() -> None:
 
 
 def test_the_frontier_rises_from_the_floors_to_the_capacity() -> None:
-    s = strata(
-        [
-            ("MR-GENERAL", "A", 1000, 0.05, 0.10, 0.03, 0.10, "market"),
-            ("MR-GENERAL", "D", 100, 0.50, 0.10, 0.03, 1.00, "market"),
-        ]
-    )
+    s = hand_city()
     f = allocation.frontier(s, {"market": 110}, max_change=0.5, steps=5)
     assert f["budget"].iloc[0] == pytest.approx(33.0)  # the floors: 30 + 3
     assert f["budget"].iloc[-1] == pytest.approx(110.0)  # the capacity binds before the bounds do

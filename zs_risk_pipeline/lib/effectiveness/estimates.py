@@ -44,9 +44,6 @@ class RateEstimate:
     strata: int
     single_draw_strata: int  # strata with one inspection: no variance estimate of their own
 
-    def as_dict(self) -> dict[str, float | int]:
-        return dict(self.__dict__)
-
 
 def korn_graubard(rate: float, se: float, n: int, confidence: float = 0.95, exact: bool = False) -> tuple[float, float]:
     """Clopper–Pearson bounds at the effective sample size p̂(1 − p̂)/V̂; at n itself where that is undefined
