@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zs_risk_pipeline.lib.ingest.contract import sources
-from zs_risk_synth import consequences, licences, population, registry
+from zs_risk_synth import consequences, licences, population, registry, world_truth
 from zs_risk_synth import events as E
 from zs_risk_synth import files as zs_risk_synth_files
 from zs_risk_synth import inspections as I
@@ -43,6 +43,8 @@ def generate(
     encoding: str = "utf-8",
     chinese_headers: bool = False,
     defect_rate: float = 0.0,
+    go_live: str | None = None,
+    handed_over: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Write `months` monthly deliveries from `start` ("YYYY-MM") of a city with `enterprises` registered
@@ -50,6 +52,8 @@ def generate(
 
     encoding applies to CSV files ("utf-8" or "gb18030"); chinese_headers writes the contract's Chinese
     aliases as column names; defect_rate is the share of CSV data rows given one injected defect.
+    go_live ("YYYY-MM") and handed_over (plan-id prefixes): from that month on those plans are zs-risk's, carried
+    out by `inspectorate.carry_out` after each month is built; the city draws them only before (the cold start).
     Returns a summary: rows per source, files written, defects, seconds.
     """
     t0 = time.perf_counter()
@@ -72,7 +76,8 @@ def generate(
     reports, seasons = E.annual_reports(pop, cal, streams)
     late = E.late_report_listings(pop, cal, streams, seasons)
     complaints = E.complaints(pop, cal, streams)
-    insp_ev, plan_draws = I.draw_inspections(pop, cal, streams, complaints)
+    go_live_index = None if go_live is None else _month_index(cal, go_live)
+    insp_ev, plan_draws = I.draw_inspections(pop, cal, streams, complaints, tuple(handed_over), go_live_index)
     codes, p_true = I.results(pop, streams, insp_ev, seasons)
     abn_found, penalty_triggers, fraud = consequences.consequences(pop, cal, streams, insp_ev, codes, complaints)
     consequences.withdraw_registrations(pop, cal, fraud)
@@ -153,12 +158,19 @@ def generate(
                 "uscc": pa.array(pop.uscc),
                 "latent_risk": pa.array(pop.latent),
                 "p_problem": pa.array(pop.p_problem),
+                # The hidden moment the firm's risk moved, and its problem probability from then on.
+                "risk_moved_on": O.dates32(pop.turn_day),
+                "risk_shift": pa.array(pop.turn_shift),
+                "p_problem_after": pa.array(pop.p_after),
             }
         ),
         truth_dir / "latent_risk.parquet",
         compression="zstd",
         compression_level=3,
         data_page_version="1.0",
+    )
+    world_truth.write(
+        truth_dir, pop, seasons, seed=seed, start=start, months=months, go_live=go_live, handed_over=handed_over
     )
     # Per inspection: the true probability that it finds a problem (the oracle the model is measured against),
     # the day its result was entered and the landing file that delivered it (empty: after the window).
@@ -193,6 +205,15 @@ def generate(
         "landing_dir": str(landing_dir),
         "truth_dir": str(truth_dir),
     }
+
+
+def _month_index(cal: Calendar, label: str) -> int:
+    m = int((np.datetime64(label, "M") - np.datetime64(cal.start, "M")).astype(int))
+    if not 0 <= m < cal.months:
+        raise ValueError(
+            f"go_live {label} is outside the generated window {cal.label(0)} … {cal.label(cal.months - 1)}"
+        )
+    return m
 
 
 def _task_seq(ev: dict) -> np.ndarray:

@@ -98,10 +98,19 @@ def recorded_days(streams: Streams, ev: Events) -> np.ndarray:
     if not len(days):
         return days.copy()
     n = streams.rng("results-recorded").integers(RECORDED_AFTER[0], RECORDED_AFTER[1] + 1, len(days))
+    return workdays_after(days, n)
+
+
+def workdays_after(days: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The n-th working day after each day, on the statutory calendar."""
+    days = np.asarray(days, dtype=np.int64)
+    if not len(days):
+        return days.copy()
     first = np.datetime64(int(days.min()) + 1, "D")
-    # 8 working days take at most about three weeks (Spring Festival): 60 days always cover them.
-    work = statutory.Calendar().workdays(first, np.datetime64(int(days.max()) + 60, "D")).astype(np.int64)
-    return work[np.searchsorted(work, days, side="right") + n - 1]
+    # n working days take at most about 1.5 n + 10 calendar days (Spring Festival, National Day week).
+    span = int(np.max(n)) * 2 + 30
+    work = statutory.Calendar().workdays(first, np.datetime64(int(days.max()) + span, "D")).astype(np.int64)
+    return work[np.searchsorted(work, days, side="right") + np.asarray(n) - 1]
 
 
 def delivery_days(recorded: np.ndarray) -> np.ndarray:

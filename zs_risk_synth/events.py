@@ -232,11 +232,12 @@ def complaints(pop: population.Population, cal: Calendar, streams: Streams) -> E
         rng = streams.rng("complaints", m)
         lo, hi = cal.month_start(m), cal.month_end(m)
         act = np.flatnonzero((pop.est_day <= hi) & (pop.exit_day > lo) & ~pop.dormant)
-        k = rng.poisson(lam[act])
+        moved = pop.shift_at(act, hi)  # a firm whose risk moved draws complaints at its new risk
+        k = rng.poisson(lam[act] * np.exp(0.9 * moved))
         ent = np.repeat(act, k)
         d = uniform_days(rng, np.maximum(lo, pop.est_day[ent]), np.minimum(hi, pop.exit_day[ent] - 1))
         cat = choose_by_group(rng, prof[ent], probs)
-        spiking = act[rng.random(len(act)) < spike_p[act]]
+        spiking = act[rng.random(len(act)) < spike_p[act] * np.exp(1.5 * moved)]
         burst = 4 + rng.poisson(8, len(spiking))
         s_ent = np.repeat(spiking, burst)
         s0 = np.repeat(uniform_days(rng, lo, hi, len(spiking)), burst)
@@ -252,7 +253,9 @@ def complaints(pop: population.Population, cal: Calendar, streams: Streams) -> E
                 "spike": np.concatenate([np.zeros(len(d), bool), np.ones(len(s_ent), bool)]),
                 "channel": rng.choice(len(P.CHANNELS), n, p=P.CHANNEL_SHARE),
                 "substantiated": np.where(
-                    rng.random(n) < 0.03, -1, (rng.random(n) < sigmoid(-0.7 + pop.zc[ent])).astype(np.int8)
+                    rng.random(n) < 0.03,
+                    -1,
+                    (rng.random(n) < sigmoid(-0.7 + pop.zc[ent] + pop.shift_at(ent, hi))).astype(np.int8),
                 ).astype(np.int8),
             }
         )

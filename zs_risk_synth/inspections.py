@@ -9,6 +9,8 @@ Results are entered into the results system one to eight working days after the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from zs_risk_synth import inspectors, population
@@ -60,11 +62,20 @@ def _plan_scopes(pop: population.Population) -> list[np.ndarray]:
 
 
 def draw_inspections(
-    pop: population.Population, cal: Calendar, streams: Streams, comp: Events
+    pop: population.Population,
+    cal: Calendar,
+    streams: Streams,
+    comp: Events,
+    handed_over: Sequence[str] = (),
+    go_live: int | None = None,
 ) -> tuple[Events, Events]:
     """The inspections, and one record per plan-month draw that selected anyone (the 抽查计划 delivery):
-    its frame (enterprises it drew from) and sample size, so π = sample / frame for a random draw."""
+    its frame (enterprises it drew from) and sample size, so π = sample / frame for a random draw.
+
+    From month index `go_live` on, the plans whose prefix is in `handed_over` are drafted by zs-risk and
+    carried out by the simulated inspectorate (inspectorate.py): the city draws them only before (the cold start)."""
     scopes = _plan_scopes(pop)
+    own_until = cal.months if go_live is None else go_live
     drawn_year = [np.full(pop.n, -1, dtype=np.int16) for _ in P.PLANS]
     parts = []
     draws: list[tuple[int, int, int, int]] = []  # (month, plan, frame, sample): at most plans × months
@@ -74,7 +85,7 @@ def draw_inspections(
         ms, me = cal.month_start(m), cal.month_end(m)
         frame = (pop.est_day < ms) & (pop.exit_day > ms)
         for p, plan in enumerate(P.PLANS):
-            if plan.months and month not in plan.months:
+            if (plan.months and month not in plan.months) or (m >= own_until and plan.prefix in handed_over):
                 continue
             fr = np.flatnonzero(frame & scopes[p])
             if plan.kind == "random":
@@ -193,16 +204,39 @@ def results(
     """Bit mask of result codes per inspection (bits in the order of reference/result_codes.csv), and the true
     probability that each inspection finds a problem (ground truth, for the oracle of the model's evaluation).
 
-    The firm's hidden risk sets the probability; what the check looks at can make the outcome all but certain:
-    a publicity check (公示信息抽查) of a firm whose due annual report is missing finds it unpublished.
+    The firm's hidden risk on the day sets the probability; what the check looks at can make the outcome all but
+    certain: a publicity check (公示信息抽查) of a firm whose due annual report is missing finds it unpublished.
     """
-    rng = streams.rng("inspection-results")
-    n = len(ev["idx"])
     ent = ev["idx"]
     publicity = np.array([P.PLANS[p].publicity for p in range(len(P.PLANS))] + [False])[ev["plan"]]
-    factor = np.select([ev["trigger"] == TRIGGERED, ev["trigger"] == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0)
-    p_eff = np.minimum(pop.p_problem[ent] * factor, 0.95)
-    unpublished = publicity & report_missing_at(pop, seasons, ent, ev["day"])
+    return outcomes(
+        streams.rng("inspection-results"),
+        pop.p_problem_at(ent, ev["day"]),
+        publicity,
+        ev["trigger"],
+        publicity & report_missing_at(pop, seasons, ent, ev["day"]),
+        pop.dormant[ent],
+        pop.exit_day[ent] <= ev["day"],
+    )
+
+
+def outcomes(
+    rng: np.random.Generator,
+    p_problem: np.ndarray,
+    publicity: np.ndarray,
+    trigger: np.ndarray,
+    unpublished: np.ndarray,
+    dormant: np.ndarray,
+    gone: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Result codes and the true problem probability of inspections of firms with these problem probabilities:
+    what a check finds is the same whoever drafted the plan (the generator's own plans or zs-risk's).
+
+    publicity: a check of published information (公示信息); unpublished: the firm's due annual report is missing
+    on the day; dormant: registered but not operating; gone: deregistered or revoked by the day."""
+    n = len(p_problem)
+    factor = np.select([trigger == TRIGGERED, trigger == SPECIAL, ~publicity], [2.2, 1.5, 1.1], 1.0)
+    p_eff = np.minimum(p_problem * factor, 0.95)
     p_eff = np.where(unpublished, np.maximum(p_eff, MISSING_REPORT_FOUND), p_eff)
     codes = np.full(n, BIT["NO_ISSUE"], dtype=np.int16)
     u = rng.random(n)
@@ -225,10 +259,8 @@ def results(
     codes = np.where(~alone & (rng.random(n) < 0.2), codes | second, codes)
     no_activity = ~problem & ~publicity & (rng.random(n) < 0.05)
     codes = np.where(no_activity, BIT["NO_RELEVANT_ACTIVITY"], codes)
-    dormant = pop.dormant[ent]
     found_closed = np.where(rng.random(n) < population.DORMANT_UNREACHABLE, BIT["UNREACHABLE"], BIT["CLOSED_OR_EXITED"])
     codes = np.where(dormant, found_closed, codes)  # a dormant entity: nobody there, or visibly closed
-    gone = pop.exit_day[ent] <= ev["day"]
     codes = np.where(gone, BIT["CLOSED_OR_EXITED"], codes)
     p_true = np.where(gone, 0.0, np.where(dormant, population.DORMANT_UNREACHABLE, p_eff))
     return codes.astype(np.int16), p_true

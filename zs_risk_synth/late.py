@@ -19,7 +19,7 @@ RECORDED_ON = "recorded_on"
 
 def _month_files(landing: Path, month: str) -> list[Path]:
     folder = landing / "inspections" / month
-    files = sorted(folder.glob("inspections_*.csv"))
+    files = sorted(folder.glob("inspections_*.csv"))  # the city's weekly files and the platform's
     if not files:
         raise FileNotFoundError(f"no inspections files in {folder}")
     return files
@@ -31,11 +31,16 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
+def _of_plan(value: str, plan_id: str) -> bool:
+    """A result of the plan, or of one of its strata (`<plan_id>/<stratum>`)."""
+    return value == plan_id or value.startswith(f"{plan_id}/")
+
+
 def hold_back(landing: Path, held: Path, month: str, plan_id: str, delivered_on: dt.date) -> Path:
-    """Move the results of `plan_id` out of every inspections file of `month` (the synthetic city's UTF-8 CSV)
-    into one file `held`/<month>/inspections_<YYYYMM>_<plan_id>_late.csv whose rows carry recorded_on =
-    `delivered_on`, the day they will reach zs-risk; returns the held file. A weekly file left without rows is
-    removed: that week's delivery would not have been sent."""
+    """Move the results of `plan_id` (and of its strata) out of every inspections file of `month` (the synthetic
+    city's UTF-8 CSV) into one file `held`/<month>/inspections_<YYYYMM>_<plan_id>_late.csv whose rows carry
+    recorded_on = `delivered_on`, the day they will reach zs-risk; returns the held file. A weekly file left without
+    rows is removed: that week's delivery would not have been sent."""
     header: list[str] | None = None
     late: list[list[str]] = []
     for source in _month_files(landing, month):
@@ -44,11 +49,11 @@ def hold_back(landing: Path, held: Path, month: str, plan_id: str, delivered_on:
             raise ValueError(f"{source.name}: header differs from the month's other inspections files")
         header, body = rows[0], rows[1:]
         plan = header.index("plan_id")
-        mine = [r for r in body if r[plan] == plan_id]
+        mine = [r for r in body if _of_plan(r[plan], plan_id)]
         if not mine:
             continue
         late += mine
-        rest = [r for r in body if r[plan] != plan_id]
+        rest = [r for r in body if not _of_plan(r[plan], plan_id)]
         if rest:
             source.write_text(_csv(header, rest), encoding="utf-8")
         else:

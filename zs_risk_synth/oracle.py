@@ -19,11 +19,17 @@ from zs_risk_pipeline.lib.model import metrics, model_config
 
 
 def load_truth(truth_dir: Path) -> pd.DataFrame | None:
-    """(task_id, p_problem) of every inspection the city carried out, or None when the truth is not there."""
+    """(task_id, p_problem) of every inspection the city and its inspectorate carried out, or None when the truth
+    is not there."""
     path = Path(truth_dir) / "inspections.parquet"
     if not path.exists():
         return None
-    return pd.read_parquet(path, columns=["task_id", "p_problem"])
+    own = pd.read_parquet(path, columns=["task_id", "p_problem"])
+    carried = [
+        pd.read_csv(f, usecols=["task_id", "p_problem"], dtype={"task_id": str}).dropna()
+        for f in sorted((Path(truth_dir) / "inspectorate").glob("*.csv"))
+    ]
+    return pd.concat([own, *carried], ignore_index=True) if carried else own
 
 
 def holdout_auc(

@@ -50,6 +50,17 @@ MEAN_P_PROBLEM = 0.10  # problem rate of a random inspection of an operating ent
 DORMANT_UNREACHABLE = 0.75  # a dormant entity is found unreachable (a problem), else closed (not one)
 
 
+# The world's risk moves (风险变化): each year some operating firms deteriorate (a new owner cutting corners, a
+# failing business) and some improve, at a hidden day. From then on their inspections and complaints follow the
+# shifted risk, so how early zs-risk notices can be measured (time to detection).
+DETERIORATE_PER_YEAR = 0.04
+DETERIORATE_SHIFT = 2.0  # on the logit scale of zc: a median firm's problem rate goes from ~0.08 to ~0.35
+
+
+IMPROVE_PER_YEAR = 0.02
+IMPROVE_SHIFT = -1.0
+
+
 # Registrations by calendar month (Spring Festival dip in February, catch-up in March).
 SEASON = np.array([1.0, 0.6, 1.25, 1.05, 1.0, 1.05, 1.05, 1.0, 1.0, 0.85, 1.05, 1.1])
 
@@ -98,10 +109,46 @@ class Population:
     town_roads: np.ndarray  # towns × roads-per-town road indices
     hub_town: np.ndarray
     hub_address: np.ndarray
+    turn_day: np.ndarray  # the hidden day the firm's risk moved (NEVER: it did not move in the window)
+    turn_shift: np.ndarray  # the move on the logit scale of zc (0 where none)
+    p_after: np.ndarray  # p_problem from turn_day on
 
     @property
     def n(self) -> int:
         return len(self.etype)
+
+    def p_problem_at(self, idx: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The probability that an inspection of these entities on these days finds a problem."""
+        return problem_at(self.p_problem, self.p_after, self.turn_day, idx, days)
+
+    def shift_at(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """The move of these entities' risk (logit scale of zc) in force on `day`."""
+        return np.where(self.turn_day[idx] <= day, self.turn_shift[idx], 0.0)
+
+
+def problem_at(
+    p_problem: np.ndarray, p_after: np.ndarray, turn_day: np.ndarray, idx: np.ndarray, days: np.ndarray
+) -> np.ndarray:
+    return np.where(turn_day[idx] <= days, p_after[idx], p_problem[idx])
+
+
+def risk_turns(
+    streams: Streams, cal: Calendar, zc: np.ndarray, c_p: float, dormant: np.ndarray, exit_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who deteriorates or improves, on which hidden day of the window, and the problem probability afterwards.
+    A stream of its own: the rest of the city is drawn as before."""
+    rng = streams.rng("risk-turns")
+    n = len(zc)
+    years = cal.months / 12
+    u = rng.random(n)
+    worse = u < DETERIORATE_PER_YEAR * years
+    better = ~worse & (u < (DETERIORATE_PER_YEAR + IMPROVE_PER_YEAR) * years)
+    days = rng.integers(cal.first_day, cal.last_day + 1, n)
+    moves = (worse | better) & ~dormant & (days < exit_day)
+    shift = np.where(moves, np.where(worse, DETERIORATE_SHIFT, IMPROVE_SHIFT), 0.0)
+    turn_day = np.where(moves, days, NEVER).astype(np.int64)
+    p_after = np.where(dormant, DORMANT_UNREACHABLE, sigmoid(0.9 * (zc + shift) + c_p))
+    return turn_day, shift, p_after
 
     def active_between(self, lo: int, hi: int) -> np.ndarray:
         """Entities registered before `hi` and not exited before `lo` (active some time in [lo, hi])."""
@@ -306,6 +353,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
     num = vocab.street_numbers(rng, n)
     extra_kind, extra_a, extra_b = vocab.address_extras(rng, is_ind)
     hub_address = vocab._hub_addresses(streams.rng("hubs"), hub_town, town_roads)
+    turn_day, turn_shift, p_after = risk_turns(streams, cal, zc, c_p, dormant, exit_day)
 
     return Population(
         n0=n0,
@@ -344,4 +392,7 @@ def build(cal: Calendar, streams: Streams, n0: int) -> Population:
         town_roads=town_roads,
         hub_town=hub_town,
         hub_address=hub_address,
+        turn_day=turn_day,
+        turn_shift=turn_shift,
+        p_after=p_after,
     )

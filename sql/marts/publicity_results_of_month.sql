@@ -36,7 +36,9 @@ SELECT
     i.task_id,
     i.uscc,
     r.name,
-    i.plan_id,
+    -- A stratum of a stratified draw is delivered as its own plan, `<plan_id>/<stratum>`; the stratum is a tier,
+    -- so only the published plan's id leaves (the name is the plan's own).
+    split_part(i.plan_id, '/', 1) AS plan_id,
     p.plan_name,
     i.trigger AS inspection_type,
     coalesce(i.department, p.department) AS department_code,

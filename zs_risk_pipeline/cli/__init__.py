@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoding", choices=["utf-8", "gb18030"], default="utf-8", help="encoding of CSV files")
     s.add_argument("--chinese-headers", action="store_true", help="write the Chinese column headers")
     s.add_argument("--defect-rate", type=float, default=0.0, help="share of CSV rows with an injected defect")
+    s.add_argument(
+        "--go-live",
+        type=common._month_arg,
+        help="from this month on the configured plans are zs-risk's, carried out by the simulated inspectorate "
+        "(`zs-risk carry-out`); the city draws them only before",
+    )
     s.set_defaults(func="city.cmd_synth")
 
     r = sub.add_parser("run", help="materialise one month's chain through Dagster")
@@ -48,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--enterprises", type=int, default=common.DEMO["enterprises"])
     d.add_argument("--months", type=int, default=common.DEMO["months"])
     d.set_defaults(func="city.cmd_demo")
+
+    co = sub.add_parser(
+        "carry-out", help="the synthetic city's inspectorate carries out the plans published for a month"
+    )
+    co.add_argument("--month", type=common._month_arg, required=True, help="the plan month M+1, after M is built")
+    co.add_argument("--last-month", type=common._month_arg, help="results entered after it stay in transit")
+    co.set_defaults(func="city.cmd_carry_out")
 
     u = sub.add_parser("ui", help="the Dagster UI (dagster dev) on this home")
     u.add_argument("--host", default="127.0.0.1")

@@ -40,6 +40,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         chinese_headers=args.chinese_headers,
         defect_rate=args.defect_rate,
+        go_live=getattr(args, "go_live", None),
+        handed_over=_configured_prefixes() if getattr(args, "go_live", None) else (),
         progress=common._say,
     )
     paths.restrict()  # the ground truth just written is owner-only, like the rest of the restricted home
@@ -49,6 +51,31 @@ def cmd_synth(args: argparse.Namespace) -> int:
     rows = summary.get("rows", {}) if isinstance(summary, dict) else {}
     for name, n in sorted(rows.items()):
         common._say(f"  {name:<16} {n:>12,} rows")
+    return 0
+
+
+def _configured_prefixes() -> tuple[str, ...]:
+    """The plans zs-risk drafts (config/sampling_plans.yaml): handed over to it at go-live."""
+    from zs_risk_pipeline.lib.sampling import plan_policy
+
+    return tuple(p.id for p in plan_policy.load_plans())
+
+
+def carry_out(paths: settings.Paths, month: str, last_month: str) -> str:
+    """The simulated inspectorate carries out the plans published for `month` and the trigger queue of the month
+    before; returns its line for the console."""
+    from zs_risk_synth import inspectorate
+
+    carried = inspectorate.carry_out(
+        paths.plans, paths.landing, paths.ground_truth, month, last_month=last_month, warehouse=paths.warehouse
+    )
+    return carried.line()
+
+
+def cmd_carry_out(args: argparse.Namespace) -> int:
+    paths = common._use_home(args.home)
+    last = args.last_month or args.month
+    common._say(carry_out(paths, args.month, last))
     return 0
 
 
@@ -162,12 +189,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # One member unit's results of the third-last month arrive after the whole run: the feedback loop's demo.
     late_month = months[-3] if len(months) >= 3 else None
     held_dir = paths.home / "held_back"
+    go_live = common.DEMO["go_live"] if common.DEMO["go_live"] in months[1:] else None
     clock = progress.StageClock()
     if not any(paths.landing.glob("*/*/*")):
         with clock.stage("synthetic city"):
-            _synth_demo(paths, args, months, late_month, held_dir)
+            _synth_demo(paths, args, months, go_live)
     else:
         common._say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
+
+    from zs_risk_synth import inspectorate
+
+    def inspectorate_after(month: str) -> None:
+        """Closed loop: once month M is built, the inspectorate carries out the plans drafted for M+1."""
+        following = Month.of(month).shift(1).label
+        if go_live is None or following < go_live or following not in months:
+            return
+        if inspectorate.carried_out_before(paths.ground_truth, following):
+            return  # carried out by an earlier demo run in this home
+        common._say(f"   {carry_out(paths, following, months[-1])}")
+        if following == late_month:
+            _hold_back(paths, late_month, months[-1], held_dir)
+
     session = run._session(paths, "demo.log", heads=False)  # verify says the head once, at the end
     session.warnings_per_run = False  # named once, with counts, after the runs
     common._say(
@@ -176,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     try:
         with clock.stage(f"{len(months)} months"):
-            ok = run.run_months(months, session=session)
+            ok = run.run_months(months, session=session, after_month=inspectorate_after)
         pending = [
             f
             for f in sorted(held_dir.glob("*/*.csv"))
@@ -199,6 +241,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         session.close()
     with clock.stage("summary, verify, draw verification"):
         report.print_summary(paths)
+        if go_live:
+            _against_truth(paths, [m for m in months if m >= go_live], months[-1])
         verified = verify.cmd_verify(argparse.Namespace(home=None)) == 0
         drawn = ok and verified and verify.verify_all_draws(paths)
     common._say("")
@@ -207,13 +251,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if drawn else 1
 
 
-def _synth_demo(
-    paths: settings.Paths, args: argparse.Namespace, months: list[str], late_month: str | None, held_dir: Path
-) -> None:
-    """The demo's synthetic city, with one member unit's results of `late_month` held back until the end."""
-    from zs_risk_synth import late
-
+def _synth_demo(paths: settings.Paths, args: argparse.Namespace, months: list[str], go_live: str | None) -> None:
+    """The demo's synthetic city: the city's own plans until go-live, zs-risk's from then on."""
     common._say(f"== generating the synthetic city: {args.enterprises:,} entities x {args.months} months")
+    if go_live:
+        common._say(
+            f"   closed loop: the city's own inspection plans until {Month.of(go_live).shift(-1).label}; "
+            f"from {go_live} the simulated inspectorate carries out the plans zs-risk publishes, month by month"
+        )
     ns = argparse.Namespace(
         home=None,
         landing=None,
@@ -225,18 +270,81 @@ def _synth_demo(
         encoding="utf-8",
         chinese_headers=False,
         defect_rate=common.DEMO["defect_rate"],
+        go_live=go_live,
     )
     cmd_synth(ns)
-    if late_month:
-        from datetime import date, timedelta
 
-        from zs_risk_pipeline.lib.core import workdays
-        from zs_risk_pipeline.lib.publicity import export_rules
 
-        # Delivered after the whole run: entered on the first working day of the month after the last one.
-        calendar = export_rules.load_config().calendar
-        after = workdays.roll_forward(Month.of(months[-1]).end + timedelta(days=1), calendar)
-        delivered_on = after.dates[0].astype(date)
-        plan_id = f"{common.DEMO['late_plan']}-{late_month}"
-        held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
-        common._say(f"== held back until the end: {held.relative_to(paths.home)}")
+def _hold_back(paths: settings.Paths, late_month: str, last_month: str, held_dir: Path) -> None:
+    """One member unit's results of `late_month` held back until after the whole run: the feedback loop's demo."""
+    from datetime import date, timedelta
+
+    from zs_risk_pipeline.lib.core import workdays
+    from zs_risk_pipeline.lib.publicity import export_rules
+    from zs_risk_synth import late
+
+    # Delivered after the whole run: entered on the first working day of the month after the last one.
+    calendar = export_rules.load_config().calendar
+    after = workdays.roll_forward(Month.of(last_month).end + timedelta(days=1), calendar)
+    delivered_on = after.dates[0].astype(date)
+    plan_id = f"{common.DEMO['late_plan']}-{late_month}"
+    held = late.hold_back(paths.landing, held_dir, late_month, plan_id, delivered_on)
+    common._say(f"   held back until the end: {held.relative_to(paths.home)}")
+
+
+def _against_truth(paths: settings.Paths, carried: list[str], last_month: str) -> None:
+    """What only the simulation can say: the plans' expected findings against a uniform draw and the oracle, the
+    realised rates by stratum, and how early zs-risk notices firms whose risk rose."""
+    import pandas as pd
+
+    from zs_risk_synth import yardstick
+
+    common._say("\n== against the hidden truth (simulation only: the pipeline never reads it)")
+    y = yardstick.plan_yield(paths.plans, paths.ground_truth, carried)
+    if y.by_plan.empty:
+        common._say("  no published plan was carried out")
+        return
+    n = int(y.by_plan["n"].sum())
+    common._say(
+        f"  the plans carried out {carried[0]} … {carried[-1]} ({len(y.by_plan)} plan-months, {n:,} tasks): expected "
+        f"problems found {y.plan:,.0f}; a uniform random draw of the same size from the same frames {y.uniform:,.0f} "
+        f"({y.plan / y.uniform:.2f}x); the oracle (each frame's riskiest firms) {y.oracle:,.0f}; "
+        f"efficiency (plan - uniform) / (oracle - uniform) = {y.efficiency:.2f}"
+    )
+    per = y.by_plan.assign(prefix=y.by_plan["plan_id"].str.replace(r"-\d{4}-\d{2}$", "", regex=True))
+    for prefix, g in per.groupby("prefix", sort=True):
+        span = g["oracle"].sum() - g["uniform"].sum()
+        eff = (g["plan"].sum() - g["uniform"].sum()) / span if span > 0 else float("nan")
+        common._say(
+            f"    {prefix:<12} {int(g['n'].sum()):>6,} tasks: plan {g['plan'].sum():>7,.1f}, uniform "
+            f"{g['uniform'].sum():>7,.1f}, oracle {g['oracle'].sum():>7,.1f}, efficiency {eff:.2f}"
+        )
+    records = pd.concat(
+        [
+            pd.read_csv(paths.ground_truth / "inspectorate" / f"{m}.csv", dtype=str)
+            for m in carried
+            if (paths.ground_truth / "inspectorate" / f"{m}.csv").exists()
+        ],
+        ignore_index=True,
+    )
+    done = records[(records["status"] == "carried_out") & (records["trigger"] == "random")]
+    stratum = done["plan_id"].str.split("/").str[1]
+    found = done["problem_found"] == "True"
+    rates = found.groupby(stratum).agg(["mean", "size"])
+    common._say(
+        "  realised problem-found rate of zs-risk's own plans by stratum (tier at the draw): "
+        + ", ".join(f"{t} {r['mean']:.1%} of {int(r['size']):,}" for t, r in rates.iterrows())
+        + (
+            " (ordered A < B < C < D)"
+            if rates["mean"].is_monotonic_increasing and len(rates) == 4
+            else " (NOT ordered)"
+        )
+    )
+    d = yardstick.detection(paths.ground_truth, paths.warehouse, carried[0], last_month)
+    common._say(
+        f"  time to detection: {d.firms:,} firms whose risk rose after go-live (6 months of follow-up); of the "
+        f"{d.low_before:,} in tier A/B before, the tier reached C/D within 3 months for {d.tier_within[3]:.0%}, "
+        f"within 6 for {d.tier_within[6]:.0%} (median {d.tier_median:.0f} months); an inspection found the problem "
+        f"within 6 months: zs-risk {d.found_within[6]:.1%} vs a uniform random allocation of the same "
+        f"{d.budget:,.0f} inspections a month {d.uniform_within[6]:.1%}"
+    )

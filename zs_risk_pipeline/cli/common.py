@@ -35,6 +35,9 @@ DEMO = {
     "seed": 20240601,
     "defect_rate": 0.002,
     "late_plan": "MR-FOOD",  # whose results of one month are delivered late in the demo
+    # zs-risk's plans are carried out from this month on (closed loop); the city's own plans cover the months
+    # before (the cold start: the first tiers and the first labels).
+    "go_live": "2023-07",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline import progress
@@ -16,12 +17,18 @@ if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wa
 from zs_risk_pipeline.cli import common
 
 
-def run_months(months: list[str], release_reason: str | None = None, session: progress.Session | None = None) -> bool:
+def run_months(
+    months: list[str],
+    release_reason: str | None = None,
+    session: progress.Session | None = None,
+    after_month: Callable[[str], None] | None = None,
+) -> bool:
     """Materialise the monthly chain for each month, in order, through the Dagster job the UI uses.
 
     `release_reason`: publish the months although expected sources are missing (recorded as a release).
     `session`: the console and log file shared with the caller's other runs (the demo's); by default the runs
-    log to <home>/logs/run.log, and a range of months ends with its warnings tallied."""
+    log to <home>/logs/run.log, and a range of months ends with its warnings tallied.
+    `after_month`: called with each month once it is built, before the next (the demo's inspectorate)."""
     import dagster as dg
 
     from zs_risk_pipeline.lib.evidence import signing
@@ -44,6 +51,8 @@ def run_months(months: list[str], release_reason: str | None = None, session: pr
                     _say_head(settings.home())
                 if not ok:
                     break
+                if after_month is not None:
+                    after_month(month)
     finally:
         if own:
             _end_session(session, tally=len(months) > 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -572,6 +573,30 @@ def test_nothing_from_the_tiers_reaches_the_export(conn: duckdb.DuckDBPyConnecti
     publish(without, M, tmp_path / "without_tiers")
     assert _digests(tmp_path / "with_tiers") == _digests(tmp_path / "without_tiers")
     assert _batch_files(tmp_path / "with_tiers") == _batch_files(tmp_path / "without_tiers")
+
+
+def test_a_stratum_of_a_stratified_plan_is_published_as_its_plan(
+    conn: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """zs-risk's plans are delivered back one sub-plan per stratum (`<plan_id>/<stratum>`); a stratum is a tier, so
+    the one-public file names only the plan, with the plan's own name."""
+    stratum = "MR-GENERAL-2024-09/D"
+    conn.execute(
+        "INSERT INTO staging.plans VALUES (?, '2024年9月企业公示信息双随机抽查', 'SCJGJ', ?, 'p2.csv', 1)",
+        [stratum, f"{M}-01"],
+    )
+    week_3 = "inspections/2024-09/inspections_20240920_platform.csv"
+    row = ("MR-GENERAL-2024-09-00007", stratum, B, "2024-09-18", "random", "发现问题已责令改正", "SCJGJ", "2024-09-20")
+    deliver(conn, week_3, [row], ingested_at="2024-09-20 09:00:00")
+    publish(conn, M, tmp_path)
+    texts = [export_files.file_paths(tmp_path, M)["utf8"].read_bytes().decode("utf-8-sig")]
+    texts += [b.decode("utf-8-sig") for n, b in _batch_files(tmp_path).items() if n.endswith("utf8.csv")]
+    for text in texts:
+        assert "/D" not in text
+    published = pd.read_csv(io.StringIO(texts[0]), dtype=str)
+    mine = published[published["任务编号"] == "MR-GENERAL-2024-09-00007"]
+    assert len(mine) == 1 and mine["抽查计划编号"].tolist() == ["MR-GENERAL-2024-09"]
+    assert mine["抽查计划名称"].tolist() == ["2024年9月企业公示信息双随机抽查"]
 
 
 def test_two_runs_write_byte_identical_files(conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:

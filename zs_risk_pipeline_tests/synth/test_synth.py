@@ -146,11 +146,23 @@ def test_csv_is_plain_and_json_lines_are_typed(small: Path) -> None:
 
 def test_ground_truth_is_outside_landing(small: Path, tmp_path: Path) -> None:
     truth = pq.read_table(small / "truth" / "latent_risk.parquet").to_pandas()
-    assert list(truth.columns) == ["uscc", "latent_risk", "p_problem"]
+    assert list(truth.columns) == [
+        "uscc",
+        "latent_risk",
+        "p_problem",
+        "risk_moved_on",
+        "risk_shift",
+        "p_problem_after",
+    ]
     assert truth["uscc"].is_unique
     assert truth["latent_risk"].between(0, 1).all() and truth["p_problem"].between(0, 1).all()
+    assert truth["p_problem_after"].between(0, 1).all()
+    moved = truth["risk_moved_on"].notna()
+    assert (truth.loc[~moved, "risk_shift"] == 0).all() and (truth.loc[moved, "risk_shift"] != 0).all()
     assert (small / "truth" / "defects.csv").exists()
-    assert not any(p.name in ("latent_risk.parquet", "defects.csv") for p in (small / "landing").rglob("*"))
+    hidden = ("latent_risk.parquet", "defects.csv", "world.parquet", "report_seasons.parquet", "world.json")
+    assert all((small / "truth" / name).exists() for name in hidden)
+    assert not any(p.name in hidden for p in (small / "landing").rglob("*"))
     reg = _all(small / "landing", "registry")
     assert set(reg["uscc"]) <= set(truth["uscc"])
     with pytest.raises(ValueError, match="outside"):
