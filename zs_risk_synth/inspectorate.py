@@ -197,12 +197,13 @@ def carry_out(
     truth_dir: Path,
     month: str,
     *,
-    last_month: str,
+    last_month: str | None = None,
     warehouse: Path | None = None,
     config: Path | None = None,
 ) -> Carried:
     """Carry out the plans published for `month` (YYYY-MM, the plan month M+1) and the trigger queue of M, and
-    deliver plans and results into `landing` up to `last_month` (later deliveries are in transit)."""
+    deliver plans and results into `landing`: every delivery, or those up to `last_month` (the end of a simulated
+    window; later deliveries are in transit)."""
     world = world_truth.read(truth_dir)
     rng = Streams(int(world.meta["seed"])).rng("inspectorate", month)
     configured = {p.id: p for p in plan_policy.load_plans(config)}
@@ -283,9 +284,10 @@ def carry_out(
 
     folder = _month_labels(delivered)
     carried.late = int((folder > month).sum())
-    carried.in_transit = int((folder > last_month).sum())
+    sent = folder <= last_month if last_month else np.ones(len(folder), dtype=bool)
+    carried.in_transit = int((~sent).sum())
     carried.files = [_write_plans(landing, month, tasks, configured, lo)]
-    carried.files += _write_results(landing, results[folder <= last_month], folder[folder <= last_month])
+    carried.files += _write_results(landing, results[sent], folder[sent])
     _write_record(truth_dir, month, tasks, unstaffed, incomplete, results, problem)
     return carried
 

@@ -59,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "carry-out", help="the synthetic city's inspectorate carries out the plans published for a month"
     )
     co.add_argument("--month", type=common._month_arg, required=True, help="the plan month M+1, after M is built")
-    co.add_argument("--last-month", type=common._month_arg, help="results entered after it stay in transit")
+    co.add_argument(
+        "--last-month",
+        type=common._month_arg,
+        help="the end of the simulated window: results entered after it stay in transit",
+    )
     co.set_defaults(func="city.cmd_carry_out")
 
     u = sub.add_parser("ui", help="the Dagster UI (dagster dev) on this home")

@@ -61,7 +61,7 @@ def _configured_prefixes() -> tuple[str, ...]:
     return tuple(p.id for p in plan_policy.load_plans())
 
 
-def carry_out(paths: settings.Paths, month: str, last_month: str) -> str:
+def carry_out(paths: settings.Paths, month: str, last_month: str | None = None) -> str:
     """The simulated inspectorate carries out the plans published for `month` and the trigger queue of the month
     before; returns its line for the console."""
     from zs_risk_synth import inspectorate
@@ -74,8 +74,7 @@ def carry_out(paths: settings.Paths, month: str, last_month: str) -> str:
 
 def cmd_carry_out(args: argparse.Namespace) -> int:
     paths = common._use_home(args.home)
-    last = args.last_month or args.month
-    common._say(carry_out(paths, args.month, last))
+    common._say(carry_out(paths, args.month, args.last_month))
     return 0
 
 
