@@ -4,10 +4,11 @@
 
 A child process generates the synthetic city, ingests every month and builds the monthly features (not
 timed here). Then, for the last month, this process times `promotion.run_month` (labels, LightGBM training,
-calibration, champion/scorecard/oracle comparison on the holdout, registry) and `scoring.build_tiers`
-(scoring every enterprise with pred_contrib reasons, tier policy, write). It prints the model's weighted AUC
-next to the scorecard's and the oracle's (ranking by the hidden true risk) on the same holdout, and the
-problem-found rate by tier. Targets on 2 cores: training <= 5 min, scoring and tiering <= 30 s.
+calibration, champion/scorecard/oracle comparison on the holdout, the gate's verdict, registry) and
+`scoring.build_tiers` (scoring every enterprise with pred_contrib reasons, tier policy, write). It prints the
+model's weighted AUC next to the scorecard's and the oracle's (ranking by the hidden true risk) on the same
+holdout, the problem-found rate by tier and the expected problems found at the plans' budget. Targets on 2 cores:
+training <= 5 min, scoring and tiering <= 30 s.
 `--workdir` keeps the prepared warehouse, so a second run skips the preparation.
 """
 
@@ -28,6 +29,7 @@ from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.model import model_config, promotion, scorecard
 from zs_risk_pipeline.lib.model.registry import Registry
 from zs_risk_pipeline.lib.publish import tables
+from zs_risk_pipeline.lib.sampling import plan_policy
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_synth import oracle
 
@@ -82,15 +84,7 @@ def _measure(root: Path) -> None:
 
     t0 = time.perf_counter()
     population = tables.month_frame(conn, spec, month)
-    decision = promotion.run_month(
-        conn,
-        month,
-        population,
-        registry,
-        card,
-        policy,
-        config,
-    )
+    decision = promotion.run_month(conn, month, population, registry, card, policy, config, plan_policy.load_plans())
     train_s = time.perf_counter() - t0
     funnel = decision["funnel"]
     print(
@@ -99,15 +93,19 @@ def _measure(root: Path) -> None:
     )
     for reason in decision["reasons"]:
         print(f"  decision: {reason}")
+    if decision.get("verdict"):
+        print(f"  {decision['verdict']}")
     hold = decision.get("holdout")
     if hold:
         for name in ("challenger", "champion", "scorecard"):
             m = hold[name]
             if m:
                 rates = " < ".join(f"{t} {m['problem_rate_by_tier'].get(t, float('nan')):.3f}" for t in "ABCD")
+                at = m["found_at_budget"]
                 print(
                     f"  {name:10s} holdout labels {m['labels']:,}: weighted AUC {m['auc']:.4f}, KS {m['ks']:.4f}, "
-                    f"Brier {m['brier']:.4f}; problem-found rate {rates}"
+                    f"Brier {m['brier']:.4f}; problem-found rate {rates}; at the plans' budget {at['found']:,.0f} "
+                    f"problems in {at['budget']:,.0f} inspections a month ({at['hit_rate']:.4f} each)"
                 )
         truth = oracle.load_truth(root / "truth")
         best = oracle.holdout_auc(conn, month, truth, config) if truth is not None else None

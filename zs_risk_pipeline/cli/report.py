@@ -63,7 +63,8 @@ def print_summary(paths: settings.Paths) -> None:
 
 def print_model_and_tiers(paths: settings.Paths) -> None:
     """The model decisions of the registry (with the synthetic city's oracle beside each trained model's holdout
-    AUC), the tier mix of every month and the problem-found rate by tier."""
+    AUC, and the metric that decided with the three scorers' values), the tier mix of every month and the
+    problem-found rate by tier."""
     import duckdb
 
     from zs_risk_pipeline.lib.core.sql import run_sql, table_exists
@@ -86,6 +87,8 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
             common._say(
                 f"  {d['month']}: {d['status']:<13} {d.get('labels', 0):>6,} labels{trained}{auc}; serving {serving}"
             )
+            if d.get("verdict"):
+                common._say(f"      {d['verdict']}")
             if d["status"] == "kept_champion":
                 common._say("      not promoted: " + "; ".join(d["reasons"]))
         if not table_exists(conn, "tiers", "enterprise_monthly"):

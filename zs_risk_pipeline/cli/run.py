@@ -171,6 +171,8 @@ def _run_month(
     model = {m.asset_key.to_user_string(): m.materialization.metadata for m in mats}.get("model/risk_model")
     if model is not None:
         common._say(f"    model: {model['status'].value}, serving {model['champion_after'].value}")
+        if "verdict" in model:
+            common._say(f"      {model['verdict'].value}")
     session.tally.add(partition[:7], warned)
     if warned and session.warnings_per_run:
         common._say("    warnings (never block): " + ", ".join(w.rsplit(":", 1)[1] for w in warned))

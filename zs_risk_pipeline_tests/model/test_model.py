@@ -9,22 +9,28 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 import zs_risk_synth as synth
+from zs_risk_pipeline.defs.model import assets as model_assets
+from zs_risk_pipeline.defs.partitions import monthly
+from zs_risk_pipeline.defs.resources import ZsRiskHome
 from zs_risk_pipeline.lib.features import enterprise_monthly
 from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.model import labels as model_labels
 from zs_risk_pipeline.lib.model import metrics, model_config, promotion, scorecard, training
 from zs_risk_pipeline.lib.model.registry import Registry, RegistryError
+from zs_risk_pipeline.lib.sampling import plan_policy
 from zs_risk_pipeline.lib.tiers import classify, tier_policy
 from zs_risk_pipeline_tests.conftest import TEST_KEY
 from zs_risk_synth import oracle
 
 CATALOGUE = enterprise_monthly.indicators()
+RATIOS = {"A": 0.03 / 12, "B": 0.05 / 12, "C": 0.15 / 12, "D": 0.60 / 12}  # MR-GENERAL's, in an average month
 BY_NAME = {i.name: i for i in CATALOGUE}
 END = "2024-12"
 
@@ -145,7 +151,8 @@ def test_the_model_learns_the_signal(labels: pd.DataFrame, trained, card: scorec
 
 def _challenge(labels, month, registry, card, config) -> dict:
     population = labels.drop(columns=["label", "weight", "inspection_month", "delivered_month"])
-    return promotion.challenge(labels, month, population, registry, card, tier_policy.load_policy(), config)
+    policy, plans = tier_policy.load_policy(), plan_policy.load_plans()
+    return promotion.challenge(labels, month, population, registry, card, policy, config, plans)
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_stays(
@@ -166,6 +173,62 @@ def test_a_worse_challenger_is_refused_and_the_champion_stays(
     assert any("champion" in r or "scorecard" in r or "tier" in r for r in second["reasons"])
     assert registry.champion_as_of("2025-01") == champion
     assert registry.entry(second["trained"])["metrics"]["holdout"]["auc"] < 0.6  # registered, not serving
+    # The record says which metric decided, at which budget, and the three scorers' values for it.
+    recorded = registry.decision("2025-01")
+    assert recorded["decided_on"] == "found_at_budget"
+    assert recorded["budget"] == {"plans": ["MR-GENERAL"], "monthly_ratios": pytest.approx(RATIOS)}
+    hit = {k: v["found_at_budget"]["hit_rate"] for k, v in recorded["holdout"].items()}
+    shown = {k: "undefined" if v is None else f"{v:.4f}" for k, v in hit.items()}  # null in JSON: NaN
+    assert recorded["verdict"].startswith(
+        "decided on expected problems found at the plans' budget per inspection: "
+        f"challenger {shown['challenger']}, champion {shown['champion']}, scorecard {shown['scorecard']}; "
+        "reported: weighted AUC: challenger "
+    )
+    assert first["reasons"] == ["passed the promotion gate on the holdout (found_at_budget)"]
+    # ... and so does the model asset's metadata, with a number to plot for each scorer the holdout could measure.
+    md = model_assets.decision_metadata(second, tmp_path / "models")
+    assert md["decided_on"] == "found_at_budget (expected problems found at the plans' budget)"
+    assert md["verdict"] == recorded["verdict"] and md["budget"] == second["budget"]
+    assert md["holdout_comparison"].value.startswith("| scorer | hit_rate_at_budget | found_at_budget | budget |")
+    plotted = {k.removesuffix("_hit_rate_at_budget"): v.value for k, v in md.items() if k.endswith("_at_budget")}
+    assert plotted == {k: v for k, v in hit.items() if v is not None} and plotted
+
+
+@dg.asset(key=model_assets.RISK_MODEL, partitions_def=monthly)
+def decided_model() -> None:
+    """Stands in for the model step: the test records the registry's decisions itself."""
+
+
+def test_the_promotion_gate_check_says_which_metric_promoted_the_serving_model(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "models")
+    first = registry.save("tree\n", {}, "2024-12")["model_id"]
+    second = registry.save("another tree\n", {}, "2025-01")["model_id"]
+    line = "decided on expected problems found at the plans' budget per inspection: challenger 0.2460, scorecard 0.2"
+    passed = {"trained": first, "promoted": True, "champion_after": first, "reasons": ["passed the gate"]}
+    registry.record_decision("2024-12", {**passed, "decided_on": "found_at_budget", "verdict": line})
+    registry.record_decision("2025-01", {"trained": second, "promoted": False, "champion_after": first})
+
+    def check(month: str) -> dg.AssetCheckEvaluation:
+        result = dg.materialize(
+            [decided_model, model_assets.serving_model_promotion_gate],
+            partition_key=f"{month}-01",
+            resources={"zs_home": ZsRiskHome(home=str(tmp_path))},
+        )
+        return result.get_asset_check_evaluations()[0]
+
+    evaluation = check("2025-01")  # the champion promoted in December still serves
+    assert evaluation.passed
+    md = {k: v.value for k, v in evaluation.metadata.items()}
+    assert (md["serving"], md["promoted_in"], md["decided_on"], md["verdict"]) == (
+        first,
+        "2024-12",
+        "found_at_budget",
+        line,
+    )
+    # A promotion recorded before the gate named its metric was decided on AUC, and its reasons say how.
+    registry.record_decision("2024-12", passed)
+    md = {k: v.value for k, v in check("2025-01").metadata.items()}
+    assert (md["decided_on"], md["verdict"]) == ("auc", "passed the gate")
 
 
 def test_retraining_waits_for_enough_new_labels(
@@ -190,17 +253,51 @@ def test_retraining_waits_for_enough_new_labels(
     assert enough["trained"] is not None and enough["new_labels_since_last_training"] == arrived
 
 
-def test_decide_gate() -> None:
-    cfg = model_config.load_config()
-    good = {"auc": 0.80, "tiers_increasing": True, "problem_rate_by_tier": {}}
-    assert promotion.decide(good, None, {"auc": 0.70}, cfg) == (True, [])
-    ok, why = promotion.decide({**good, "auc": 0.79}, {"auc": 0.80}, {"auc": 0.70}, cfg)
+def measured(auc: float, hit_rate: float = 0.3, increasing: bool = True) -> dict:
+    """What `evaluate` says of a scorer, as far as the gate reads it."""
+    at_budget = {"found": 10.0 * hit_rate, "budget": 10.0, "hit_rate": hit_rate}
+    return {"auc": auc, "tiers_increasing": increasing, "problem_rate_by_tier": {}, "found_at_budget": at_budget}
+
+
+def test_decide_gate_on_auc() -> None:
+    cfg = dataclasses.replace(model_config.load_config(), decide_on="auc")
+    good = measured(0.80)
+    assert promotion.decide(good, None, measured(0.70), cfg) == (True, [])
+    ok, why = promotion.decide(measured(0.79), measured(0.80), measured(0.70), cfg)
     assert not ok and "champion" in why[0]
-    assert promotion.decide({**good, "auc": 0.797}, {"auc": 0.80}, {"auc": 0.70}, cfg)[0]  # within the tolerance
-    ok, why = promotion.decide({**good, "tiers_increasing": False}, None, {"auc": 0.70}, cfg)
+    assert promotion.decide(measured(0.797), measured(0.80), measured(0.70), cfg)[0]  # within the tolerance
+    ok, why = promotion.decide(measured(0.80, increasing=False), None, measured(0.70), cfg)
     assert not ok and "tier" in why[0]
-    ok, why = promotion.decide({**good, "auc": 0.65}, None, {"auc": 0.70}, cfg)
+    ok, why = promotion.decide(measured(0.65), None, measured(0.70), cfg)
     assert not ok and "scorecard" in why[0]
+    # The hit rate at budget is reported, not decisive: far below the champion's, still promoted.
+    assert promotion.decide(measured(0.80, 0.1), measured(0.80, 0.5), measured(0.70, 0.5), cfg)[0]
+
+
+def test_decide_gate_on_found_at_budget() -> None:
+    cfg = model_config.load_config()
+    assert (cfg.decide_on, cfg.hit_rate_tolerance) == ("found_at_budget", 0.02)
+    # The AUC is reported, not decisive: far below the champion's and the scorecard's, still promoted.
+    assert promotion.decide(measured(0.60, 0.30), measured(0.80, 0.30), measured(0.75, 0.20), cfg) == (True, [])
+    # The tolerance is a share of the champion's hit rate: 0.30 × 0.98 = 0.294 is enough, 0.2939 is not.
+    assert promotion.decide(measured(0.8, 0.294), measured(0.8, 0.30), measured(0.7, 0.2), cfg)[0]
+    ok, why = promotion.decide(measured(0.8, 0.2939), measured(0.8, 0.30), measured(0.7, 0.2), cfg)
+    assert not ok and "champion's 0.3000" in why[0] and "0.2939 per inspection" in why[0]
+    ok, why = promotion.decide(measured(0.8, 0.19), None, measured(0.7, 0.20), cfg)
+    assert not ok and why == [
+        "expected problems found at the plans' budget 0.1900 per inspection is below the scorecard baseline 0.2000"
+    ]
+    ok, why = promotion.decide(measured(0.8, increasing=False), None, measured(0.7, 0.2), cfg)
+    assert not ok and "tier" in why[0]
+    ok, why = promotion.decide(measured(float("nan")), None, measured(0.7, 0.2), cfg)
+    assert not ok and why == ["the holdout has no problem found or no clean inspection: AUC undefined"]
+    # A champion the holdout cannot measure cannot defend its place; a challenger it cannot measure cannot take it.
+    assert promotion.decide(measured(0.8, 0.3), measured(0.9, float("nan")), measured(0.7, 0.2), cfg)[0]
+    ok, why = promotion.decide(measured(0.8, float("nan")), None, measured(0.7, 0.2), cfg)
+    assert not ok and why == [
+        "expected problems found at the plans' budget undefined: a tier the ratios inspect has no inspection on the "
+        "holdout"
+    ]
 
 
 def test_cold_start_below_the_label_threshold(

@@ -43,6 +43,8 @@ def refused(tmp_path: Path, name: str, edit, load) -> str:
         (lambda d: d["windows"].pop("max_history_months"), "windows.max_history_months: is required"),
         (lambda d: d.update(num_boost_round=True), "num_boost_round: must be an integer, got True"),
         (lambda d: d["promotion"].update(auc_tolerance=1), "promotion.auc_tolerance: must be a number in [0, 1)"),
+        (lambda d: d["promotion"].update(decide_on="ks"), "decide_on: 'ks' not in ['found_at_budget', 'auc']"),
+        (lambda d: d["promotion"].update(hit_rate_tolerance=-0.01), "hit_rate_tolerance: must be a number in [0, 1)"),
         (lambda d: d["promotion"].update(require_increasing_tiers="yes"), "require_increasing_tiers: must be true"),
         (lambda d: d["retraining"].update(min_new_labels=0), "retraining.min_new_labels: must be a positive integer"),
         (lambda d: d.update(version=0), "version: must be a positive integer, got 0"),

@@ -1,9 +1,13 @@
 """Model group (风险模型): the monthly challenger, compared with the champion on the same holdout."""
 
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from zs_risk_pipeline.defs.global_policy import POOL
+from zs_risk_pipeline.defs.metadata import floats
 from zs_risk_pipeline.defs.partitions import monthly
 from zs_risk_pipeline.defs.resources import ZsRiskHome, ZsRiskPolicy
 from zs_risk_pipeline.lib.model import promotion
@@ -37,10 +41,12 @@ def _fmt(v: object) -> str:
         "Trains the month's LightGBM challenger on labels from random inspections only (features of the month "
         "before, weight 1/π of the drawing plan), early stopping and Platt calibration on a time-based validation "
         "window, monotone constraints from the indicator catalogue; compares it with the champion and the points "
-        "scorecard on the same holdout and promotes it only through the gate of config/model.yaml. Below the "
+        "scorecard on the same holdout and promotes it only through the gate of config/model.yaml, which decides "
+        "on the expected problems found per inspection at the plans' budget (promotion.decide_on; AUC, KS and "
+        "Brier reported beside) and records which metric decided. Below the "
         "label threshold of config/scorecard.yaml the scorecard serves (cold start). Registry in "
         "$ZS_RISK_HOME/models/. 风险模型：仅以双随机抽查结果为标签（按入选概率倒数加权），时间切分验证，"
-        "单调约束，冠军/挑战者择优；标签不足时以评分卡冷启动。"
+        "单调约束，冠军/挑战者按抽查比例预期发现问题率择优；标签不足时以评分卡冷启动。"
     ),
 )
 def risk_model(
@@ -53,8 +59,14 @@ def risk_model(
     with warehouse.get_connection() as conn:
         population = tables.month_frame(conn, tables.MART_TABLES["enterprise_features"], month)
         decision = promotion.run_month(
-            conn, month, population, registry, loaded.scorecard, loaded.tier_policy, loaded.model
+            conn, month, population, registry, loaded.scorecard, loaded.tier_policy, loaded.model, loaded.sampling_plans
         )
+    return dg.MaterializeResult(metadata=decision_metadata(decision, paths.models))
+
+
+def decision_metadata(decision: dict[str, Any], models: Path) -> dict[str, object]:
+    """The month's decision as the asset's metadata: which metric decided and the scorers' values for it, the
+    holdout comparison as a table, and the numbers Dagster plots."""
     md: dict[str, object] = {
         "status": decision["status"],
         "champion_before": decision["champion_before"] or "scorecard (cold start)",
@@ -62,27 +74,31 @@ def risk_model(
         "challenger": decision["trained"] or "none",
         "decision_reasons": decision["reasons"],
         "label_funnel": decision["funnel"],
-        "registry": dg.MetadataValue.path(str(paths.models)),
+        "registry": dg.MetadataValue.path(str(models)),
     }
     holdout = decision.get("holdout")
     if holdout:
+        md["decided_on"] = f"{decision['decided_on']} ({promotion.METRICS[decision['decided_on']]})"
+        md["verdict"] = decision["verdict"]
+        md["budget"] = decision["budget"]
+        scorers = [(name, holdout[name]) for name in ("challenger", "champion", "scorecard") if holdout[name]]
         rows = [
             {
                 "scorer": name,
+                "hit_rate_at_budget": _fmt(m["found_at_budget"]["hit_rate"]),
+                "found_at_budget": _fmt(m["found_at_budget"]["found"]),
+                "budget": _fmt(m["found_at_budget"]["budget"]),
                 **{k: _fmt(m.get(k)) for k in ("labels", "auc", "ks", "brier")},
                 "rate A/B/C/D": " / ".join(_fmt(m["problem_rate_by_tier"].get(t)) for t in "ABCD"),
             }
-            for name, m in (
-                ("challenger", holdout["challenger"]),
-                ("champion", holdout["champion"]),
-                ("scorecard", holdout["scorecard"]),
-            )
-            if m
+            for name, m in scorers
         ]
-        md["holdout_comparison"] = _md_table(rows, ["scorer", "labels", "auc", "ks", "brier", "rate A/B/C/D"])
+        md["holdout_comparison"] = _md_table(rows, list(rows[0]))
         md["challenger_auc"] = holdout["challenger"]["auc"]
         md["scorecard_auc"] = holdout["scorecard"]["auc"]
-    return dg.MaterializeResult(metadata=md)
+        # Plots: expected problems found per inspection at the plans' budget, each scorer the holdout could measure.
+        md |= floats({f"{name}_hit_rate_at_budget": m["found_at_budget"]["hit_rate"] for name, m in scorers})
+    return md
 
 
 @dg.asset_check(
@@ -91,9 +107,10 @@ def risk_model(
     blocking=True,
     partitions_def=monthly,
     description=(
-        "The model serving this month passed the promotion gate (not worse than the champion within tolerance, "
-        "not below the scorecard, tier ordering A<B<C<D on the holdout) and its file matches the registry's "
-        "SHA-256. A refused challenger leaves the champion serving, which still passes. "
+        "The model serving this month passed the promotion gate (on the metric of promotion.decide_on, by default "
+        "the expected problems found at the plans' budget: not worse than the champion within tolerance, not "
+        "below the scorecard; AUC defined; tier ordering A<B<C<D on the holdout) and its file matches the "
+        "registry's SHA-256. A refused challenger leaves the champion serving, which still passes. "
         "模型晋级闸门：在役模型须通过冠军/挑战者比较且文件哈希与注册表一致。"
     ),
 )
@@ -108,11 +125,15 @@ def serving_model_promotion_gate(context: dg.AssetCheckExecutionContext, zs_home
         return dg.AssetCheckResult(passed=True, metadata={"serving": "scorecard (cold start)"})
     problems = registry.verify(serving)
     entry = registry.entry(serving) if not problems else {}
+    promoted: list[dict[str, Any]] = []
     if entry:
         promoted = [d for d in registry.decisions() if d.get("trained") == serving and d.get("promoted")]
         if not promoted:
             problems.append(f"{serving} serves but no decision shows it passing the promotion gate")
-    return dg.AssetCheckResult(
-        passed=not problems,
-        metadata={"serving": serving, "problems": problems, "sha256": entry.get("sha256", "")},
-    )
+    metadata = {"serving": serving, "problems": problems, "sha256": entry.get("sha256", "")}
+    if promoted:
+        # Promotions recorded before the gate said which metric decided were decided on AUC.
+        metadata["promoted_in"] = promoted[-1]["month"]
+        metadata["decided_on"] = promoted[-1].get("decided_on", "auc")
+        metadata["verdict"] = promoted[-1].get("verdict") or "; ".join(promoted[-1]["reasons"])
+    return dg.AssetCheckResult(passed=not problems, metadata=metadata)

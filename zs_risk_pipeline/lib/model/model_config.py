@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from zs_risk_pipeline.lib.policy import base, folder
-from zs_risk_pipeline.lib.policy.model import FIXED_PARAMS, ModelConfig, ModelFile
+from zs_risk_pipeline.lib.policy.model import DECIDE_ON, FIXED_PARAMS, ModelConfig, ModelFile
 
-__all__ = ["FIXED_PARAMS", "ModelConfig", "load_config"]
+__all__ = ["DECIDE_ON", "FIXED_PARAMS", "ModelConfig", "load_config"]
 
 
 def load_config(path: Path | None = None) -> ModelConfig:

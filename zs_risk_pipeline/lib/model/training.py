@@ -4,8 +4,9 @@
 - `load_labels(conn, month, config)` turns random inspections into weighted labels (sql/intermediate/labels.sql).
 - `train(labels, month, config)` fits LightGBM with `lgb.train` on the older labels, stops early and calibrates
   (Platt) on the validation window; `RiskModel` scores, scales to points and explains with `pred_contrib`.
-- `evaluate(...)` measures a scorer on the holdout (weighted AUC, KS, Brier, problem-found rate by tier); the
-  month's step and the promotion gate that use it are in promotion.py.
+- `evaluate(...)` measures a scorer on the holdout (weighted AUC, KS, Brier, problem-found rate by tier, and the
+  expected problems found at the plans' budget); the month's step and the promotion gate that use it are in
+  promotion.py.
 
 Points follow the PDO convention of config/scorecard.yaml (methods.md §1.5): every `pdo` points double the
 odds of a problem; the model's reason points are its log-odds contributions on the same scale.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,12 +221,17 @@ def evaluate(
     holdout: Scored,
     holdout_features: pd.DataFrame,
     population_points: np.ndarray,
+    population: pd.DataFrame,
     policy: TierPolicy,
+    ratios: Mapping[str, float],
 ) -> dict[str, Any]:
     """Metrics of one scorer on the holdout; tiers use cut-offs that split the month's population by policy.
 
     The tier ordering is measured on the tiers by score (the model's ranking) and, for information, after the
-    hard overrides, which move a few firms by rule whatever their score.
+    hard overrides, which move a few firms by rule whatever their score. The expected problems found at the
+    plans' budget (metrics.found_at_budget) inspect the tiers of the month's `population` (its features with
+    `uscc`, scored `population_points`) at `ratios`, the share of each tier inspected a month, and take each
+    tier's rate from the holdout; both after the overrides, since the plans draw from the published tiers.
     """
     if policy.method == "target_shares":
         cutoffs = cutoffs_from_shares(population_points, policy.target_shares)
@@ -236,6 +243,10 @@ def evaluate(
     final = assigned["tier"].to_numpy() if assigned is not None else np.array([])
     rates = metrics.rate_by_tier(y, by_score, weight) if len(y) else {}
     counts = {t: int((by_score == t).sum()) for t in "ABCD"}
+    # The month's tiers as they would be published (ties broken by USCC, then the overrides): under target shares
+    # the plans draw as many firms whichever scorer tiers them, but for the overrides.
+    published = assign_tiers(population_points, population, policy, keys=population["uscc"].to_numpy())
+    tier_sizes = {t: int((published["tier"].to_numpy() == t).sum()) for t in "ABCD"}
     return {
         "labels": len(y),
         "problems_found": int(y.sum()),
@@ -250,4 +261,8 @@ def evaluate(
         "problem_rate_after_overrides": metrics.rate_by_tier(y, final, weight) if len(y) else {},
         "labels_after_overrides": {t: int((final == t).sum()) for t in "ABCD"},
         "tier_cutoffs_points": cutoffs,
+        # What the promotion gate decides on by default: found / budget (hit_rate) in a month, NaN if a tier the
+        # ratios inspect has no holdout inspection.
+        "found_at_budget": metrics.found_at_budget(y, final, weight, ratios, tier_sizes),
+        "population_by_tier": tier_sizes,
     }

@@ -12,7 +12,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-from zs_risk_pipeline.lib.policy.base import PositiveInt, StrictModel, in_range
+from zs_risk_pipeline.lib.policy.base import PositiveInt, StrictModel, in_range, one_of
+
+# What the promotion gate decides on (promotion.decide_on): the expected problems found per inspection at the plans'
+# budget (lib/model/metrics.found_at_budget), or the weighted AUC. The other is reported beside it.
+DECIDE_ON = ("found_at_budget", "auc")
 
 # Always set, whatever the YAML says: the same data must give the same model, byte for byte.
 FIXED_PARAMS = {
@@ -33,6 +37,8 @@ class ModelConfig:
     lightgbm: dict[str, Any]
     num_boost_round: int
     early_stopping_rounds: int
+    decide_on: str  # one of DECIDE_ON
+    hit_rate_tolerance: float
     auc_tolerance: float
     require_increasing_tiers: bool
     min_new_labels: int
@@ -58,6 +64,8 @@ class Retraining(StrictModel):
 
 
 class Promotion(StrictModel):
+    decide_on: Annotated[str, one_of(DECIDE_ON)] = "found_at_budget"
+    hit_rate_tolerance: Annotated[float, in_range(0, 1, open_hi=True)] = 0.02  # a share of the champion's
     auc_tolerance: Annotated[float, in_range(0, 1, open_hi=True)]
     require_increasing_tiers: bool = True
 
@@ -82,6 +90,8 @@ class ModelFile(StrictModel):
             lightgbm=dict(self.lightgbm),
             num_boost_round=self.num_boost_round,
             early_stopping_rounds=self.early_stopping_rounds,
+            decide_on=self.promotion.decide_on,
+            hit_rate_tolerance=float(self.promotion.hit_rate_tolerance),
             auc_tolerance=float(self.promotion.auc_tolerance),
             require_increasing_tiers=self.promotion.require_increasing_tiers,
             min_new_labels=self.retraining.min_new_labels,

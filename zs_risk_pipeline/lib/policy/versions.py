@@ -31,13 +31,14 @@ FILES = {
     "warning_rules": "warning_rules.yaml",
     "sampling_plans": "sampling_plans.yaml",
 }
-TIERS = ("features", "scorecard", "model", "tier_policy")
+# The promotion gate measures scorers at the sampling plans' budget: which model tiers a month depends on them too.
+TIERS = ("features", "scorecard", "model", "tier_policy", "sampling_plans")
 # What each output depends on: its own policy and everything upstream of it.
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "features": ("features",),
     "tiers": TIERS,
     "early_warnings": (*TIERS, "warning_rules"),
-    "sampling": (*TIERS, "sampling_plans"),
+    "sampling": TIERS,  # sampling_plans.yaml among them
     "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 
