@@ -38,6 +38,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "tiers": TIERS,
     "early_warnings": (*TIERS, "warning_rules"),
     "sampling": (*TIERS, "sampling_plans"),
+    "effectiveness": (*TIERS, "sampling_plans"),  # tiers of the month before, which plans are city-wide
     "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 
