@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
@@ -20,6 +21,9 @@ import pytest
 from zs_risk_pipeline.lib.core import resources, settings
 from zs_risk_pipeline.lib.evidence import signing
 from zs_risk_pipeline.lib.ingest import staging
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 POLICY_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "policy"
 os.environ[resources.CONFIG_ENV] = str(POLICY_FIXTURE)
@@ -104,3 +108,25 @@ def warehouse(home: settings.Paths) -> Iterator[duckdb.DuckDBPyConnection]:
 def ingest_month(conn: duckdb.DuckDBPyConnection, home: settings.Paths, source: str, month: str):
     files = staging.land(conn, source, month, home.landing)
     return files, staging.stage(conn, source, month)
+
+
+def materialize_on_copy(
+    conn: duckdb.DuckDBPyConnection, path: Path, folder: Path, nodes: list, partition_key: str
+) -> tuple[dg.ExecuteInProcessResult, Path]:
+    """Materialise assets and checks (with the warehouse and policy resources) on a copy of a test warehouse
+    (`conn` open on `path`): the resource opens its own connection. Returns the result and the copy."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from zs_risk_pipeline.defs.resources import ZsRiskPolicy
+
+    conn.execute("CHECKPOINT")
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(path, copy)
+    result = dg.materialize(
+        nodes,
+        partition_key=partition_key,
+        resources={"warehouse": DuckDBResource(database=str(copy)), "policy": ZsRiskPolicy()},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    return result, copy

@@ -55,6 +55,7 @@ def print_summary(paths: settings.Paths) -> None:
                     common._say(f"  {table} {month} v{version}: released with missing sources ({release})")
     if paths.warehouse.exists():
         print_model_and_tiers(paths)
+        print_effectiveness(paths)
         print_warnings_and_monitoring(paths)
     common._say(f"landing files: {paths.landing}")
     common._say(f"ground truth of the synthetic city (never read by the pipeline): {paths.ground_truth}")
@@ -121,6 +122,18 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
         )
         for month, n_plans, tasks, staffed in drafted:
             common._say(f"  {month}: {n_plans} plans, {tasks:,} tasks, {staffed:,} with an inspector pair")
+
+
+def print_effectiveness(paths: settings.Paths) -> None:
+    """Per inspection month: what the inspections found, by tier, against the city rate (监管效能)."""
+    import duckdb
+
+    from zs_risk_pipeline.lib.effectiveness import inspection_effectiveness
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
+        lines = inspection_effectiveness.summary_lines(conn)
+    for line in lines:
+        common._say(line)
 
 
 def print_warnings_and_monitoring(paths: settings.Paths) -> None:

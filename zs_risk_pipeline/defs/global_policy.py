@@ -31,6 +31,7 @@ GROUPS: dict[str, GroupPolicy] = {
     "tiers": GroupPolicy(frozenset({"duckdb"}), {"layer": "tiers", **INTERNAL}),
     "monitoring": GroupPolicy(frozenset({"duckdb"}), {"layer": "monitoring", **INTERNAL}),
     "sampling": GroupPolicy(frozenset({"duckdb"}), {"layer": "sampling", **INTERNAL}),
+    "effectiveness": GroupPolicy(frozenset({"duckdb"}), {"layer": "effectiveness", **INTERNAL}),
     "publicity": GroupPolicy(frozenset({"duckdb", "csv"}), {"layer": "export", "confidentiality": "public"}),
     "reporting": GroupPolicy(frozenset({"duckdb"}), {"layer": "reporting", **INTERNAL}),
     "publish": GroupPolicy(frozenset({"duckdb", "parquet"}), {"layer": "mart"}),

@@ -4,7 +4,18 @@ publishes inspection results the day they arrive."""
 import dagster as dg
 
 # Groups of the monthly chain, in data-flow order; later stages add themselves here.
-MONTHLY_GROUPS = ["ingest", "features", "model", "tiers", "monitoring", "sampling", "publicity", "reporting", "publish"]
+MONTHLY_GROUPS = [
+    "ingest",
+    "features",
+    "model",
+    "tiers",
+    "monitoring",
+    "sampling",
+    "effectiveness",
+    "publicity",
+    "reporting",
+    "publish",
+]
 
 monthly_chain = dg.define_asset_job(
     "monthly_chain",

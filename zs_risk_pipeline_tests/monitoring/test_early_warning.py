@@ -8,7 +8,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from zs_risk_pipeline.lib.ingest import staging
 from zs_risk_pipeline.lib.monitoring import early_warnings
 from zs_risk_pipeline.lib.publish import tables, wap
 from zs_risk_pipeline.lib.sampling import task_lists
-from zs_risk_pipeline_tests.conftest import policy_file, yaml_variant
+from zs_risk_pipeline_tests.conftest import materialize_on_copy, policy_file, yaml_variant
 
 M = "2024-03"  # tier month; ends 2024-03-31
 MAR, FEB, APR = dt.date(2024, 3, 1), dt.date(2024, 2, 1), dt.date(2024, 4, 1)
@@ -473,21 +472,11 @@ def test_summary_lines(conn, tmp_path: Path) -> None:
 
 
 def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path: Path) -> None:
-    import dagster as dg
-    from dagster_duckdb import DuckDBResource
-
     from zs_risk_pipeline.defs.monitoring import early_warnings as defs
-    from zs_risk_pipeline.defs.resources import ZsRiskPolicy
 
     conn, path = city
-    conn.execute("CHECKPOINT")
-    copy = tmp_path / "warehouse.duckdb"  # the resource opens its own connection: a copy of the city's file
-    shutil.copyfile(path, copy)
-    result = dg.materialize(
-        [defs.early_warnings, defs.early_warnings_well_formed],
-        partition_key="2024-03-01",
-        resources={"warehouse": DuckDBResource(database=str(copy)), "policy": ZsRiskPolicy()},
-        instance=dg.DagsterInstance.ephemeral(),
+    result, copy = materialize_on_copy(
+        conn, path, tmp_path, [defs.early_warnings, defs.early_warnings_well_formed], "2024-03-01"
     )
     assert result.success
     [check] = result.get_asset_check_evaluations()

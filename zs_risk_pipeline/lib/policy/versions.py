@@ -39,6 +39,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "tiers": TIERS,
     "early_warnings": (*TIERS, "warning_rules"),
     "sampling": TIERS,  # sampling_plans.yaml among them
+    "effectiveness": TIERS,  # tiers of the month before, and which plans are city-wide (sampling_plans.yaml)
     "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 

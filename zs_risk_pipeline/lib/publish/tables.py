@@ -146,6 +146,22 @@ MART_TABLES: dict[str, MartTable] = {
             "(企业风险预警信息：内部参考，不对外公开)"
         ),
     ),
+    "inspection_effectiveness": MartTable(
+        name="inspection_effectiveness",
+        schema="effectiveness",
+        table="inspection_effectiveness",
+        month_column="month",
+        required_checks=("inspection_effectiveness_well_formed",),
+        policy="effectiveness",
+        policy_column=True,
+        description=(
+            "Monthly effectiveness of the inspections, one row per cut (all, trigger, plan, department, tier, "
+            "random inspections by tier, the tier-stratified plans pooled, the city-wide estimate): problems found "
+            "per 100 inspections, the city's problem rate estimated from the random city-wide plans (1/π, with its "
+            "interval), the lift over it at equal budget and the share of problem firms reached; holds the tiers' "
+            "rates: internal reference data, never for the public (监管效能：内部参考，不对外公开)"
+        ),
+    ),
     "enterprises": MartTable(
         name="enterprises",
         schema="reporting",
