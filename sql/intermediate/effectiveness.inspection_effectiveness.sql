@@ -142,3 +142,15 @@ SELECT
 FROM effectiveness.inspection_effectiveness
 GROUP BY month
 ORDER BY month;
+
+-- name: model_served_months
+-- The inspection months built whose plans a trained model drew: the tiers of the month before were scored by a
+-- LightGBM model of the registry, not by the scorecard of the cold start.
+SELECT strftime(e.month, '%Y-%m') AS month
+FROM (SELECT DISTINCT month FROM effectiveness.inspection_effectiveness) e
+JOIN (
+    SELECT month FROM tiers.enterprise_monthly
+    GROUP BY month
+    HAVING bool_and(model_kind = 'lightgbm')
+) t ON t.month = (e.month - INTERVAL 1 MONTH)::DATE
+ORDER BY e.month;

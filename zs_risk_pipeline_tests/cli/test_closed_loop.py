@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import zs_risk_synth as synth
+from zs_risk_pipeline import cli
 from zs_risk_pipeline.cli import city, common, run
 from zs_risk_pipeline.lib.model import labels, model_config
 from zs_risk_pipeline.lib.publicity import export_files
@@ -22,7 +23,7 @@ MONTHS = ["2023-01", "2023-02", "2023-03"]
 GO_LIVE = "2023-03"
 
 
-def test_published_plans_are_carried_out_and_their_results_come_back(home) -> None:
+def test_published_plans_are_carried_out_and_their_results_come_back(home, capsys) -> None:
     handed_over = city._configured_prefixes()
     synth.generate(
         home.landing,
@@ -86,3 +87,8 @@ def test_published_plans_are_carried_out_and_their_results_come_back(home) -> No
     table = pd.read_csv(public, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     assert len(table) > 0 and not table["抽查计划编号"].str.contains("/").any()
     assert set(table["抽查计划编号"]) >= {p for p in packages if any(m.startswith(p + "/") for m in mine["plan_id"])}
+    # The command carries out the next month's plans (drawn from the tiers of 2023-03) the same way.
+    capsys.readouterr()
+    assert cli.main(["carry-out", "--month", "2023-04"]) == 0
+    assert capsys.readouterr().out.startswith("carried out 2023-04: ")
+    assert any((home.landing / "plans" / "2023-04").glob("*_platform.csv"))

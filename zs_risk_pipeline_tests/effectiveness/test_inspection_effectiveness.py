@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import math
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,6 +221,21 @@ def test_the_city_rate_the_lift_and_the_share_reached_against_a_hand_computation
     assert set(march["policy_version"]) == {versions.current("effectiveness").version}
 
 
+def test_months_pooled_estimate_the_city_rate_once_from_all_their_strata(city) -> None:
+    """March's two tier strata and April's uniform draw: Σ 1/π = 100 + 10 + 50 = 160, Σ y/π = 25 + 6 + 20 = 51; the
+    targeted plans (March only) found 7 in 13, so the pooled lift is 7/13 ÷ 51/160 = 1120/663."""
+    conn, _ = city
+    p = eff.pooled(conn, [MAR, APR])
+    assert (p.inspections, p.problems_found) == (13, 7)
+    assert p.city is not None and p.city.rate == pytest.approx(51 / 160) and p.city.strata == 3
+    assert p.lift[0] == pytest.approx(1120 / 663)
+    assert p.lift[1] == pytest.approx(7 / 13 / p.city.high) and p.lift[2] == pytest.approx(7 / 13 / p.city.low)
+    alone = eff.pooled(conn, [MAR])
+    assert alone.city is not None and alone.city.rate == pytest.approx(31 / 110)
+    assert alone.lift[0] == pytest.approx(770 / 403)  # one month pooled is that month's row
+    assert math.isnan(eff.pooled(conn, [MAY]).lift[0])  # no city-wide plan: no lift
+
+
 def test_a_uniform_city_wide_draw_is_one_stratum(city) -> None:
     conn, _ = city
     april = rows(conn, APR).loc[("city", "city-wide plans")]
@@ -302,6 +318,19 @@ def test_summary_lines_give_one_line_a_month(city) -> None:
     assert "city n/a" in lines[3] and "lift n/a" in lines[3]
     with duckdb.connect() as fresh:
         assert eff.summary_lines(fresh) == []
+
+
+def test_the_summary_pools_the_months_whose_plans_a_model_drew(city, tmp_path: Path) -> None:
+    conn, path = city
+    conn.execute("CHECKPOINT")
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(path, copy)
+    with duckdb.connect(str(copy)) as other:
+        other.execute("UPDATE tiers.enterprise_monthly SET model_kind = 'lightgbm' WHERE month = ?", [FEB_1])
+        lines = eff.summary_lines(other)
+    # The tiers of February drew March's plans: March alone is model-served (April's tiers of March are not).
+    assert lines[-1].startswith("  the months whose plans a trained model drew (2024-03 … 2024-03), pooled: ")
+    assert "found 7 problems in 13 random inspections (53.8%)" in lines[-1] and "lift 1.91× [" in lines[-1]
 
 
 def test_asset_materialises_and_its_check_lets_the_month_publish(city, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -171,6 +172,47 @@ def build_inspection_effectiveness(
     return rows
 
 
+@dataclass(frozen=True)
+class Pooled:
+    """zs-risk's tier-stratified plans over several inspection months: their random inspections, the problems
+    they found, the city rate from the months' city-wide samples together, and the lift with its interval."""
+
+    months: tuple[str, ...]
+    inspections: int
+    problems_found: int
+    city: estimates.RateEstimate | None
+    lift: tuple[float, float, float]
+
+    @property
+    def hit_rate(self) -> float:
+        return self.problems_found / self.inspections if self.inspections else math.nan
+
+
+def pooled(conn: duckdb.DuckDBPyConnection, months: Sequence[str], policy: folder.Policy | None = None) -> Pooled:
+    """Pool inspection months (e.g. those whose plans a model drew): the targeted plans' counts summed, the city
+    rate estimated once from every month's city-wide random inspections (Hájek, each month's plans rows its own
+    strata), lift = the pooled hit rate ÷ that rate. Reads the warehouse only (temp tables aside)."""
+    policy = policy or folder.current()
+    city_wide = city_wide_plans(policy.sampling_plans)
+    n = found = 0
+    sample: list[tuple] = []
+    try:
+        for month in months:
+            params = {**_params(month), "city_wide": city_wide}
+            run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#inspections", params)
+            cuts = run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#cuts", {"cuts": list(CUTS)})
+            targeted = [r for r in cuts if r[0] == "targeted"]
+            n += sum(int(r[_COUNTS.index("inspections")]) for r in targeted)
+            found += sum(int(r[_COUNTS.index("problems_found")]) for r in targeted)
+            sample += run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_sample")
+    finally:
+        drop(conn, "temp._eff_inspections")
+    city = city_estimate(sample, city_wide, months[-1])[0] if months else None
+    ok = city is not None and city.rate > 0 and n > 0
+    lifted = estimates.lift(found / n, city) if ok else (math.nan,) * 3
+    return Pooled(tuple(months), n, found, city, tuple(float(x) for x in lifted))
+
+
 def well_formed_violations(conn: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str | None, str]]:
     """(cut, key, problem) for every row of the month that breaks the table's contract
     (sql/checks/effectiveness.inspection_effectiveness.sql)."""
@@ -202,5 +244,16 @@ def summary_lines(conn: duckdb.DuckDBPyConnection) -> list[str]:
         lines.append(
             f"  {month}: {n:>7,} inspections, {found:>6,} problems ({'-' if per_100 is None else f'{per_100:.1f}'} "
             f"per 100); by tier {tiers}; city {city}; lift {lifted}; reached {_pct(share)}"
+        )
+    served = [
+        m for (m,) in run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#model_served_months")
+    ]
+    if served:
+        p = pooled(conn, served)
+        city = "n/a" if p.city is None else f"{p.city.rate:.1%} [{p.city.low:.1%}, {p.city.high:.1%}]"
+        lines.append(
+            f"  the months whose plans a trained model drew ({served[0]} … {served[-1]}), pooled: the tier-stratified "
+            f"plans found {p.problems_found:,} problems in {p.inspections:,} random inspections ({p.hit_rate:.1%}); "
+            f"city rate {city}; lift {p.lift[0]:.2f}× [{p.lift[1]:.2f}, {p.lift[2]:.2f}] at equal budget"
         )
     return lines
