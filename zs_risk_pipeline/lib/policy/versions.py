@@ -30,6 +30,7 @@ FILES = {
     "tier_policy": "tier_policy.yaml",
     "warning_rules": "warning_rules.yaml",
     "sampling_plans": "sampling_plans.yaml",
+    "allocation": "allocation.yaml",
 }
 TIERS = ("features", "scorecard", "model", "tier_policy")
 # What each output depends on: its own policy and everything upstream of it.
@@ -38,6 +39,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "tiers": TIERS,
     "early_warnings": (*TIERS, "warning_rules"),
     "sampling": (*TIERS, "sampling_plans"),
+    "allocation": (*TIERS, "sampling_plans", "allocation"),  # proposals of ratios (sampling/allocation)
     "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 
