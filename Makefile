@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_features.py --audit
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_sampling.py
+	$(BIN)/python bench/bench_allocation.py
 	$(BIN)/python bench/bench_monitoring.py
 	$(BIN)/python bench/bench_dagster_steps.py
 	$(BIN)/python bench/bench_month.py

@@ -5,9 +5,12 @@
 -- Parameters: $month, $month_end (M), $plan_month_end (last day of M+1), $recent_since (first day of M+1
 -- minus 12 months), $department (the plan's member unit), $domains (the distinct domains of its items).
 -- Point in time: only rows delivered by M count, so a later delivery never changes the eligibility of M.
--- Writes the temp tables _eligibility_inspectors, _eligibility_tasks and _eligibility_candidates (dropped by the
--- caller) and returns the one-row summary; #pairs lists the eligible pairs.
+-- #inspectors writes the temp table _eligibility_inspectors (the directory in force, each inspector with the first
+-- inspector-level constraint it fails); #candidates then writes _eligibility_tasks and _eligibility_candidates and
+-- returns the one-row summary; #pairs lists the eligible pairs (the caller drops the temp tables). #pool counts
+-- the inspectors of #inspectors who pass, for the capacity of a plan (lib/sampling/proposals.py).
 
+-- name: inspectors
 -- The directory in force (名录库): the latest full snapshot delivered by M - of the latest delivery month, the
 -- file whose name sorts last (a corrected snapshot delivered later in the month; someone it no longer lists has
 -- left). An identical snapshot delivered again is rejected as a duplicate file, so a month without rows means
@@ -39,6 +42,7 @@ JOIN snapshot s ON i._delivery_month = s.delivery AND i._source_file = s.source_
 -- Staging keeps inspector_id unique per snapshot file; the guard keeps eligibility pairs unique regardless.
 QUALIFY row_number() OVER (PARTITION BY i.inspector_id ORDER BY i._source_file DESC, i._row_number DESC) = 1;
 
+-- name: candidates
 -- The tasks with the enterprise's town (所属镇街) from its registry version known at the end of M, chosen
 -- as sampling.frame.sql#base chooses it (staging.registry_history's valid_to can see later deliveries).
 -- No known version: town_code NULL, so only city-level staff match (counted in the summary).
@@ -149,3 +153,11 @@ SELECT uscc, inspector_id
 FROM _eligibility_candidates
 WHERE NOT conflict AND NOT recent
 ORDER BY uscc COLLATE C, inspector_id COLLATE C;
+
+-- name: pool
+-- The plan's inspector pool (可抽检查人员) in _eligibility_inspectors (#inspectors): the snapshot month of the
+-- directory in force (NULL when none was delivered by M) and its inspectors who pass every inspector-level constraint
+-- (department, active, certificate valid through M+1, qualified for every item), before branch, conflicts and recent
+-- inspections rule out pairs task by task.
+SELECT max(_delivery_month) AS snapshot_month, count(*) FILTER (WHERE excluded IS NULL) AS pool
+FROM _eligibility_inspectors;

@@ -59,6 +59,52 @@ COLUMNS: dict[str, str] = {
     "sampling.trigger_queue.channels": "Complaint channels: 12315, 12345, letter, visit (投诉渠道)",
     "sampling.trigger_queue.rules": "Warning rules that fired; empty for a complaint (预警规则)",
     "sampling.trigger_queue.severity": "Highest severity among the warning rules; empty for a complaint (预警等级)",
+    "sampling.allocation.month": "Tier month M, its first day; the proposal is for the plans of M+1 (分类月份)",
+    "sampling.allocation.plan_id": "Plan id: prefix and the year-month of M+1 (抽查计划编号)",
+    "sampling.allocation.department": "Member unit whose inspectors carry the plan out (实施部门)",
+    "sampling.allocation.tier": "Tier of month M: the stratum (信用风险分类)",
+    "sampling.allocation.frame_size": "Enterprises of the tier in the plan's frame of M (抽查对象数)",
+    "sampling.allocation.population": "Enterprises a year the annual ratio applies to: the frame with those the plan "
+    "drew earlier in the year, N × k ÷ (k − b × ratio) (年度抽查基数)",
+    "sampling.allocation.inspections_known": "Random inspections of the plan and tier in the rate window known by M "
+    "(已知随机抽查数)",
+    "sampling.allocation.rate_estimate": "Problem-found rate of those inspections, Hájek-weighted 1/π; empty without "
+    "any (问题发现率估计)",
+    "sampling.allocation.rate_low": "Lower end of the rate's Korn–Graubard interval (置信区间下限)",
+    "sampling.allocation.rate_high": "Upper end of the rate's Korn–Graubard interval (置信区间上限)",
+    "sampling.allocation.rate_used": "Rate the proposal maximises on, made conservative as config/allocation.yaml says "
+    "(shrunk toward the tier's city-wide rate, or the lower bound); empty when held (采用的问题发现率)",
+    "sampling.allocation.rate_basis": "Where the rate comes from: plan_tier, tier (the tier's city-wide rate) or none "
+    "(too few inspections of the tier: ratio held) (发现率来源)",
+    "sampling.allocation.current_ratio": "Annual ratio configured in sampling_plans.yaml (现行年度抽查比例)",
+    "sampling.allocation.floor": "Lowest annual ratio allowed (抽查比例下限)",
+    "sampling.allocation.floor_basis": "legal_floor (publicity plan: 3 % of every tier a year) or min_ratio (every "
+    "firm's minimum chance) (下限依据)",
+    "sampling.allocation.cap": "Highest annual ratio allowed: the tier's cap, 无事不扰 for A (抽查比例上限)",
+    "sampling.allocation.proposed_ratio": "Annual ratio proposed: an exact decimal, in steps of 0.001 unless at a "
+    "bound (建议年度抽查比例)",
+    "sampling.allocation.inspections_current": "Inspections a year at the configured ratio (现行年度检查数)",
+    "sampling.allocation.inspections_proposed": "Inspections a year at the proposed ratio (建议年度检查数)",
+    "sampling.allocation.expected_current": "Problems expected a year at the configured ratio; empty when held "
+    "(现行比例预期发现问题数)",
+    "sampling.allocation.expected_proposed": "Problems expected a year at the proposed ratio; empty when held "
+    "(建议比例预期发现问题数)",
+    "sampling.allocation.inspectors": "The plan's inspectors its draw may pair: of its department, active, certificate "
+    "valid through M+1, qualified for every item (可派检查人员数)",
+    "sampling.allocation.capacity": "Inspections a year they can staff: inspectors × workload cap ÷ 2 (two a task) × "
+    "draws a year (检查力量上限)",
+    "sampling.allocation.budget": "Inspections a year the proposal may use for the plan: what the configured ratios "
+    "use, or the capacity (config/allocation.yaml budget) (可用检查数)",
+    "sampling.allocation.binding": "What holds the proposed ratio: floor, cap, change_limit, all_firms, capacity, "
+    "budget, none (the plan's marginal tier) or no_estimate (约束条件)",
+    "sampling.allocation_frontier.month": "Tier month M, its first day; the plans of M+1 (分类月份)",
+    "sampling.allocation_frontier.step": "Budget step: 1 = what the floors alone need, the last = the most the "
+    "inspectors can staff (步骤)",
+    "sampling.allocation_frontier.budget": "Inspections a year, all plans of M+1 together (年度检查数)",
+    "sampling.allocation_frontier.expected_findings": "The most problems expected a year at that budget "
+    "(预期发现问题数)",
+    "sampling.allocation_frontier.marginal_findings": "Problems expected per further inspection since the step before "
+    "(边际发现问题数)",
     "publicity.month": "Delivery month of the results, its first day (交付月份)",
     "publicity.name": "Enterprise name from the registry as known when published (企业名称)",
     "publicity.task_id": "Inspection task number (任务编号)",

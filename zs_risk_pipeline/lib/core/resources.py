@@ -20,6 +20,7 @@ CONFIG_ENV = "ZS_RISK_CONFIG"
 # Every file of a policy folder some reader needs. dagster.yaml (the Dagster instance template) is optional there:
 # it is not policy, and the shipped one serves when an operator's folder has none.
 POLICY_FILES = (
+    "allocation.yaml",
     "deliveries.yaml",
     "features.yaml",
     "model.yaml",

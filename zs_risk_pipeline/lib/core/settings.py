@@ -57,6 +57,11 @@ class Paths:
         return self.home / "exports"
 
     @property
+    def reports(self) -> Path:
+        # Internal reports for the bureau's staff (the allocation proposals and their plots): they hold tiers.
+        return self.home / "reports"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 
@@ -77,8 +82,8 @@ class Paths:
     def restricted(self) -> list[Path]:
         """The parts of the home only the pipeline's OS user may read (最小权限): the warehouse with its WAL and
         spill folder, the plans' packages, the model registry, the run history, the evidence of the publish log,
-        the synthetic city's ground truth, the run logs and the demo's key files. The mart (analysts) and the
-        exports (task lists, one-public results) are not among them."""
+        the synthetic city's ground truth, the run logs, the internal reports and the demo's key files. The mart
+        (analysts) and the exports (task lists, one-public results) are not among them."""
         fixed = [
             *warehouse_files(self.warehouse),
             self.plans,
@@ -86,6 +91,7 @@ class Paths:
             self.dagster_home,
             self.home / "evidence",
             self.logs,
+            self.reports,
             self.ground_truth,
             self.demo_key_file,
         ]
@@ -95,7 +101,7 @@ class Paths:
     def ensure(self) -> Paths:
         for p in (self.home, self.landing, self.mart, self.models, self.dagster_home):
             p.mkdir(parents=True, exist_ok=True)
-        for p in (self.plans, spill_folder(self.warehouse)):
+        for p in (self.plans, self.reports, spill_folder(self.warehouse)):
             p.mkdir(mode=OWNER_DIR_MODE, exist_ok=True)
         self._move_packages_out_of_the_mart()
         return self.restrict()

@@ -45,14 +45,20 @@ class RateEstimate:
     single_draw_strata: int  # strata with one inspection: no variance estimate of their own
 
 
+def effective_size(rate: float, se: float, n: int) -> float:
+    """The effective sample size p̂(1 − p̂)/V̂: as many simple random inspections as the estimate is worth; n itself
+    where that is undefined (p̂ 0 or 1, or no stratum with a variance estimate)."""
+    return rate * (1 - rate) / se**2 if se > 0 and 0 < rate < 1 else float(n)
+
+
 def korn_graubard(rate: float, se: float, n: int, confidence: float = 0.95, exact: bool = False) -> tuple[float, float]:
-    """Clopper–Pearson bounds at the effective sample size p̂(1 − p̂)/V̂; at n itself where that is undefined
-    (p̂ 0 or 1, or no stratum with a variance estimate). `exact`: every stratum was drawn whole."""
+    """Clopper–Pearson bounds at the effective sample size (`effective_size`). `exact`: every stratum was drawn
+    whole."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     if exact:  # the rate is known, not estimated
         return rate, rate
-    n_eff = rate * (1 - rate) / se**2 if se > 0 and 0 < rate < 1 else float(n)
+    n_eff = effective_size(rate, se, n)
     x, alpha = rate * n_eff, 1 - confidence
     low = float(stats.beta.ppf(alpha / 2, x, n_eff - x + 1)) if x > 0 else 0.0
     high = float(stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x)) if x < n_eff else 1.0

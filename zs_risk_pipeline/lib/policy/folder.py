@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from zs_risk_pipeline.lib.core import resources
 from zs_risk_pipeline.lib.policy import base
+from zs_risk_pipeline.lib.policy.allocation import AllocationFile, AllocationPolicy
 from zs_risk_pipeline.lib.policy.deliveries import DeliveryPolicy
 from zs_risk_pipeline.lib.policy.features import FeaturePolicy
 from zs_risk_pipeline.lib.policy.model import ModelConfig, ModelFile
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 # Each YAML policy file and its model, in the order the folder is validated.
 MODELS: dict[str, type[base.StrictModel]] = {
+    "allocation.yaml": AllocationFile,
     "deliveries.yaml": DeliveryPolicy,
     "features.yaml": FeaturePolicy,
     "model.yaml": ModelFile,
@@ -65,6 +67,10 @@ class Policy:
 
     def _file(self, name: str) -> Any:
         return self.files[name]
+
+    @functools.cached_property
+    def allocation(self) -> AllocationPolicy:
+        return self._file("allocation.yaml").build()
 
     @property
     def deliveries(self) -> DeliveryPolicy:

@@ -30,6 +30,7 @@ FILES = {
     "tier_policy": "tier_policy.yaml",
     "warning_rules": "warning_rules.yaml",
     "sampling_plans": "sampling_plans.yaml",
+    "allocation": "allocation.yaml",
 }
 # The promotion gate measures scorers at the sampling plans' budget: which model tiers a month depends on them too.
 TIERS = ("features", "scorecard", "model", "tier_policy", "sampling_plans")
@@ -40,6 +41,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "early_warnings": (*TIERS, "warning_rules"),
     "sampling": TIERS,  # sampling_plans.yaml among them
     "effectiveness": TIERS,  # tiers of the month before, and which plans are city-wide (sampling_plans.yaml)
+    "allocation": (*TIERS, "allocation"),  # proposals of ratios (sampling/allocation)
     "source_records": (),  # what the sources delivered, as delivered: no policy file shapes it
 }
 

@@ -202,6 +202,25 @@ MART_TABLES: dict[str, MartTable] = {
 }
 
 
+# Tables audited as the mart's are (a blocking check's verdict bound to exactly the rows it saw, in audit.audits) but
+# never published: the allocation proposal stays in the warehouse until an operator adopts it in config/.
+AUDITED_TABLES: dict[str, MartTable] = {
+    "allocation": MartTable(
+        name="allocation",
+        schema="sampling",
+        table="allocation",
+        month_column="month",
+        required_checks=("allocation_keeps_floors_caps_and_capacity",),
+        policy="allocation",
+        policy_column=True,
+        description=(
+            "Proposed annual ratios per plan and tier for the plans of M+1 within the inspectors' capacity, floors "
+            "and caps; internal, never adopted by itself (动态调整抽查比例建议：内部)"
+        ),
+    ),
+}
+
+
 # The bookkeeping of the publish (审计留痕与发布日志) in the warehouse: check verdicts, the log, the delivery checks.
 AUDIT_SQL = ("ops/audit.audits.sql", "ops/audit.publish_log.sql", "ops/audit.deliveries.sql")
 

@@ -6,7 +6,8 @@ c_s. The proposal x_s maximises Σ N_s r_s x_s subject to
 - each capacity group's inspections (a department's active, qualified inspectors × workload cap × batches):
   Σ_{s in g} N_s x_s ≤ capacity_g;
 - the stratum's floor (the legal floor of the publicity plan, the minimum chance of every firm) and cap (无事不扰
-  for tier A), and at most `max_change` from the configured ratio either way; 0 ≤ x_s ≤ 1.
+  for tier A), and at most `max_change` from the configured ratio either way (a configured ratio above its cap
+  comes down to the cap; a floor wins over both); 0 ≤ x_s ≤ 1.
 Pass a conservative rate (a lower confidence bound or a shrunken rate) so that noise is not chased: a stratum whose
 rate is uncertain is not given the budget on the strength of a few lucky inspections.
 
@@ -44,8 +45,11 @@ class Allocation:
 
 def _bounds(strata: pd.DataFrame, max_change: float) -> tuple[np.ndarray, np.ndarray]:
     current = strata["current_ratio"].to_numpy(dtype="float64")
-    low = np.maximum.reduce([strata["floor"].to_numpy(dtype="float64"), current - max_change, np.zeros(len(strata))])
-    high = np.minimum.reduce([strata["cap"].to_numpy(dtype="float64"), current + max_change, np.ones(len(strata))])
+    floor = strata["floor"].to_numpy(dtype="float64")
+    cap = strata["cap"].to_numpy(dtype="float64")
+    # A configured ratio above its cap comes down to the cap at once: the cap (无事不扰) wins over the change bound.
+    low = np.maximum.reduce([floor, np.minimum(current - max_change, cap), np.zeros(len(strata))])
+    high = np.minimum.reduce([cap, current + max_change, np.ones(len(strata))])
     # A floor above the cap or the change bound: the floor is the law, it wins.
     return low, np.maximum(high, low)
 

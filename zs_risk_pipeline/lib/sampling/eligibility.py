@@ -17,6 +17,8 @@ workload cap itself. Set-based in DuckDB: the selection can be ~15,000 tasks × 
 
 - `eligibility(conn, plan, month, selection)`: the eligible pairs and the summary, in one pass.
 - `eligible_pairs(...)`, `eligibility_summary(...)`: either one of them.
+- `inspector_pool(conn, plan, month)`: the directory's inspectors who pass every inspector-level constraint, whom
+  the plan's draw may pair (before branch, conflicts and recent inspections): the plan's capacity.
 
 Plain Python, no Dagster.
 """
@@ -101,7 +103,8 @@ def eligibility(
     params = eligibility_params(plan, month)
     conn.register("_eligibility_selection", tasks)
     try:
-        row = run_sql(conn, "intermediate/eligibility.sql", params)[0]
+        run_sql(conn, "intermediate/eligibility.sql#inspectors", params)
+        row = run_sql(conn, "intermediate/eligibility.sql#candidates", params)[0]
         summary = dict(zip(SUMMARY_KEYS, row, strict=True))
         if summary["snapshot_month"] is None:
             raise LookupError(
@@ -134,3 +137,17 @@ def eligibility_summary(
 ) -> dict[str, Any]:
     """Counts of why candidate pairs were excluded, per constraint (see `eligibility`)."""
     return eligibility(conn, plan, month, selection)[1]
+
+
+def inspector_pool(
+    conn: duckdb.DuckDBPyConnection, plan: plan_policy.SamplingPlan, month: str | dt.date
+) -> tuple[dt.date | None, int]:
+    """(snapshot month of the directory in force, or None when none was delivered by M; how many of its inspectors
+    are of the plan's department, active, certified through M+1 and qualified for every item of the plan) for the
+    plan drawn from the tiers of month M: the inspectors its draw may pair, by the same rules as `eligibility`."""
+    try:
+        run_sql(conn, "intermediate/eligibility.sql#inspectors", eligibility_params(plan, month))
+        snapshot, pool = run_sql(conn, "intermediate/eligibility.sql#pool")[0]
+    finally:
+        drop(conn, "temp._eligibility_inspectors")
+    return snapshot, int(pool)
