@@ -95,7 +95,9 @@ def annual_reports(pop: population.Population, cal: Calendar, streams: Streams) 
         live = ~dormant
         target = min(ONTIME_TARGET / max(live.mean(), 1e-9), 0.995)
         b = calibrate_shift(-1.3 * zc[live], target) if live.any() else 0.0
-        ontime = live & (rng.random(len(due)) < sigmoid(-1.3 * zc + b))
+        # A firm whose risk moved before the filing season's middle files as its new risk would (late, or never).
+        moved = pop.shift_at(due, season_lo + 90)
+        ontime = live & (rng.random(len(due)) < sigmoid(-1.3 * (zc + moved) + b))
         late = ~ontime & (rng.random(len(due)) < np.where(dormant, 0.03, 0.5))
         submit = np.full(len(due), NEVER, dtype=np.int64)
         submit[ontime] = season_lo + rng.choice(181, int(ontime.sum()), p=rush)
@@ -281,7 +283,7 @@ def penalties(pop: population.Population, cal: Calendar, streams: Streams, trigg
         r = streams.rng("penalties", m)
         lo, hi = cal.month_start(m), cal.month_end(m)
         act = np.flatnonzero((pop.est_day < lo) & (pop.exit_day > hi) & ~pop.dormant)
-        ent = np.repeat(act, r.poisson(hazard[act]))
+        ent = np.repeat(act, r.poisson(hazard[act] * np.exp(1.0 * pop.shift_at(act, hi))))  # at its risk then
         parts.append({"idx": ent, "day": pick_workdays(r, lo, hi, len(ent)), "boost": np.zeros(len(ent))})
     ev = concat(parts)
     ev = take(

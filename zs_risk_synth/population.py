@@ -51,8 +51,8 @@ DORMANT_UNREACHABLE = 0.75  # a dormant entity is found unreachable (a problem),
 
 
 # The world's risk moves (风险变化): each year some operating firms deteriorate (a new owner cutting corners, a
-# failing business) and some improve, at a hidden day. From then on their inspections and complaints follow the
-# shifted risk, so how early zs-risk notices can be measured (time to detection).
+# failing business) and some improve, at a hidden day. From then on their inspections, complaints, penalties and
+# annual-report filing follow the shifted risk, so how early zs-risk notices can be measured (time to detection).
 DETERIORATE_PER_YEAR = 0.04
 DETERIORATE_SHIFT = 2.0  # on the logit scale of zc: a median firm's problem rate goes from ~0.08 to ~0.35
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 
 import zs_risk_synth as synth
@@ -20,9 +21,22 @@ pytestmark = pytest.mark.e2e  # whole months through Dagster (make test runs the
 
 
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
-LATE = "2023-03"  # the month whose results partly arrive late: product-quality checks, one firm unreachable
-LATE_PLAN = "MR-PRODUCT-2023-03"
+LATE = "2023-03"  # the month whose results partly arrive late: one plan's results, a problem found among them
 DELIVERED_ON = dt.date(2023, 5, 4)  # after the last month (1-3 May is the Labour Day holiday)
+
+
+def _plan_with_a_problem(landing) -> str:
+    """The first random plan of LATE (by id) whose results delivered in LATE include a problem found: held back,
+    they must change what the month's features count."""
+    results = pd.concat(
+        [
+            pd.read_csv(f, dtype=str, keep_default_na=False)
+            for f in sorted((landing / "inspections" / LATE).glob("*.csv"))
+        ]
+    )
+    clean = results["result_codes"].str.fullmatch("NO_ISSUE|NO_RELEVANT_ACTIVITY|CLOSED_OR_EXITED")
+    mine = results[results["plan_id"].str.endswith(LATE) & (results["trigger"] == "random") & ~clean]
+    return sorted(mine["plan_id"])[0]
 
 
 def _table(home, sql: str) -> list[tuple]:
@@ -32,7 +46,7 @@ def _table(home, sql: str) -> list[tuple]:
 
 def test_late_results_rerun_the_affected_months_and_leave_the_plans_alone(home, capsys) -> None:
     synth.generate(home.landing, home.ground_truth, enterprises=5000, months=len(MONTHS), start=MONTHS[0], seed=11)
-    held = late.hold_back(home.landing, home.home / "held", LATE, LATE_PLAN, DELIVERED_ON)
+    held = late.hold_back(home.landing, home.home / "held", LATE, _plan_with_a_problem(home.landing), DELIVERED_ON)
     common._use_home(None)  # the Dagster instance of this home, as `zs-risk demo` uses it
     assert run.run_months(MONTHS)
     plans_before = digest.sha256_tree(home.plans)
