@@ -76,3 +76,20 @@ DELETE FROM sampling.allocation WHERE month = $month;
 INSERT INTO sampling.allocation BY NAME
 SELECT * FROM _allocation_rows ORDER BY plan_id, tier;
 
+
+-- name: summary
+-- The latest tier month's proposal per plan, for the demo's printout: the ratios configured and proposed by tier,
+-- the inspections and the problems expected a year, now and proposed.
+SELECT
+    strftime(month, '%Y-%m') AS month,
+    plan_id,
+    string_agg(tier || ' ' || round(current_ratio, 3) || '→' || round(proposed_ratio, 3), ', ' ORDER BY tier)
+        AS ratios,
+    sum(inspections_current) AS inspections_current,
+    sum(inspections_proposed) AS inspections_proposed,
+    sum(expected_current) AS expected_current,
+    sum(expected_proposed) AS expected_proposed
+FROM sampling.allocation
+WHERE month = (SELECT max(month) FROM sampling.allocation)
+GROUP BY ALL
+ORDER BY plan_id;

@@ -125,13 +125,15 @@ def print_model_and_tiers(paths: settings.Paths) -> None:
 
 
 def print_effectiveness(paths: settings.Paths) -> None:
-    """Per inspection month: what the inspections found, by tier, against the city rate (监管效能)."""
+    """Per inspection month: what the inspections found, by tier, against the city rate (监管效能); and the latest
+    proposal of ratios under capacity."""
     import duckdb
 
     from zs_risk_pipeline.lib.effectiveness import inspection_effectiveness
+    from zs_risk_pipeline.lib.sampling import proposals
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        lines = inspection_effectiveness.summary_lines(conn)
+        lines = inspection_effectiveness.summary_lines(conn) + proposals.summary_lines(conn, paths.reports)
     for line in lines:
         common._say(line)
 

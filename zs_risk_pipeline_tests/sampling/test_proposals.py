@@ -540,6 +540,7 @@ def test_the_allocation_runs_in_the_monthly_chain_within_its_floors_and_capacity
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         rows = conn.execute("SELECT * FROM sampling.allocation WHERE month = DATE '2023-03-01'").df()
         assert proposals.violations(conn, "2023-03") == []
+        said = proposals.summary_lines(conn, home.reports)
     assert len(rows) and set(rows["plan_id"]) >= {"MR-GENERAL-2023-04"}
     assert (rows["proposed_ratio"] >= rows["floor"]).all() and (rows["proposed_ratio"] <= rows["cap"]).all()
     general = rows[rows["plan_id"] == "MR-GENERAL-2023-04"]
@@ -554,3 +555,11 @@ def test_the_allocation_runs_in_the_monthly_chain_within_its_floors_and_capacity
     assert copy == home.reports / "allocation" / "2023-03" / "sampling_plans.yaml"
     assert plan_policy.load_plans(copy)  # a valid sampling_plans.yaml
     assert Path(md["frontier_plot"].value).read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    # The summary the demo prints: the latest month's totals and each plan's ratios, configured → proposed.
+    now, proposed = rows["expected_current"].sum(), rows["expected_proposed"].sum()
+    assert said[0].startswith("dynamic ratios under capacity") and "from the tiers of 2023-03" in said[0]
+    assert f"{now:,.0f} at the configured ratios → {proposed:,.0f} proposed" in said[0]
+    line = next(x for x in said if x.startswith("  MR-GENERAL-2023-04: "))
+    for r in general.itertuples():
+        assert f"{r.tier} {round(r.current_ratio, 3)}→{round(r.proposed_ratio, 3)}" in line
+    assert str(copy) in said[-1]

@@ -62,7 +62,7 @@ import yaml
 from zs_risk_pipeline.lib.core.db import transaction
 from zs_risk_pipeline.lib.core.files import write_private
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import delete_month, load_sql, run_sql
+from zs_risk_pipeline.lib.core.sql import delete_month, load_sql, run_sql, table_exists
 from zs_risk_pipeline.lib.effectiveness import estimates
 from zs_risk_pipeline.lib.policy import base, versions
 from zs_risk_pipeline.lib.policy.allocation import AllocationPolicy, RateEstimation
@@ -608,6 +608,33 @@ def build_allocation(
             (folder / name).unlink(missing_ok=True)
         return proposal
     return dataclasses.replace(proposal, reports=write_reports(proposal, folder, policy.folder / PROPOSAL_FILE))
+
+
+def summary_lines(conn: duckdb.DuckDBPyConnection, reports: Path) -> list[str]:
+    """The latest month's proposal for the demo's printout: per plan the ratios by tier, configured → proposed, and
+    the problems expected a year; where the operator's copy lies. Reads only."""
+    if not table_exists(conn, "sampling", "allocation"):
+        return []
+    rows = run_sql(conn, "intermediate/sampling.allocation.sql#summary")
+    if not rows:
+        return []
+    month = rows[0][0]
+    now = sum(r[5] or 0.0 for r in rows)
+    proposed = sum(r[6] or 0.0 for r in rows)
+    lines = [
+        f"dynamic ratios under capacity (动态调整抽查比例; a proposal, internal) from the tiers of {month}: problems "
+        f"expected a year {now:,.0f} at the configured ratios → {proposed:,.0f} proposed "
+        f"({(proposed - now) / now:+.1%} with {sum(r[4] for r in rows):,.0f} instead of {sum(r[3] for r in rows):,.0f} "
+        "inspections a year)"
+        if now
+        else f"dynamic ratios under capacity from the tiers of {month}: no rate to propose on"
+    ]
+    lines += [f"  {plan_id}: {ratios}" for _, plan_id, ratios, *_ in rows]
+    copy = reports / "allocation" / month / PROPOSAL_FILE
+    lines.append(
+        f"  to adopt: copy the ratios of {copy} into config/sampling_plans.yaml (nothing is adopted by itself)"
+    )
+    return lines
 
 
 def violations(conn: duckdb.DuckDBPyConnection, month: str | dt.date) -> list[tuple[str, str, str]]:
