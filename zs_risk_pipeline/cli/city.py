@@ -193,6 +193,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not any(paths.landing.glob("*/*/*")):
         with clock.stage("synthetic city"):
             _synth_demo(paths, args, months, go_live)
+            if late_month and (go_live is None or late_month < go_live):
+                _hold_back(paths, late_month, months[-1], held_dir)  # the city's own results (no closed loop)
     else:
         common._say(f"== landing files already in {paths.landing}; reusing them (delete {paths.home} to start over)")
 
