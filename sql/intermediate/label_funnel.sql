@@ -6,10 +6,6 @@ WITH random_inspections AS (
     FROM staging.inspections
     WHERE trigger = 'random' AND _delivery_month <= $month
       AND inspected_on BETWEEN $first_month AND $month_end
-), random_plans AS (
-    SELECT plan_id FROM staging.plans
-    WHERE kind = 'random' AND _delivery_month <= $month
-      AND inclusion_probability > 0 AND inclusion_probability <= 1
 ), joined AS (
     SELECT
         p.plan_id IS NOT NULL AS has_pi,
@@ -18,7 +14,7 @@ WITH random_inspections AS (
             WHERE f.uscc = r.uscc AND f.month = (r.inspection_month - INTERVAL 1 MONTH)::DATE
         ) AS has_features
     FROM random_inspections r
-    LEFT JOIN random_plans p ON p.plan_id = r.plan_id
+    LEFT JOIN zs_random_plans($month) p ON p.plan_id = r.plan_id  -- intermediate/random_plans.sql
 )
 SELECT
     count(*) AS random_inspections,

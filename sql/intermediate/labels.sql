@@ -8,23 +8,18 @@ WITH random_inspections AS (
     FROM staging.inspections
     WHERE trigger = 'random' AND _delivery_month <= $month
       AND inspected_on BETWEEN $first_month AND $month_end
-), random_plans AS (
-    SELECT plan_id, inclusion_probability
-    FROM staging.plans
-    WHERE kind = 'random' AND _delivery_month <= $month
-      AND inclusion_probability > 0 AND inclusion_probability <= 1
 )
 SELECT
     r.task_id,
     r.plan_id,
     r.inspection_month,
     r.delivered_month,   -- when the result reached the pipeline: counts the labels new since the last training
-    p.inclusion_probability AS pi,
-    1.0 / p.inclusion_probability AS weight,
+    p.pi,
+    1.0 / p.pi AS weight,
     r.problem_found::INTEGER AS label,
     f.*
 FROM random_inspections r
-JOIN random_plans p ON p.plan_id = r.plan_id
+JOIN zs_random_plans($month) p ON p.plan_id = r.plan_id  -- intermediate/random_plans.sql
 JOIN features.enterprise_monthly f
     ON f.uscc = r.uscc AND f.month = (r.inspection_month - INTERVAL 1 MONTH)::DATE
 ORDER BY r.inspection_month, r.uscc, r.task_id;

@@ -86,19 +86,13 @@ ORDER BY month;
 -- before the inspection (NULL when it was not tiered then), as in tiers.enterprise_monthly.sql#outcomes_by_tier.
 -- Triggered and special inspections are chosen for risk, not at random: they never enter. Ordered, so the
 -- weighted sums computed from these rows are the same on every run.
-WITH random_plans AS (
-    SELECT plan_id, inclusion_probability AS pi
-    FROM staging.plans
-    WHERE kind = 'random' AND _delivery_month <= $month
-      AND inclusion_probability > 0 AND inclusion_probability <= 1
-)
 SELECT
     i.task_id,
     t.tier,
     p.pi,
     i.problem_found::INTEGER AS problem_found
 FROM staging.inspections i
-LEFT JOIN random_plans p ON p.plan_id = i.plan_id
+LEFT JOIN zs_random_plans($month) p ON p.plan_id = i.plan_id  -- intermediate/random_plans.sql
 LEFT JOIN tiers.enterprise_monthly t
     ON t.uscc = i.uscc AND t.month = (date_trunc('month', i.inspected_on) - INTERVAL 1 MONTH)::DATE
 WHERE i.trigger = 'random'

@@ -48,12 +48,6 @@ ORDER BY ALL;
 -- `plan` is the plan_id's prefix (MR-GENERAL of MR-GENERAL-2024-04: the words before the year and month).
 -- Triggered and special inspections are chosen for risk, not at random: they never enter. Ordered, so the
 -- weighted sums computed from these rows are the same on every run.
-WITH random_plans AS (
-    SELECT plan_id, inclusion_probability AS pi
-    FROM staging.plans
-    WHERE kind = 'random' AND _delivery_month <= $month
-      AND inclusion_probability > 0 AND inclusion_probability <= 1
-)
 SELECT
     regexp_extract(i.plan_id, '^(.+?)-\d{4}-\d{2}', 1) AS plan,
     i.plan_id,
@@ -61,7 +55,7 @@ SELECT
     p.pi,
     i.problem_found::INTEGER AS found
 FROM staging.inspections i
-JOIN random_plans p ON p.plan_id = i.plan_id
+JOIN zs_random_plans($month) p ON p.plan_id = i.plan_id  -- intermediate/random_plans.sql
 JOIN tiers.enterprise_monthly t
     ON t.uscc = i.uscc AND t.month = (date_trunc('month', i.inspected_on) - INTERVAL 1 MONTH)::DATE
 WHERE i.trigger = 'random'

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import load_sql
+from zs_risk_pipeline.lib.core.sql import load_sql, run_sql
 from zs_risk_pipeline.lib.model import model_config
 
 
@@ -27,11 +27,13 @@ def label_params(month: str, config: model_config.ModelConfig) -> dict[str, Any]
 
 def load_labels(conn: duckdb.DuckDBPyConnection, month: str, config: model_config.ModelConfig) -> pd.DataFrame:
     """Weighted labels known by the end of `month`, with the features of the month before each inspection."""
+    run_sql(conn, "intermediate/random_plans.sql")
     return conn.execute(load_sql("intermediate/labels.sql"), label_params(month, config)).df()
 
 
 def label_funnel(conn: duckdb.DuckDBPyConnection, month: str, config: model_config.ModelConfig) -> dict[str, int]:
     """Random inspections → with π → with prior features (= labels): nothing leaves the funnel unexplained."""
+    run_sql(conn, "intermediate/random_plans.sql")
     cur = conn.execute(load_sql("intermediate/label_funnel.sql"), label_params(month, config))
     names = [d[0] for d in cur.description]
     row = cur.fetchall()[0]  # fetch everything: DuckDB refuses new work while a result is unfinished

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from zs_risk_pipeline.lib.core.month import Month
-from zs_risk_pipeline.lib.core.sql import render
+from zs_risk_pipeline.lib.core.sql import render, run_sql
 from zs_risk_pipeline.lib.monitoring import drift_checks, monitoring_policy
 
 
@@ -138,6 +138,7 @@ def latest_results(
     conn: duckdb.DuckDBPyConnection, month: str, policy: monitoring_policy.MonitoringPolicy
 ) -> pd.DataFrame:
     start, m, end = results_window(month, policy.window_months)
+    run_sql(conn, "intermediate/random_plans.sql")
     sql = render("intermediate/monitoring.model_monitoring.sql#latest_results")
     return conn.execute(sql, {"window_start": start, "month": m, "month_end": end}).df()
 

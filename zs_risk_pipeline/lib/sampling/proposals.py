@@ -222,6 +222,7 @@ def conservative_rate(
 
 def _random_inspections(conn: duckdb.DuckDBPyConnection, month: Month, window_months: int) -> pd.DataFrame:
     params = {"month": month.start, "month_end": month.end, "window_start": month.shift(1 - window_months).start}
+    run_sql(conn, "intermediate/random_plans.sql")
     return conn.execute(load_sql("intermediate/sampling.allocation.sql#random_inspections"), params).df()
 
 
