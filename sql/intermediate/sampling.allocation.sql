@@ -87,3 +87,11 @@ FROM sampling.allocation
 WHERE month = (SELECT max(month) FROM sampling.allocation)
 GROUP BY ALL
 ORDER BY plan_id;
+
+-- name: proposal_of_month
+-- The proposal of tier month $month as an operator adopts it (lib/sampling/adoption.py): per plan and tier the
+-- ratios configured and proposed, and the policy version the proposal was computed under.
+SELECT plan_id, tier, current_ratio, proposed_ratio, policy_version
+FROM sampling.allocation
+WHERE month = $month
+ORDER BY plan_id, tier;

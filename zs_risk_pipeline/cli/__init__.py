@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     co.set_defaults(func="city.cmd_carry_out")
 
+    ad = sub.add_parser(
+        "adopt-ratios",
+        help="adopt the allocation's proposal of a month into the policy folder's sampling_plans.yaml (采纳)",
+    )
+    ad.add_argument("--month", type=common._month_arg, required=True, help="the tier month M of the proposal")
+    ad.set_defaults(func="adopt.cmd_adopt_ratios")
+
     u = sub.add_parser("ui", help="the Dagster UI (dagster dev) on this home")
     u.add_argument("--host", default="127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
@@ -110,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        common.use_home_policy(args)
         if args.command in common.POLICY_COMMANDS:
             # Absolute, so the UI's processes (started in another folder) read the same policy folder.
             policy_folder = resources.check_config()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -181,6 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from zs_risk_pipeline.lib.evidence import signing
 
     paths = common._use_home(args.home, create=True)
+    _operator_policy(paths)
     os.environ[settings.PII_KEY_ENV] = common.demo_key(paths)
     os.environ.setdefault(signing.SIGNING_KEY_ENV, common.demo_signing_key(paths))
     first = common.DEMO["start"]
@@ -205,6 +207,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         following = Month.of(month).shift(1).label
         if go_live is None or following < go_live or following not in months:
             return
+        _adopt_proposal(paths, month)
         if inspectorate.carried_out_before(paths.ground_truth, following):
             return  # carried out by an earlier demo run in this home
         common._say(f"   {carry_out(paths, following, months[-1])}")
@@ -250,6 +253,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for line in clock.lines(slowest):
         common._say(line)
     return 0 if drawn else 1
+
+
+def _operator_policy(paths: settings.Paths) -> None:
+    """The demo's operator keeps the bureau's policy in the home (<home>/config, a copy of the folder in use on a new
+    home) and adopts the allocation's proposals into it; every later command on this home reads it."""
+    from zs_risk_pipeline.lib.core import resources
+
+    if not paths.policy.is_dir():
+        shutil.copytree(resources.check_config(), paths.policy)
+    os.environ[resources.CONFIG_ENV] = str(paths.policy)
+
+
+def _adopt_proposal(paths: settings.Paths, month: str) -> None:
+    """The operator adopts the proposal of month M (动态调整): the plans of M+1 are published, the next draws follow
+    it. A proposal adopted by an earlier demo run in this home is left alone."""
+    from zs_risk_pipeline.cli import adopt
+    from zs_risk_pipeline.lib.sampling import adoption
+
+    if (paths.reports / "allocation" / month / adoption.RECORD_FILE).is_file():
+        return
+    try:
+        done = adopt.adopt(paths, month)
+    except adoption.AdoptionError as e:
+        common._say(f"   ratios not adopted: {e}")
+        return
+    common._say(f"   operator adopted the proposal of {month}: {done.summary()}")
 
 
 def _synth_demo(paths: settings.Paths, args: argparse.Namespace, months: list[str], go_live: str | None) -> None:

@@ -18,12 +18,12 @@ if TYPE_CHECKING:  # imported lazily at run time: `zs-risk --help` should not wa
 
 
 # The commands that read the operator policy: they refuse at once when its folder lacks a file.
-POLICY_COMMANDS = ("synth", "run", "backfill", "demo", "ui", "summary")
+POLICY_COMMANDS = ("synth", "run", "backfill", "demo", "ui", "summary", "adopt-ratios")
 
 
 # The commands that need an existing home (verify-draw too, unless given its package folder): refused before their
 # modules are even imported.
-HOME_COMMANDS = ("run", "backfill", "ui", "verify", "repoint", "summary")
+HOME_COMMANDS = ("run", "backfill", "ui", "verify", "repoint", "summary", "adopt-ratios")
 
 MAX_MISMATCH_LINES = 20
 
@@ -76,6 +76,18 @@ def check_home(args: argparse.Namespace) -> None:
     """Refuse a missing home at once, before the command's modules (Dagster, LightGBM) load."""
     if args.command in HOME_COMMANDS or (args.command == "verify-draw" and not args.package):
         _existing(settings.home({settings.HOME_ENV: args.home}) if args.home else settings.home())
+
+
+def use_home_policy(args: argparse.Namespace) -> None:
+    """A home may carry its own policy folder, <home>/config (the demo's does, and adopts the allocation's proposals
+    into it): every command on that home uses it unless ZS_RISK_CONFIG names another folder."""
+    from zs_risk_pipeline.lib.core import resources
+
+    if os.environ.get(resources.CONFIG_ENV):
+        return
+    own = (settings.home({settings.HOME_ENV: args.home}) if args.home else settings.home()).policy
+    if own.is_dir():
+        os.environ[resources.CONFIG_ENV] = str(own)
 
 
 def _read_home(home: str | None) -> settings.Paths:

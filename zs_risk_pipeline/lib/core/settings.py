@@ -62,6 +62,11 @@ class Paths:
         return self.home / "reports"
 
     @property
+    def policy(self) -> Path:
+        # The home's own policy folder, when it has one (the demo's: the proposals it adopts are written there).
+        return self.home / "config"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster_home"
 

@@ -484,14 +484,13 @@ def _text(value: Decimal) -> str:
 # --- the reports --------------------------------------------------------------------------------------------
 
 
-def proposal_yaml(plans_file: Path, proposal: Proposal) -> str:
-    """The policy's sampling_plans.yaml with only the proposed ratios changed (comments and layout kept), headed by
-    what changed; validated as sampling_plans.yaml before it is returned."""
+def with_ratios(source: str, changed: dict[tuple[str, str], str]) -> str:
+    """`source` (the text of a sampling_plans.yaml) with only the ratios of `changed` ((plan prefix, tier) →
+    decimal string) rewritten: comments, layout and every other value stay byte for byte as the operator wrote them."""
     from ruamel.yaml import YAML  # round trip: an operator's comments survive
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
     from ruamel.yaml.util import load_yaml_guess_indent
 
-    source = plans_file.read_text(encoding="utf-8")
     # The file's own indentation ("  - id:" then "    name_zh:": sequences 4, dashes 2 in), so that what is not
     # proposed stays byte for byte as the operator wrote it.
     _, sequence, offset = load_yaml_guess_indent(source)
@@ -502,12 +501,19 @@ def proposal_yaml(plans_file: Path, proposal: Proposal) -> str:
     rt.indent(mapping=sequence - offset if sequence > offset else sequence, sequence=sequence, offset=offset)
     doc = rt.load(source)
     by_id = {p["id"]: p for p in doc["plans"]}
-    suffix = f"-{frames.plan_month(proposal.month):%Y-%m}"  # plan_id = <id>-<YYYY-MM of M+1>
-    changed = {(pid.removesuffix(suffix), tier): ratios for (pid, tier), ratios in proposal.changed.items()}
-    for (plan, tier), (_, ratio) in changed.items():
+    for (plan, tier), ratio in changed.items():
         by_id[plan]["tiers"][tier]["ratio"] = DoubleQuotedScalarString(ratio)
     out = io.StringIO()
     rt.dump(doc, out)
+    return out.getvalue()
+
+
+def proposal_yaml(plans_file: Path, proposal: Proposal) -> str:
+    """The policy's sampling_plans.yaml with only the proposed ratios changed (comments and layout kept), headed by
+    what changed; validated as sampling_plans.yaml before it is returned."""
+    suffix = f"-{frames.plan_month(proposal.month):%Y-%m}"  # plan_id = <id>-<YYYY-MM of M+1>
+    changed = {(pid.removesuffix(suffix), tier): ratios for (pid, tier), ratios in proposal.changed.items()}
+    body = with_ratios(plans_file.read_text(encoding="utf-8"), {k: x for k, (_, x) in changed.items()})
     m = Month.of(proposal.month)
     changes = [f"#   {p} {t}: {c} -> {x}" for (p, t), (c, x) in sorted(changed.items())] or ["#   none"]
     version = proposal.rows["policy_version"].iloc[0]
@@ -518,11 +524,11 @@ def proposal_yaml(plans_file: Path, proposal: Proposal) -> str:
         *changes,
         f"# Problems expected a year: {proposal.expected_current:,.1f} at the configured ratios, "
         f"{proposal.expected_proposed:,.1f} proposed.",
-        "# To adopt it, review it and copy it over sampling_plans.yaml in the policy folder in use (these lines may",
-        "# go). Nothing changes until then, and a plan already published never changes. Internal: derived from the",
-        "# credit-risk tiers (内部参考).",
+        f"# To adopt it, review it, then `zs-risk adopt-ratios --month {m.label}` writes these ratios into the",
+        "# sampling_plans.yaml of the policy folder in use (or copy them by hand). Nothing changes until then, and a",
+        "# plan already published never changes. Internal: derived from the credit-risk tiers (内部参考).",
     ]
-    text = "\n".join(header) + "\n" + out.getvalue()
+    text = "\n".join(header) + "\n" + body
     base.validate(SamplingPlansFile, yaml.safe_load(text), PROPOSAL_FILE)
     return text
 
@@ -633,7 +639,7 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, reports: Path) -> list[str]:
     lines += [f"  {plan_id}: {ratios}" for _, plan_id, ratios, *_ in rows]
     copy = reports / "allocation" / month / PROPOSAL_FILE
     lines.append(
-        f"  to adopt: copy the ratios of {copy} into config/sampling_plans.yaml (nothing is adopted by itself)"
+        f"  to adopt: review {copy}, then zs-risk adopt-ratios --month {month} (nothing is adopted by itself)"
     )
     return lines
 
