@@ -96,3 +96,18 @@ def test_the_frontier_rises_from_the_floors_to_the_capacity() -> None:
     assert f["expected_findings"].iloc[-1] == pytest.approx(32.5)  # the proposal of the hand case
     # At the floors' budget: 30 × 0.05 + 3 × 0.5.
     assert f["expected_findings"].iloc[0] == pytest.approx(3.0)
+
+
+def test_ratios_rise_with_risk_even_when_the_rates_invert_by_hand() -> None:
+    # Tier B's estimated rate (30 %) above C's (20 %), both at 10 % with 20 inspections: left alone, the budget would go
+    # to B (15 %) and leave C at 5 %. A riskier tier never gets a lower ratio than a safer one, so the best ordered use
+    # of the same 20 inspections keeps both at 10 %.
+    s = strata([("P", "C", 100, 0.2, 0.10, 0.01, 1.0, "g"), ("P", "B", 100, 0.3, 0.10, 0.01, 1.0, "g")])
+    got = allocation.allocate(s, {"g": 20}, max_change=0.05)
+    assert got.proposal["proposed_ratio"].tolist() == pytest.approx([0.10, 0.10])
+    assert got.expected_proposed == pytest.approx(5.0)
+    # An inversion configured wider than the change bound (B 30 %, C 10 %: B ≥ 25 %, C ≤ 15 % this month) leaves no
+    # order to keep: it is dropped for the month, and the proposal still stands (B 35 %, C 5 % for 40 inspections).
+    wide = s.assign(current_ratio=[0.10, 0.30])
+    got = allocation.allocate(wide, {"g": 40}, max_change=0.05)
+    assert got.proposal["proposed_ratio"].tolist() == pytest.approx([0.05, 0.35])

@@ -7,7 +7,11 @@ c_s. The proposal x_s maximises Σ N_s r_s x_s subject to
   Σ_{s in g} N_s x_s ≤ capacity_g;
 - the stratum's floor (the legal floor of the publicity plan, the minimum chance of every firm) and cap (无事不扰
   for tier A), and at most `max_change` from the configured ratio either way (a configured ratio above its cap
-  comes down to the cap; a floor wins over both); 0 ≤ x_s ≤ 1.
+  comes down to the cap; a floor wins over both); 0 ≤ x_s ≤ 1;
+- ratios rise with risk (差异化监管): within a plan, a riskier tier never gets a lower ratio than a safer one
+  (x_A ≤ x_B ≤ x_C ≤ x_D), so a noisy rate that inverts two tiers cannot turn the order of supervision around.
+  Where the bounds leave no such order (a configured inversion wider than the change bound), the order is dropped
+  for that month rather than the proposal.
 Pass a conservative rate (a lower confidence bound or a shrunken rate) so that noise is not chased: a stratum whose
 rate is uncertain is not given the budget on the strength of a few lucky inspections.
 
@@ -17,6 +21,7 @@ Plain Python, no Dagster.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,6 +72,19 @@ def _check(strata: pd.DataFrame, capacity: Mapping[str, float]) -> None:
         raise AllocationError(f"stratum {row['plan_id']}/{row['tier']}: rate must lie in [0, 1], frame size >= 0")
 
 
+def _tier_order(strata: pd.DataFrame) -> list[np.ndarray]:
+    """One row x_safer − x_riskier ≤ 0 per pair of consecutive tiers of a plan (tiers sort A < B < C < D)."""
+    rows = []
+    plans, tiers = strata["plan_id"].to_numpy(), strata["tier"].to_numpy()
+    for plan in sorted(set(plans)):
+        mine = sorted(np.flatnonzero(plans == plan), key=lambda i: tiers[i])
+        for safer, riskier in itertools.pairwise(mine):
+            row = np.zeros(len(strata))
+            row[safer], row[riskier] = 1.0, -1.0
+            rows.append(row)
+    return rows
+
+
 def _solve(
     strata: pd.DataFrame, capacity: Mapping[str, float], low: np.ndarray, high: np.ndarray, budget: float | None
 ) -> np.ndarray | None:
@@ -79,8 +97,13 @@ def _solve(
         rows.append(n)
         limits.append(budget)
     bounds = np.column_stack([low, high])
-    result = linprog(-value, A_ub=np.array(rows), b_ub=np.array(limits), bounds=bounds, method="highs")
-    return result.x if result.status == 0 else None
+    order = _tier_order(strata)
+    for ordered in ([*rows, *order], rows) if order else (rows,):
+        b_ub = np.array(limits + [0.0] * (len(ordered) - len(rows)))
+        result = linprog(-value, A_ub=np.array(ordered), b_ub=b_ub, bounds=bounds, method="highs")
+        if result.status == 0:
+            return result.x
+    return None
 
 
 def allocate(strata: pd.DataFrame, capacity: Mapping[str, float], max_change: float) -> Allocation:

@@ -638,9 +638,7 @@ def summary_lines(conn: duckdb.DuckDBPyConnection, reports: Path) -> list[str]:
     ]
     lines += [f"  {plan_id}: {ratios}" for _, plan_id, ratios, *_ in rows]
     copy = reports / "allocation" / month / PROPOSAL_FILE
-    lines.append(
-        f"  to adopt: review {copy}, then zs-risk adopt-ratios --month {month} (nothing is adopted by itself)"
-    )
+    lines.append(f"  to adopt: review {copy}, then zs-risk adopt-ratios --month {month} (nothing is adopted by itself)")
     return lines
 
 
