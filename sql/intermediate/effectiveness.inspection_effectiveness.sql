@@ -18,11 +18,11 @@ CREATE TABLE IF NOT EXISTS effectiveness.inspection_effectiveness (
     lift               DOUBLE,            -- per_100 / 100 over the city rate: findings over n uniform draws'
     lift_low           DOUBLE,            -- the lift at the city rate's upper bound
     lift_high          DOUBLE,            -- the lift at the city rate's lower bound; NULL when that bound is 0
-    rate               DOUBLE,            -- city row: Hájek estimate of the city-wide problem rate
+    rate               DOUBLE,            -- city row: Hájek estimate of the city-wide problem rate (post-stratified)
     rate_se            DOUBLE,            -- city row: its standard error (stratified, without replacement)
     rate_low           DOUBLE,            -- city row: Korn–Graubard 95 % lower bound
     rate_high          DOUBLE,            -- city row: Korn–Graubard 95 % upper bound
-    population         BIGINT,            -- city row: enterprises in the city-wide plan's frame
+    population         BIGINT,            -- city row: enterprises the rate stands for (tiered in M-1, else the frame)
     strata             INTEGER,           -- city row: strata (plans rows) the estimate draws on
     single_draw_strata INTEGER,           -- city row: of which with one inspection (no variance of their own)
     share_reached      DOUBLE,            -- all row: problem firms found / (rate × population), at most 1
@@ -71,12 +71,22 @@ LEFT JOIN tiers.enterprise_monthly t ON t.uscc = i.uscc AND t.month = $prev_mont
 WHERE i.inspected_on BETWEEN $month AND $month_end AND i._delivery_month <= $month;
 
 -- name: city_sample
--- The random inspections of the city-wide plans with their π and stratum (the Hájek estimator's sample), and
--- the size of the city-wide frame: the largest among the plans (one publicity plan in practice).
-SELECT problem_found::INTEGER AS found, pi, stratum, max(plan_frame) OVER () AS population
+-- The random inspections of the city-wide plans with their π and stratum (the Hájek estimator's sample), the
+-- size of the city-wide frame (the largest among the plans: one publicity plan in practice) and the tier of the
+-- inspected enterprise (its post-stratum).
+SELECT problem_found::INTEGER AS found, pi, stratum, max(plan_frame) OVER () AS population, tier
 FROM _eff_inspections
 WHERE city_wide AND pi IS NOT NULL
 ORDER BY task_id;
+
+-- name: city_tiers
+-- The city's enterprises by tier in the month before $month (the tiers that drew the month's plans): the population
+-- the city rate is post-stratified to.
+SELECT tier, count(*) AS enterprises
+FROM tiers.enterprise_monthly
+WHERE month = $prev_month
+GROUP BY tier
+ORDER BY tier;
 
 -- name: cuts
 -- Counts of every cut of _eff_inspections: each inspection counts once in all, trigger, plan, department and

@@ -33,6 +33,31 @@ def test_two_strata_against_a_hand_computation() -> None:
     assert (got.n, got.strata, got.single_draw_strata) == (9, 2, 0)
 
 
+def test_post_stratified_to_the_city_against_a_hand_computation() -> None:
+    # The frames of the two strata above, after earlier draws of the year took 20 of the city's 120 A firms and 20 of
+    # its 30 D firms: p̂ = 0.8 × 1/4 + 0.2 × 3/5 = 0.32 (the frame's 31/110 = 0.28 under-weights D);
+    # V̂ = 0.8² × 0.96 × 0.25/4 + 0.2² × 0.5 × 0.3/5 = 0.0384 + 0.0012.
+    found = np.array([1, 0, 0, 0, 1, 1, 1, 0, 0])
+    pi = np.array([0.04] * 4 + [0.5] * 5)
+    tier = np.array(["A"] * 4 + ["D"] * 5)
+    got = estimates.post_stratified_rate(found, pi, tier, tier, {"A": 120, "D": 30})
+    assert got is not None
+    assert got.rate == pytest.approx(0.32)
+    assert got.se == pytest.approx(math.sqrt(0.0396))
+    assert (got.population, got.n, got.strata) == (150, 9, 2)
+    assert got.low < 0.32 < got.high
+    # A uniform draw post-stratified by the tier of its firms: each tier's share of the sample is replaced by its
+    # share of the city (here 1/2 and 1/2 instead of 8/10 and 2/10): 0.5 × 2/8 + 0.5 × 2/2 = 0.625.
+    uniform = estimates.post_stratified_rate(
+        np.array([1, 1, 0, 0, 0, 0, 0, 0, 1, 1]), np.full(10, 0.1), np.zeros(10), np.array(["A"] * 8 + ["D"] * 2),
+        {"A": 50, "D": 50},
+    )  # fmt: skip
+    assert uniform is not None and uniform.rate == pytest.approx(0.625)
+    # A tier of the city without an inspection, or an inspected firm outside every post-stratum: no estimate.
+    assert estimates.post_stratified_rate(found, pi, tier, tier, {"A": 120, "C": 5, "D": 30}) is None
+    assert estimates.post_stratified_rate(found, pi, tier, tier, {"A": 120}) is None
+
+
 def test_one_stratum_is_the_simple_random_sample() -> None:
     found = np.array([1, 0, 1, 1, 0, 0, 0, 1, 0, 0])
     got = estimates.hajek_rate(found, np.full(10, 0.2))

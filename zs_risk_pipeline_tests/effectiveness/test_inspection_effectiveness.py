@@ -202,7 +202,10 @@ def test_the_city_rate_the_lift_and_the_share_reached_against_a_hand_computation
     assert city_row["rate_se"] == pytest.approx(math.sqrt(603 / 12100))
     assert city_row["rate_low"] < 31 / 110 < city_row["rate_high"]
     assert (city_row["population"], city_row["strata"], city_row["single_draw_strata"]) == (110, 2, 0)
-    assert pd.isna(city_row["note"])
+    # The city's tiers B and C have no city-wide inspection: the frame's rate, not post-stratified, and the row says so.
+    assert city_row["note"] == (
+        "the rate of the city-wide plans' frame, not post-stratified by tier (no city-wide inspection of tier B, C)"
+    )
     # The tier-stratified plans found 7 in 13: 7/13 ÷ 31/110 = 770/403 times what 13 uniform draws would find.
     targeted = march.loc[("targeted", "tier-stratified plans")]
     assert targeted["lift"] == pytest.approx(770 / 403)
@@ -236,6 +239,40 @@ def test_months_pooled_estimate_the_city_rate_once_from_all_their_strata(city) -
     assert math.isnan(eff.pooled(conn, [MAY]).lift[0])  # no city-wide plan: no lift
 
 
+def test_the_city_rate_is_post_stratified_to_the_citys_tiers_by_hand(tmp_path: Path) -> None:
+    """June: the city-wide plan's frame of May left out 20 of the city's 120 A firms and 20 of its 30 D firms (drawn
+    earlier in the year). A: 1 problem in 4 of a frame of 100; D: 3 in 5 of 10. The frame's rate 31/110 gives D the
+    weight 10/110; the city's is W_A r_A + W_D r_D = 0.8 × 1/4 + 0.2 × 3/5 = 0.32, with
+    V̂ = 0.8² × 0.96 × 0.25/4 + 0.2² × 0.5 × 0.3/5 = 0.0396."""
+    jun, may = "2024-06", dt.date(2024, 5, 1)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        staging.prepare(conn)
+        for source in ("inspections", "plans"):
+            staging.stage(conn, source, jun)
+        run_sql(conn, "intermediate/tiers.enterprise_monthly.sql")
+        for t, size in (("A", 120), ("D", 30)):
+            for i in range(size):
+                tier(conn, f"J{t}{i}", t, may)
+        plan(conn, "MR-GENERAL-2024-06/A", "企业公示信息双随机抽查", 100, 4, delivered=jun)
+        plan(conn, "MR-GENERAL-2024-06/D", "企业公示信息双随机抽查", 10, 5, delivered=jun)
+        for t, results in (("A", [True, False, False, False]), ("D", [True, True, True, False, False])):
+            for i, found in enumerate(results):
+                inspect(conn, f"J{t}{i}", f"MR-GENERAL-2024-06/{t}", found, "2024-06-11")
+        eff.build_inspection_effectiveness(conn, jun)
+        june = rows(conn, jun)
+        pooled = eff.pooled(conn, [jun])
+    city_row = june.loc[("city", "city-wide plans")]
+    assert city_row["rate"] == pytest.approx(0.32)
+    assert city_row["rate_se"] == pytest.approx(math.sqrt(0.0396))
+    assert city_row["rate_low"] < 0.32 < city_row["rate_high"]
+    assert (city_row["population"], city_row["strata"]) == (150, 2)
+    assert city_row["note"] == eff.POST_STRATIFIED
+    # The plan is city-wide and tier-stratified: 4 problems in 9 inspections, 4/9 ÷ 0.32 times a uniform draw's.
+    assert june.loc[("targeted", "tier-stratified plans"), "lift"] == pytest.approx(4 / 9 / 0.32)
+    assert june.loc[("all", "all"), "share_reached"] == pytest.approx(4 / (0.32 * 150))
+    assert pooled.city is not None and pooled.city.rate == pytest.approx(0.32)
+
+
 def test_a_uniform_city_wide_draw_is_one_stratum(city) -> None:
     conn, _ = city
     april = rows(conn, APR).loc[("city", "city-wide plans")]
@@ -243,6 +280,8 @@ def test_a_uniform_city_wide_draw_is_one_stratum(city) -> None:
     assert april["rate"] == pytest.approx(0.4)
     assert april["rate_se"] == pytest.approx(math.sqrt(0.8 * (10 * 0.4 * 0.6 / 9) / 10))
     assert (april["population"], april["strata"]) == (50, 1)
+    # The hand city has no tiers of March: the frame's rate.
+    assert april["note"] == "the rate of the city-wide plans' frame (no tiers of the month before to post-stratify to)"
     assert april["lift"] == pytest.approx(1.0)  # a uniform draw finds what the city rate says
     assert rows(conn, APR).loc[("targeted", "tier-stratified plans"), "note"] == "no inspection"
 

@@ -129,3 +129,44 @@ def share_reached(problems_found: int, city: RateEstimate, population: int) -> t
         return min(1.0, problems_found / expected)
 
     return share(city.rate), share(city.high), share(city.low)
+
+
+def post_stratified_rate(
+    found: np.ndarray,
+    pi: np.ndarray,
+    stratum: np.ndarray,
+    post: np.ndarray,
+    sizes: dict[str, int],
+    confidence: float = 0.95,
+) -> RateEstimate | None:
+    """The rate of the whole population `sizes` (post-stratum → its size, e.g. the city's firms by tier), from the
+    Hájek rate within each post-stratum weighted by its share of the population (post-stratification, Särndal et al.
+    §7.6): p̂ = Σ_g W_g p̂_g, V̂ = Σ_g W_g² V̂_g, W_g = N_g / N. Corrects a frame whose mix differs from the population's
+    (a plan that drew most of a tier earlier in the year). None when a post-stratum of the population has no
+    inspection: its rate is unknown, and the caller falls back to the frame's rate."""
+    post = np.asarray(post).astype(str)
+    total = float(sum(sizes.values()))
+    if total <= 0 or set(post) - set(sizes):
+        return None
+    parts = []
+    for group, size in sorted(sizes.items()):
+        if size <= 0:
+            continue
+        mine = post == group
+        if not mine.any():
+            return None
+        parts.append((size / total, hajek_rate(found[mine], pi[mine], stratum[mine], confidence)))
+    rate = float(sum(w * e.rate for w, e in parts))
+    se = math.sqrt(sum(w**2 * e.se**2 for w, e in parts))
+    whole = all(e.low == e.high == e.rate for _, e in parts)  # every post-stratum drawn whole: known exactly
+    low, high = korn_graubard(rate, se, len(post), confidence, exact=whole)
+    return RateEstimate(
+        rate=rate,
+        se=se,
+        low=low,
+        high=high,
+        n=len(post),
+        population=total,
+        strata=len(np.unique(np.asarray(stratum))),
+        single_draw_strata=sum(e.single_draw_strata for _, e in parts),
+    )

@@ -11,19 +11,23 @@ source, the tiers of M-1 that drew M's plans), effectiveness.inspection_effectiv
   plans deliver one plans row per tier (`MR-GENERAL-2024-12/D`), a uniform draw one row per plan.
 - `random_tier`: the same by tier for the random (双随机) inspections only, what the tiers are judged by;
   `targeted`: the random inspections of the tier-stratified plans pooled (zs-risk's targeted plans).
-- `city`: the problem rate of a randomly chosen enterprise of the city-wide plans' frame, estimated from their
+- `city`: the problem rate of a randomly chosen enterprise of the city, estimated from the city-wide plans'
   random inspections with 1/π (Hájek, strata = plans rows, Korn–Graubard 95 % interval; lib/effectiveness/
   estimates.py). City-wide are the plans of config/sampling_plans.yaml with `publicity: true` (企业公示信息抽查):
   the legal floor gives them the whole directory as frame (every enterprise in scope, every tier ≥ 3 %), and the
-  synthetic city's uniform MR-GENERAL draws from every operating entity alike. The frame is the directory less the
-  firms the plan already drew this year (a plan draws a firm once a year): late in a year it leaves out few firms
-  of a uniform 3 % draw, but many of a tier drawn at a high ratio (D at 60 %), whose weight in the estimate then
-  falls. No city-wide random inspection in M: no rate, and the row says why.
+  synthetic city's uniform MR-GENERAL draws from every operating entity alike. Their frame is the directory less
+  the firms the plan already drew this year (a plan draws a firm once a year): late in a year it leaves out few
+  firms of a uniform 3 % draw, but most of a tier drawn at a high ratio (D at 90 %), and the frame's rate then
+  falls below the city's. The estimate is therefore post-stratified by tier to the enterprises tiered in M-1
+  (each tier's Hájek rate weighted by its share of the city), and falls back to the frame's rate, saying why in
+  the row's note, when a tier has no city-wide inspection or an inspected firm no tier (the generator's uniform
+  plans before go-live also draw individual businesses). No city-wide random inspection in M: no rate, and the row
+  says why.
 - every row's `lift` = its hit rate ÷ the city rate: n uniform random inspections would find n × the city rate,
   so at equal budget the row found `lift` times as many problems. A scoped plan's lift mixes its targeting with
   its scope's own rate; the tier-stratified plans' pooled lift (`targeted`) measures zs-risk's targeting.
 - the `all` row's `share_reached`: the distinct firms found with a problem over the estimated problem firms of
-  the frame (rate × its size), at most 1.
+  the population the rate stands for (rate × its size), at most 1.
 
 Plain Python, no Dagster.
 """
@@ -51,6 +55,7 @@ TABLE = f"{SCHEMA}.{NAME}"
 CUTS = ("all", "trigger", "plan", "department", "tier", "random_tier", "targeted", "city")
 TIERS = ("A", "B", "C", "D")
 CONFIDENCE = 0.95
+POST_STRATIFIED = "post-stratified to the enterprises tiered in the month before, by tier"
 _COUNTS = ("cut", "key", "plan_name", "targeted", "inspections", "problems_found", "firms_found")
 
 
@@ -75,10 +80,12 @@ def _params(month: str) -> dict:
 
 
 def city_estimate(
-    sample: list[tuple], city_wide: Sequence[str], month: str
+    sample: list[tuple], city_wide: Sequence[str], month: str, tiers: dict[str, int] | None = None
 ) -> tuple[estimates.RateEstimate | None, int | None, str | None]:
-    """The Hájek estimate of the city rate from the rows of #city_sample (found, π, stratum, frame size), the
-    frame's size, and why there is no estimate when there is none."""
+    """The city rate from the rows of #city_sample (found, π, stratum, frame size, tier): post-stratified to the
+    city's enterprises by tier (`tiers`, from #city_tiers) when every tier of the city has a city-wide inspection
+    and every inspected firm a tier, else the Hájek rate of the frame. Returns the estimate, the population it
+    stands for, and a note: why there is no estimate, or how it was made."""
     if not city_wide:
         return None, None, "no plan of config/sampling_plans.yaml is a publicity-information (city-wide) plan"
     if not sample:
@@ -88,8 +95,21 @@ def city_estimate(
             f"no random inspection of a city-wide plan ({', '.join(city_wide)}) dated in {Month.of(month)} was "
             "delivered by its end: the city rate is not estimated",
         )
-    found, pi, stratum, population = (np.asarray(column) for column in zip(*sample, strict=True))
-    return estimates.hajek_rate(found, pi, stratum, CONFIDENCE), int(population.max()), None
+    found, pi, stratum, population, tier = (np.asarray(column) for column in zip(*sample, strict=True))
+    if tiers:
+        post = estimates.post_stratified_rate(found, pi, stratum, tier, tiers, CONFIDENCE)
+        if post is not None:
+            return post, int(post.population), POST_STRATIFIED
+        unseen = sorted(t for t, n in tiers.items() if n > 0 and t not in set(tier.astype(str)))
+        reason = (
+            f"no city-wide inspection of tier {', '.join(unseen)}"
+            if unseen
+            else "inspected firms without a tier in the month before"
+        )
+        basis = f"the rate of the city-wide plans' frame, not post-stratified by tier ({reason})"
+    else:
+        basis = "the rate of the city-wide plans' frame (no tiers of the month before to post-stratify to)"
+    return estimates.hajek_rate(found, pi, stratum, CONFIDENCE), int(population.max()), basis
 
 
 def _note(cut: str, inspections: int, lift: float, why: str | None, city: estimates.RateEstimate | None) -> str | None:
@@ -134,8 +154,19 @@ def measures(
         share = estimates.share_reached(int(rows.loc[is_all, "firms_found"].iloc[0]), city, population)
     for column, value in zip(("share_reached", "share_reached_low", "share_reached_high"), share, strict=True):
         rows[column] = np.where(is_all, value, np.nan)
-    rows["note"] = [_note(cut, k, lift, why, city) for cut, k, lift in zip(rows["cut"], n, rows["lift"], strict=True)]
+    missing = why if city is None else None  # else `why` says how the city rate was estimated
+    rows["note"] = [
+        _note(cut, k, lift, missing, city) for cut, k, lift in zip(rows["cut"], n, rows["lift"], strict=True)
+    ]
+    if city is not None:
+        said = rows.loc[is_city, "note"].iloc[0]
+        rows.loc[is_city, "note"] = "; ".join(x for x in (why, said) if x)
     return rows
+
+
+def _city_tiers(conn: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
+    rows = run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_tiers", _params(month))
+    return {str(t): int(n) for t, n in rows}
 
 
 def build_inspection_effectiveness(
@@ -156,7 +187,10 @@ def build_inspection_effectiveness(
             columns=list(_COUNTS),
         )
         city, population, why = city_estimate(
-            run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_sample"), city_wide, month
+            run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_sample"),
+            city_wide,
+            month,
+            _city_tiers(conn, month),
         )
         rows = measures(counts, city, population, why)
         version = versions.current("effectiveness", policy).version
@@ -191,11 +225,13 @@ class Pooled:
 def pooled(conn: duckdb.DuckDBPyConnection, months: Sequence[str], policy: folder.Policy | None = None) -> Pooled:
     """Pool inspection months (e.g. those whose plans a model drew): the targeted plans' counts summed, the city
     rate estimated once from every month's city-wide random inspections (Hájek, each month's plans rows its own
-    strata), lift = the pooled hit rate ÷ that rate. Reads the warehouse only (temp tables aside)."""
+    strata, post-stratified to each month's enterprises by tier), lift = the pooled hit rate ÷ that rate. Reads
+    the warehouse only (temp tables aside)."""
     policy = policy or folder.current()
     city_wide = city_wide_plans(policy.sampling_plans)
     n = found = 0
     sample: list[tuple] = []
+    tiers: dict[str, int] = {}
     try:
         for month in months:
             params = {**_params(month), "city_wide": city_wide}
@@ -204,10 +240,13 @@ def pooled(conn: duckdb.DuckDBPyConnection, months: Sequence[str], policy: folde
             targeted = [r for r in cuts if r[0] == "targeted"]
             n += sum(int(r[_COUNTS.index("inspections")]) for r in targeted)
             found += sum(int(r[_COUNTS.index("problems_found")]) for r in targeted)
-            sample += run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_sample")
+            # Post-strata of the pooled estimate: each month's tiers, each standing for that month's enterprises.
+            rows = run_sql(conn, "intermediate/effectiveness.inspection_effectiveness.sql#city_sample")
+            sample += [(*r[:4], f"{month}/{r[4]}") for r in rows]
+            tiers |= {f"{month}/{t}": size for t, size in _city_tiers(conn, month).items()}
     finally:
         drop(conn, "temp._eff_inspections")
-    city = city_estimate(sample, city_wide, months[-1])[0] if months else None
+    city = city_estimate(sample, city_wide, months[-1], tiers)[0] if months else None
     ok = city is not None and city.rate > 0 and n > 0
     lifted = estimates.lift(found / n, city) if ok else (math.nan,) * 3
     return Pooled(tuple(months), n, found, city, tuple(float(x) for x in lifted))
