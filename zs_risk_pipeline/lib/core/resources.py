@@ -23,6 +23,7 @@ POLICY_FILES = (
     "allocation.yaml",
     "deliveries.yaml",
     "features.yaml",
+    "hotspots.yaml",
     "model.yaml",
     "monitoring.yaml",
     "publicity.yaml",

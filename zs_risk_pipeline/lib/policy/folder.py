@@ -24,6 +24,7 @@ from zs_risk_pipeline.lib.policy import base
 from zs_risk_pipeline.lib.policy.allocation import AllocationFile, AllocationPolicy
 from zs_risk_pipeline.lib.policy.deliveries import DeliveryPolicy
 from zs_risk_pipeline.lib.policy.features import FeaturePolicy
+from zs_risk_pipeline.lib.policy.hotspots import HotspotPolicy, HotspotsFile
 from zs_risk_pipeline.lib.policy.model import ModelConfig, ModelFile
 from zs_risk_pipeline.lib.policy.monitoring import FeatureDrift, MonitoringFile, MonitoringPolicy
 from zs_risk_pipeline.lib.policy.publicity import PublicityConfig, PublicityFile
@@ -40,6 +41,7 @@ MODELS: dict[str, type[base.StrictModel]] = {
     "allocation.yaml": AllocationFile,
     "deliveries.yaml": DeliveryPolicy,
     "features.yaml": FeaturePolicy,
+    "hotspots.yaml": HotspotsFile,
     "model.yaml": ModelFile,
     "monitoring.yaml": MonitoringFile,
     "publicity.yaml": PublicityFile,
@@ -83,6 +85,10 @@ class Policy:
     @property
     def feature_drift(self) -> FeatureDrift:
         return self._file("monitoring.yaml").feature_drift
+
+    @functools.cached_property
+    def hotspots(self) -> HotspotPolicy:
+        return self._file("hotspots.yaml").build()
 
     @functools.cached_property
     def model(self) -> ModelConfig:
