@@ -34,7 +34,8 @@ _SHOWN = ["cut", "key", "inspections", "problems_found", "per_100", "lift", "rat
         "drew the month's plans): problems found per 100 inspections by trigger, plan, department and tier (the "
         "tier when the plan was drawn), and by tier for the random inspections; the problem rate of the city "
         "estimated from the random inspections of the city-wide (publicity-information) plans, weighted 1/π "
-        "(Hájek, Korn–Graubard 95 % interval); the lift of every cut over it at equal budget (the tier-stratified "
+        "(Hájek, Korn–Graubard 95 % interval) and post-stratified to the month before's tiers; the lift of every "
+        "cut over it at equal budget (the tier-stratified "
         "plans pooled: zs-risk's targeting); the share of the estimated problem firms that the month's "
         "inspections reached. Internal: holds the tiers' rates. "
         "监管效能：按检查方式、计划、部门、风险分类统计每百次检查发现问题数；以全市性双随机计划按入选概率倒数加权估计"
@@ -65,7 +66,8 @@ def city_text(rows: pd.DataFrame) -> str:
         return str(city["note"])
     return (
         f"{city['rate']:.1%} [{city['rate_low']:.1%}, {city['rate_high']:.1%}] from {city['inspections']:,} random "
-        f"inspections of the city-wide plans in {city['strata']} strata, frame {city['population']:,}"
+        f"inspections of the city-wide plans in {city['strata']} strata, for {city['population']:,} enterprises "
+        f"({city['note']})"
     )
 
 
